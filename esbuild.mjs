@@ -1,0 +1,22 @@
+// Bundles the three entry points (and the test-facing API) into dist/.
+// tree-sitter and tree-sitter-c stay external: both load their native binding relative to
+// their own package directory (node-gyp-build), which a bundle would break.
+import * as esbuild from 'esbuild';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+  loader: { '.scm': 'text' },
+  external: ['tree-sitter', 'tree-sitter-c', 'vscode'],
+};
+
+await Promise.all([
+  esbuild.build({ ...common, entryPoints: ['server/src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
+  esbuild.build({ ...common, entryPoints: ['server/src/lsp/main.ts'], outfile: 'dist/server.js' }),
+  esbuild.build({ ...common, entryPoints: ['client/src/extension.ts'], outfile: 'dist/client.js' }),
+  esbuild.build({ ...common, entryPoints: ['server/src/api.ts'], outfile: 'dist/api.js' }),
+]);

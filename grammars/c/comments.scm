@@ -1,0 +1,2 @@
+; Comments, for suppressions (kernlife-ignore) and fixture markers.
+(comment) @comment

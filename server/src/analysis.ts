@@ -1,0 +1,103 @@
+/**
+ * The façade: one entry for the CLI and the editor. Plain data in, plain data out; no IO.
+ *   extract(file, text, options)      -> FileFacts        (per file; runs in workers)
+ *   buildIndex(facts)                  -> Index            (cross-file summaries, table resolution)
+ *   functionReport(index, name?)       -> facts + summaries for output
+ */
+import { compileKnowledge, extractFile, type CompiledKnowledge } from './facts/extract';
+import type { ExtractLevel, FileFacts } from './facts/types';
+import { Index, type Summary } from './index/index';
+import { KERNEL_KNOWLEDGE } from './knowledge/kernel';
+import { applyConfig } from './knowledge/config';
+import type { Knowledge } from './knowledge/types';
+
+export interface AnalysisOptions {
+  level: ExtractLevel;
+  /** Files larger than this are skipped with a message (bytes). */
+  maxFileBytes: number;
+  /** Time budget for parsing one file (ms). */
+  parseBudgetMs: number;
+  /** Parsed `.kernlife.json`, if any, and where it came from. */
+  config?: { json: unknown; source: string };
+}
+
+export const DEFAULT_OPTIONS: AnalysisOptions = { level: 'facts', maxFileBytes: 8 * 1024 * 1024, parseBudgetMs: 20_000 };
+
+let cache: { key: string; ck: CompiledKnowledge; problems: string[] } | null = null;
+
+export function knowledgeFor(options: AnalysisOptions): { ck: CompiledKnowledge; problems: string[] } {
+  const key = options.config ? JSON.stringify(options.config) : '';
+  if (cache && cache.key === key) return cache;
+  let k: Knowledge = KERNEL_KNOWLEDGE;
+  let problems: string[] = [];
+  if (options.config) ({ knowledge: k, problems } = applyConfig(k, options.config.json, options.config.source));
+  cache = { key, ck: compileKnowledge(k), problems };
+  return cache;
+}
+
+/** Body braces: a `{` alone at column 0 after a line ending in `)` — how kernel style opens a function. */
+export function countBodyBraces(text: string): number[] {
+  const lines: number[] = [];
+  let prev = '';
+  let i = 0;
+  let line = 0;
+  while (i <= text.length) {
+    let e = text.indexOf('\n', i);
+    if (e < 0) e = text.length;
+    const l = text.slice(i, e).replace(/\r$/, '');
+    if (l === '{' && /\)\s*$/.test(prev)) lines.push(line + 1);
+    if (l.trim() !== '') prev = l;
+    line++;
+    i = e + 1;
+  }
+  return lines;
+}
+
+export interface ExtractResult extends FileFacts {
+  /** Kernel-style function bodies seen textually, and how many of them were recovered as functions. */
+  braces: { expected: number; recovered: number };
+}
+
+export function extract(file: string, text: string, options: AnalysisOptions = DEFAULT_OPTIONS): ExtractResult {
+  const { ck } = knowledgeFor(options);
+  const facts = extractFile(file, text, ck, { level: options.level, parseBudgetMs: options.parseBudgetMs });
+  const expected = countBodyBraces(text);
+  // A definition starts at its declarator; the body brace follows within a few lines (long parameter lists).
+  const bodyLines = new Set<number>();
+  for (const f of facts.functions) for (let l = f.loc.line; l <= Math.min(f.loc.endLine, f.loc.line + 40); l++) bodyLines.add(l);
+  const recovered = expected.filter((l) => bodyLines.has(l)).length;
+  return { ...facts, braces: { expected: expected.length, recovered } };
+}
+
+export function buildIndex(files: FileFacts[]): Index {
+  const idx = new Index();
+  for (const f of [...files].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))) idx.update(f);
+  return idx;
+}
+
+export interface FunctionReport {
+  file: string;
+  name: string;
+  isStatic: boolean;
+  loc: FileFacts['functions'][number]['loc'];
+  params: FileFacts['functions'][number]['params'];
+  locals: FileFacts['functions'][number]['locals'];
+  effects: FileFacts['functions'][number]['effects'];
+  summary: Summary;
+}
+
+export function functionReports(index: Index, name?: string): FunctionReport[] {
+  const out: FunctionReport[] = [];
+  for (const file of index.fileList()) {
+    for (const fn of index.fileFacts(file)!.functions) {
+      if (name && fn.name !== name) continue;
+      const ref = index.resolve(fn.name, file);
+      const summary = ref && ref.fn === fn ? index.summary(ref) : index.summary({ key: `${file}::${fn.name}`, file, fn });
+      out.push({ file, name: fn.name, isStatic: fn.isStatic, loc: fn.loc, params: fn.params, locals: fn.locals, effects: fn.effects, summary });
+    }
+  }
+  return out;
+}
+
+export { Index };
+export type { FileFacts, Summary };

@@ -1,0 +1,9 @@
+/** The programmatic surface bundled as dist/api.js for tests and scripts (not shipped in the vsix). */
+export * from './analysis';
+export * from './facts/terms';
+export { renderEffect, formatTablesText, formatFactsText } from './cli/format';
+export { normalize } from './syntax/normalize';
+export { KERNEL_KNOWLEDGE } from './knowledge/kernel';
+export { applyConfig } from './knowledge/config';
+export { compileKnowledge } from './facts/extract';
+export type * from './facts/types';

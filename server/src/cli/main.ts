@@ -1,0 +1,190 @@
+/**
+ * kernlife CLI: `tables`, `facts` (and later `check`, `simulate`). Does the IO (walking,
+ * reading, the worker pool, printing) and goes through the same façade as the editor.
+ * Exit codes: 0 ok, 2 usage or internal error.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildIndex, DEFAULT_OPTIONS, functionReports, knowledgeFor, type AnalysisOptions, type ExtractResult } from '../analysis';
+import { runJob, runPool, type Job, type JobResult } from './pool';
+import { walk } from './walk';
+import { formatFactsText, formatTablesText } from './format';
+
+const USAGE = `usage: kernlife <command> [options] PATH...
+
+commands:
+  tables   list every ops table (file_operations, proc_ops, kernfs_ops, cftype, vm_operations_struct,
+           platform/pci/usb drivers, miscdevice) with each field's handler and where it is defined
+  facts    per-function lifecycle effects and cross-file summaries
+
+options:
+  --format text|json     output format (default text)
+  --function NAME        facts: only functions with this name
+  --stats-only           facts/tables: print only the statistics (JSON)
+  --jobs N               worker threads (default: all cores)
+  --config FILE          API rows for out-of-tree wrappers (default: .kernlife.json in the current
+                         directory or above the first PATH)
+  --max-size BYTES       skip files larger than this (default ${DEFAULT_OPTIONS.maxFileBytes})
+  -h, --help             this text
+`;
+
+class UsageError extends Error {}
+
+interface Args {
+  command: string;
+  format: 'text' | 'json';
+  fn?: string;
+  statsOnly: boolean;
+  jobs: number;
+  config?: string;
+  maxSize: number;
+  paths: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { command: '', format: 'text', statsOnly: false, jobs: os.availableParallelism?.() ?? os.cpus().length, maxSize: DEFAULT_OPTIONS.maxFileBytes, paths: [] };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i];
+    if (x === '-h' || x === '--help') { a.command = 'help'; continue; }
+    if (x === '--format') { const v = value(i++, x); if (v !== 'text' && v !== 'json') throw new UsageError(`--format must be text or json`); a.format = v; continue; }
+    if (x === '--function') { a.fn = value(i++, x); continue; }
+    if (x === '--stats-only') { a.statsOnly = true; continue; }
+    if (x === '--jobs' || x === '-j') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--jobs must be a positive integer'); a.jobs = n; continue; }
+    if (x === '--config') { a.config = value(i++, x); continue; }
+    if (x === '--max-size') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-size must be a positive integer'); a.maxSize = n; continue; }
+    if (x.startsWith('-') && x !== '-') throw new UsageError(`unknown option ${x}`);
+    if (!a.command) a.command = x; else a.paths.push(x);
+  }
+  return a;
+}
+
+function findConfig(args: Args): AnalysisOptions['config'] {
+  let file = args.config;
+  if (!file) {
+    const starts = [process.cwd(), ...(args.paths[0] ? [path.resolve(args.paths[0])] : [])];
+    outer: for (const s of starts) {
+      for (let d = s; ; d = path.dirname(d)) {
+        const f = path.join(d, '.kernlife.json');
+        if (fs.existsSync(f)) { file = f; break outer; }
+        if (path.dirname(d) === d) break;
+      }
+    }
+  }
+  if (!file) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`cannot read config ${file}: ${(e as Error).message}`);
+  }
+  return { json, source: file };
+}
+
+class Progress {
+  private last = 0;
+  private readonly on = process.stderr.isTTY === true && !process.env.CI;
+  tick(done: number, total: number, file: string): void {
+    if (!this.on) return;
+    const now = Date.now();
+    if (now - this.last < 100 && done < total) return;
+    this.last = now;
+    const cols = process.stderr.columns || 80;
+    const msg = `kernlife: ${done}/${total} ${file}`;
+    process.stderr.write('\r' + msg.slice(0, cols - 1).padEnd(cols - 1));
+  }
+  end(): void {
+    if (this.on) process.stderr.write('\r' + ' '.repeat((process.stderr.columns || 80) - 1) + '\r');
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.command === 'help' || !args.command) { process.stdout.write(USAGE); return args.command ? 0 : 2; }
+  if (args.command !== 'tables' && args.command !== 'facts') throw new UsageError(`unknown command ${args.command}`);
+  if (args.paths.length === 0) throw new UsageError('no PATH given');
+  const options: AnalysisOptions = {
+    ...DEFAULT_OPTIONS,
+    level: args.command === 'tables' ? 'tables' : 'facts',
+    maxFileBytes: args.maxSize,
+    config: findConfig(args),
+  };
+  const { problems: configProblems } = knowledgeFor(options);
+  for (const p of configProblems) process.stderr.write(`kernlife: ${p}\n`);
+
+  const t0 = performance.now();
+  for (const p of args.paths) if (!fs.existsSync(p)) throw new UsageError(`${p}: no such file or directory`);
+  const { files, problems: walkProblems } = walk(args.paths);
+  const skipped = [...walkProblems];
+  const results: ExtractResult[] = new Array(files.length);
+  const progress = new Progress();
+  await runPool(files, args.jobs, options, __filename, (r: JobResult, done) => {
+    if (r.ok) results[r.id] = r.facts; else skipped.push({ file: r.file, reason: r.reason });
+    progress.tick(done, files.length, r.file);
+  });
+  progress.end();
+  const facts = results.filter((r): r is ExtractResult => r !== undefined);
+  const index = buildIndex(facts);
+  const problems = facts.flatMap((f) => f.problems.map((p) => ({ file: f.file, ...p })));
+  for (const s of skipped) process.stderr.write(`${s.file}: warning: ${s.reason}\n`);
+
+  const sum = (f: (x: ExtractResult) => number): number => facts.reduce((a, x) => a + f(x), 0);
+  const expected = sum((f) => f.braces.expected);
+  const stats = {
+    files: facts.length,
+    filesSkipped: skipped.length,
+    bytes: sum((f) => f.stats.bytes),
+    filesWithErrors: facts.filter((f) => f.stats.errorNodes > 0).length,
+    functions: sum((f) => f.functions.length),
+    functionsExpected: expected,
+    recovered: expected ? Number((sum((f) => f.braces.recovered) / expected).toFixed(4)) : 1,
+    tables: sum((f) => f.tables.length),
+    macroTables: sum((f) => f.tables.filter((t) => t.macro).length),
+    ms: 0,
+  };
+
+  const out = process.stdout;
+  if (args.command === 'tables') {
+    const tables = index.tables();
+    stats.ms = Math.round(performance.now() - t0);
+    if (args.statsOnly) out.write(JSON.stringify({ stats }) + '\n');
+    else if (args.format === 'json') out.write(JSON.stringify({ tables, stats, skipped, problems }, null, 1) + '\n');
+    else out.write(formatTablesText(tables));
+  } else {
+    if (args.statsOnly) {
+      // still build every summary, so --stats-only measures the whole job
+      const reports = functionReports(index, args.fn);
+      stats.ms = Math.round(performance.now() - t0);
+      out.write(JSON.stringify({ stats: { ...stats, summaries: reports.length, summaryEffects: reports.reduce((a, r) => a + r.summary.effects.length, 0) } }) + '\n');
+    } else {
+      const reports = functionReports(index, args.fn);
+      stats.ms = Math.round(performance.now() - t0);
+      if (args.format === 'json') {
+        out.write('{"functions":[');
+        reports.forEach((r, i) => out.write((i ? ',\n' : '\n') + JSON.stringify(r)));
+        out.write(`\n],"stats":${JSON.stringify(stats)},"skipped":${JSON.stringify(skipped)},"problems":${JSON.stringify(problems)}}\n`);
+      } else out.write(formatFactsText(reports));
+    }
+  }
+  return 0;
+}
+
+if (!isMainThread && workerData?.kernlifeWorker) {
+  const options = workerData.options as AnalysisOptions;
+  parentPort!.on('message', (job: Job) => parentPort!.postMessage(runJob(job, options)));
+} else if (require.main === module) {
+  run(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (e: unknown) => {
+      if (e instanceof UsageError) process.stderr.write(`kernlife: ${e.message}\n\n${USAGE}`);
+      else process.stderr.write(`kernlife: internal error: ${(e as Error).stack ?? e}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

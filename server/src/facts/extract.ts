@@ -1,0 +1,637 @@
+/**
+ * syntax -> facts for one file: ops tables, functions, and per-function lifecycle effects
+ * with access paths. Never throws on bad C: what cannot be recovered becomes a Problem.
+ */
+import { matches, normalize, parseC, type SyntaxNode } from '../syntax';
+import type { ApiRow, Knowledge, OpsStructRow, TableMacroRow, ValueRow } from '../knowledge/types';
+import type { Effect, EffectKind, ExtractLevel, FileFacts, FunctionFacts, Loc, OpsTable, Param, Problem, TableField, Term } from './types';
+import { addr, deref, field, render, root, rootOf, substitute, up } from './terms';
+
+export interface ExtractOptions {
+  level: ExtractLevel;
+  /** Time budget for one parse; a file that takes longer is reported and skipped. */
+  parseBudgetMs?: number;
+}
+
+/** Lookup tables derived from Knowledge once per process. */
+export interface CompiledKnowledge {
+  k: Knowledge;
+  apis: Map<string, ApiRow[]>;
+  values: Map<string, ValueRow>;
+  structs: Map<string, OpsStructRow>;
+  macros: Map<string, TableMacroRow>;
+  normalizeOpts: { annotations: ReadonlySet<string>; annotationsWithArgs: ReadonlySet<string> };
+  /** Cheap textual pre-filter: files without any of these cannot hold a table. */
+  tableWords: string[];
+}
+
+export function compileKnowledge(k: Knowledge): CompiledKnowledge {
+  const apis = new Map<string, ApiRow[]>();
+  for (const r of k.apis) {
+    const list = apis.get(r.name) ?? [];
+    list.push(r);
+    apis.set(r.name, list);
+  }
+  // Rows with argument constraints are more specific: try them first (stable otherwise).
+  for (const list of apis.values()) list.sort((a, b) => (b.when?.length ?? 0) - (a.when?.length ?? 0));
+  return {
+    k,
+    apis,
+    values: new Map(k.values.map((v) => [v.name, v])),
+    structs: new Map(k.structs.map((s) => [s.struct, s])),
+    macros: new Map(k.macros.map((m) => [m.macro, m])),
+    normalizeOpts: { annotations: new Set(k.annotations), annotationsWithArgs: new Set(k.annotationsWithArgs) },
+    tableWords: [...k.structs.map((s) => s.struct), ...k.macros.map((m) => m.macro)],
+  };
+}
+
+const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+export function extractFile(file: string, src: string, ck: CompiledKnowledge, opts: ExtractOptions): FileFacts {
+  const problems: Problem[] = [];
+  const facts: FileFacts = {
+    file, functions: [], tables: [], problems,
+    stats: { bytes: src.length, errorNodes: 0, functions: 0, parseMs: 0, extractMs: 0 },
+  };
+  const norm = normalize(src, ck.normalizeOpts);
+  const parsed = parseC(norm.text, opts.parseBudgetMs);
+  facts.stats.parseMs = parsed.ms;
+  if (!parsed.tree) {
+    problems.push({ severity: 'error', message: `parse stopped after ${Math.round(parsed.ms)} ms (budget); file skipped` });
+    return facts;
+  }
+  const t0 = performance.now();
+  const rootNode = parsed.tree.rootNode;
+  const loc = (n: SyntaxNode): Loc => ({
+    file,
+    line: n.startPosition.row + 1,
+    col: n.startPosition.column + 1,
+    endLine: n.endPosition.row + 1,
+    endCol: n.endPosition.column + 1,
+  });
+  const text = (n: SyntaxNode): string => src.slice(n.startIndex, n.endIndex);
+  try {
+    // Counting ERROR nodes costs a tree walk; whether the file has any is free.
+    if (rootNode.hasError) facts.stats.errorNodes = 1;
+    const functions = findFunctions(rootNode, src, text, loc);
+    facts.stats.functions = functions.length;
+    if (ck.tableWords.some((w) => src.includes(w))) {
+      facts.tables.push(...findTables(rootNode, ck, text, loc, norm.guards));
+      facts.tables.push(...findMacroTables(rootNode, ck, text, loc));
+    }
+    for (const fn of functions) {
+      const ff: FunctionFacts = {
+        name: fn.name, loc: loc(fn.node), nameLoc: loc(fn.nameNode), isStatic: fn.isStatic,
+        params: fn.params, locals: [], effects: [],
+      };
+      if (opts.level === 'facts') {
+        try {
+          new EffectWalker(ff, fn.body, ck, text, loc).run();
+        } catch (e) {
+          problems.push({ severity: 'warning', message: `effects of ${fn.name} not extracted: ${(e as Error).message}`, loc: ff.nameLoc });
+        }
+      }
+      facts.functions.push(ff);
+    }
+  } catch (e) {
+    problems.push({ severity: 'error', message: `extraction failed: ${(e as Error).message}` });
+  } finally {
+    parsed.tree = null;
+  }
+  facts.stats.extractMs = performance.now() - t0;
+  return facts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Functions
+
+interface FoundFunction {
+  name: string;
+  node: SyntaxNode;
+  nameNode: SyntaxNode;
+  body: SyntaxNode;
+  isStatic: boolean;
+  params: Param[];
+}
+
+function innerFunctionDeclarator(d: SyntaxNode | null): SyntaxNode | null {
+  for (let i = 0; d && i < 16; i++) {
+    if (d.type === 'function_declarator') {
+      // `int (*f(void))(int)` nests; the outermost function_declarator whose own declarator is a name wins
+      const inner = d.childForFieldName('declarator');
+      if (inner && (inner.type === 'identifier' || inner.type === 'field_identifier')) return d;
+      const deeper = innerFunctionDeclarator(inner);
+      return deeper ?? d;
+    }
+    d = d.childForFieldName('declarator');
+  }
+  return null;
+}
+
+function declaratorName(d: SyntaxNode | null): SyntaxNode | null {
+  for (let i = 0; d && i < 16; i++) {
+    if (d.type === 'identifier' || d.type === 'field_identifier' || d.type === 'type_identifier') return d;
+    const next: SyntaxNode | null = d.childForFieldName('declarator') ?? (d.type === 'parenthesized_declarator' ? d.namedChildren[0] ?? null : null);
+    d = next;
+  }
+  return null;
+}
+
+/** `struct kernfs_open_file *` from a type node and a declarator's pointer levels. */
+function declaredType(typeText: string, declarator: SyntaxNode | null): string {
+  let stars = '';
+  for (let d = declarator, i = 0; d && i < 16; i++) {
+    if (d.type === 'pointer_declarator') stars += '*';
+    else if (d.type === 'array_declarator') stars += '[]';
+    else if (d.type === 'identifier' || d.type === 'field_identifier') break;
+    d = d.childForFieldName('declarator');
+  }
+  return squash(typeText) + (stars ? ' ' + stars : '');
+}
+
+/**
+ * Function definitions: top-level ones, plus any inside ERROR regions left by macro soup.
+ * (A query over the whole tree finds the same set but costs about 2.5x more in the node binding.)
+ */
+function functionNodes(rootNode: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (const c of rootNode.namedChildren) {
+    if (c.type === 'function_definition') out.push(c);
+    else if (c.type === 'ERROR' || c.type.startsWith('preproc_') || c.type === 'linkage_specification') {
+      for (const f of c.descendantsOfType('function_definition')) out.push(f);
+    }
+  }
+  return out;
+}
+
+const SYSCALL_DEFINE = /^(COMPAT_)?SYSCALL_DEFINE\d$/;
+
+function findFunctions(rootNode: SyntaxNode, _src: string, text: (n: SyntaxNode) => string, _loc: (n: SyntaxNode) => Loc): FoundFunction[] {
+  const out: FoundFunction[] = [];
+  let lastEnd = -1;
+  for (const node of functionNodes(rootNode)) {
+    if (node.startIndex < lastEnd) continue; // a misparse nested inside a function we already have
+    const body = node.childForFieldName('body');
+    const decl = node.childForFieldName('declarator');
+    if (!body || !decl || body.type !== 'compound_statement') continue;
+    const fd = innerFunctionDeclarator(decl);
+    if (!fd) continue;
+    const nameNode = declaratorName(fd.childForFieldName('declarator'));
+    if (!nameNode) continue;
+    let name = text(nameNode);
+    const paramsNode = fd.childForFieldName('parameters');
+    const params: Param[] = [];
+    if (SYSCALL_DEFINE.test(name) && paramsNode) {
+      // SYSCALL_DEFINE3(open, const char __user *, filename, ...): name, then (type, name) pairs
+      const parts = paramsNode.namedChildren.map((p) => squash(text(p)));
+      if (parts.length) name = `sys_${parts[0]}`;
+      for (let i = 1; i + 1 < parts.length; i += 2) params.push({ name: parts[i + 1], type: parts[i] });
+    } else if (paramsNode) {
+      for (const p of paramsNode.namedChildren) {
+        if (p.type !== 'parameter_declaration') continue;
+        const d = p.childForFieldName('declarator');
+        const pn = declaratorName(d);
+        const ty = p.childForFieldName('type');
+        params.push({ name: pn ? text(pn) : '', type: declaredType(ty ? text(ty) : '', d) });
+      }
+    }
+    let isStatic = false;
+    for (const c of node.children) {
+      if (c.type === 'storage_class_specifier' && text(c) === 'static') isStatic = true;
+      if (c === decl || c.type === 'compound_statement') break;
+    }
+    out.push({ name, node, nameNode, body, isStatic, params });
+    lastEnd = node.endIndex;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ops tables
+
+function unwrapValue(n: SyntaxNode): SyntaxNode {
+  for (let i = 0; i < 8; i++) {
+    if (n.type === 'parenthesized_expression' && n.namedChildren.length === 1) n = n.namedChildren[0];
+    else if (n.type === 'cast_expression') n = n.childForFieldName('value') ?? n;
+    else break;
+  }
+  return n;
+}
+
+function tableFields(
+  init: SyntaxNode, row: OpsStructRow, text: (n: SyntaxNode) => string, loc: (n: SyntaxNode) => Loc,
+  guards: ReadonlyArray<readonly string[]>, prefix = '',
+): TableField[] {
+  const out: TableField[] = [];
+  let position = 0;
+  for (const el of init.namedChildren) {
+    if (el.type === 'comment') continue;
+    let name: string | null = null;
+    let value: SyntaxNode | null = el;
+    if (el.type === 'initializer_pair') {
+      const designators = el.childrenForFieldName('designator');
+      const names = designators.filter((d) => d.type === 'field_designator').map((d) => text(d).replace(/^\./, '').trim());
+      if (names.length === 0) continue;
+      name = names.join('.');
+      value = el.childForFieldName('value');
+      const idx = row.order.indexOf(names[0]);
+      if (idx >= 0) position = idx + 1;
+    } else if (el.type === 'ERROR') {
+      continue;
+    } else {
+      name = row.order[position++] ?? null; // positional initializer
+    }
+    if (!name || !value) continue;
+    if (value.type === 'initializer_list') {
+      // nested aggregate: `.driver = { .name = "x", .pm = &pm }`
+      for (const f of tableFields(value, { ...row, order: [] }, text, loc, guards, prefix + name + '.')) out.push(f);
+      continue;
+    }
+    const v = unwrapValue(value);
+    const full = prefix + name;
+    const f: TableField = { field: full, role: (prefix ? 'other' : row.roles[name]) ?? 'other', value: squash(text(value)), loc: loc(el) };
+    // a function name, not a constant (NULL, THIS_MODULE, SOME_FLAG)
+    if (v.type === 'identifier' && !/^[A-Z0-9_]+$/.test(text(v))) f.handler = text(v);
+    const g = guards[el.startPosition.row];
+    if (g && g.length) f.guards = [...g];
+    out.push(f);
+  }
+  return out;
+}
+
+function findTables(
+  rootNode: SyntaxNode, ck: CompiledKnowledge, text: (n: SyntaxNode) => string, loc: (n: SyntaxNode) => Loc,
+  guards: ReadonlyArray<readonly string[]>,
+): OpsTable[] {
+  const out: OpsTable[] = [];
+  for (const m of matches('opsTables', rootNode)) {
+    const structName = text(m.captures.find((c) => c.name === 'struct')!.node);
+    const row = ck.structs.get(structName);
+    if (!row) continue;
+    const decl = m.captures.find((c) => c.name === 'table')!.node;
+    const declarator = m.captures.find((c) => c.name === 'declarator')!.node;
+    const init = m.captures.find((c) => c.name === 'init')!.node;
+    if (declarator.type === 'pointer_declarator') continue;
+    const nameNode = declaratorName(declarator);
+    if (!nameNode) continue;
+    const name = text(nameNode);
+    let isStatic = false, isConst = false;
+    for (const c of decl.children) {
+      if (c.type === 'storage_class_specifier' && text(c) === 'static') isStatic = true;
+      if (c.type === 'type_qualifier' && text(c) === 'const') isConst = true;
+    }
+    const base = { kind: row.kind, struct: structName, name, isStatic, isConst };
+    if (declarator.type === 'array_declarator') {
+      let index = 0;
+      for (const el of init.namedChildren) {
+        let list: SyntaxNode | null = el;
+        if (el.type === 'initializer_pair') {
+          const sub = el.childrenForFieldName('designator').find((d) => d.type === 'subscript_designator');
+          const n = sub ? Number.parseInt(text(sub).replace(/[[\]\s]/g, ''), 10) : NaN;
+          if (Number.isFinite(n)) index = n;
+          list = el.childForFieldName('value');
+        }
+        if (!list || list.type !== 'initializer_list') continue;
+        const fields = tableFields(list, row, text, loc, guards);
+        if (fields.length) out.push({ ...base, index, loc: loc(list), fields });
+        index++;
+      }
+    } else {
+      out.push({ ...base, loc: loc(nameNode), fields: tableFields(init, row, text, loc, guards) });
+    }
+  }
+  return out;
+}
+
+function splitArgs(args: SyntaxNode, text: (n: SyntaxNode) => string): string[] {
+  return args.namedChildren.filter((c) => c.type !== 'comment').map((c) => squash(text(c)));
+}
+
+function findMacroTables(rootNode: SyntaxNode, ck: CompiledKnowledge, text: (n: SyntaxNode) => string, loc: (n: SyntaxNode) => Loc): OpsTable[] {
+  const out: OpsTable[] = [];
+  for (const m of matches('tableMacros', rootNode)) {
+    const macroNode = m.captures.find((c) => c.name === 'macro')!.node;
+    const row = ck.macros.get(text(macroNode));
+    if (!row) continue;
+    const st = ck.structs.get(row.struct);
+    if (!st) continue;
+    const args = splitArgs(m.captures.find((c) => c.name === 'args')!.node, text);
+    const fill = (tpl: string): string => tpl.replace(/\{(\d)\}/g, (_, i: string) => args[Number(i)] ?? '');
+    const at = loc(macroNode);
+    const fields: TableField[] = Object.entries(row.fields).map(([f, v]) => {
+      const value = fill(v);
+      const tf: TableField = { field: f, role: st.roles[f] ?? 'other', value, loc: at };
+      if (/^[A-Za-z_]\w*$/.test(value) && value !== 'NULL' && value !== 'THIS_MODULE') tf.handler = value;
+      return tf;
+    });
+    // The user's own callbacks the generated code calls (foo_show, get/set): what the developer wrote.
+    if (row.macro.includes('SHOW')) fields.push({ field: '(show)', role: 'io', value: `${args[0]}_show`, handler: `${args[0]}_show`, loc: at });
+    if (row.macro.includes('SEQ_ATTRIBUTE')) fields.push({ field: '(seq_ops)', role: 'io', value: `${args[0]}_sops`, loc: at });
+    if (row.macro.includes('ATTRIBUTE') && args.length >= 3 && !row.macro.includes('SHOW') && !row.macro.includes('SEQ')) {
+      for (const [f, a] of [['(get)', args[1]], ['(set)', args[2]]] as const) {
+        if (a && a !== 'NULL') fields.push({ field: f, role: 'io', value: a, handler: a, loc: at });
+      }
+    }
+    out.push({ kind: st.kind, struct: row.struct, name: fill(row.name), isStatic: true, isConst: true, loc: at, fields, macro: row.macro });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Effects
+
+const EFFECT_NODE_TYPES = [
+  'call_expression', 'declaration', 'assignment_expression', 'return_statement',
+  'if_statement', 'while_statement', 'for_statement', 'do_statement', 'case_statement', 'conditional_expression',
+];
+
+interface Region { start: number; end: number; cond: string }
+
+const MAX_COND = 80;
+const clip = (s: string): string => (s.length > MAX_COND ? s.slice(0, MAX_COND - 1) + '…' : s);
+
+class EffectWalker {
+  private env = new Map<string, Term>();
+  private params = new Map<string, number>();
+  private localNames = new Set<string>();
+  private allocated = new Map<string, string>(); // local -> site
+  private escapes = new Map<string, Term>(); // local -> first non-local path it was stored into
+  private regions: Region[] = [];
+  private handled = new Set<number>(); // call nodes already consumed (alloc values)
+
+  constructor(
+    private fn: FunctionFacts,
+    private body: SyntaxNode,
+    private ck: CompiledKnowledge,
+    private text: (n: SyntaxNode) => string,
+    private loc: (n: SyntaxNode) => Loc,
+  ) {
+    fn.params.forEach((p, i) => { if (p.name) this.params.set(p.name, i); });
+  }
+
+  run(): void {
+    const nodes = this.body.descendantsOfType(EFFECT_NODE_TYPES);
+    for (const n of nodes) {
+      const s = n.startIndex;
+      if (this.regions.length) this.regions = this.regions.filter((r) => r.end > s);
+      switch (n.type) {
+        case 'if_statement': this.ifRegions(n); break;
+        case 'while_statement': case 'for_statement': case 'do_statement': this.loopRegion(n); break;
+        case 'case_statement': this.caseRegion(n); break;
+        case 'conditional_expression': this.ternaryRegions(n); break;
+        case 'declaration': this.declaration(n); break;
+        case 'assignment_expression': this.assignment(n); break;
+        case 'return_statement': this.ret(n); break;
+        case 'call_expression': if (!this.handled.has(s)) this.call(n, null); break;
+      }
+    }
+    this.resolveEscapes();
+  }
+
+  // --- control structure -> conditions
+  private condAt(off: number): string[] {
+    const out: string[] = [];
+    for (const r of this.regions) if (r.start <= off && off < r.end) out.push(r.cond);
+    return out;
+  }
+  private condText(n: SyntaxNode | null): string {
+    if (!n) return '?';
+    let t = squash(this.text(n));
+    if (t.startsWith('(') && t.endsWith(')')) t = t.slice(1, -1).trim();
+    return clip(t);
+  }
+  private ifRegions(n: SyntaxNode): void {
+    const c = this.condText(n.childForFieldName('condition'));
+    const cons = n.childForFieldName('consequence');
+    const alt = n.childForFieldName('alternative');
+    if (cons) this.regions.push({ start: cons.startIndex, end: cons.endIndex, cond: c });
+    if (alt) this.regions.push({ start: alt.startIndex, end: alt.endIndex, cond: `!(${c})` });
+  }
+  private loopRegion(n: SyntaxNode): void {
+    const b = n.childForFieldName('body');
+    if (!b) return;
+    // the source text (not the normalised one): `list_for_each_entry(...)` rather than `while`
+    const head = squash(this.text(n).slice(0, b.startIndex - n.startIndex));
+    this.regions.push({ start: b.startIndex, end: b.endIndex, cond: clip(n.type === 'do_statement' ? 'do … while' : `loop: ${head}`) });
+  }
+  private caseRegion(n: SyntaxNode): void {
+    const v = n.childForFieldName('value');
+    this.regions.push({ start: n.startIndex, end: n.endIndex, cond: v ? `case ${squash(this.text(v))}` : 'default' });
+  }
+  private ternaryRegions(n: SyntaxNode): void {
+    const c = this.condText(n.childForFieldName('condition'));
+    const a = n.childForFieldName('consequence');
+    const b = n.childForFieldName('alternative');
+    if (a) this.regions.push({ start: a.startIndex, end: a.endIndex, cond: c });
+    if (b) this.regions.push({ start: b.startIndex, end: b.endIndex, cond: `!(${c})` });
+  }
+
+  // --- paths
+  private term(n: SyntaxNode | null, depth = 0): Term | null {
+    if (!n || depth > 32) return null;
+    switch (n.type) {
+      case 'identifier': {
+        const name = this.text(n);
+        const bound = this.env.get(name);
+        if (bound) return bound;
+        const pi = this.params.get(name);
+        if (pi !== undefined) return root(name, 'param', pi, this.fn.params[pi].type);
+        if (this.localNames.has(name)) return root(name, 'local');
+        if (name === 'NULL') return { t: 'null' };
+        return root(name, 'global');
+      }
+      case 'field_expression': {
+        const b = this.term(n.childForFieldName('argument'), depth + 1);
+        const f = n.childForFieldName('field');
+        if (!b || !f) return null;
+        const op = n.childForFieldName('operator');
+        const arrow = op ? this.text(op) === '->' : this.text(n).includes('->');
+        return field(b, this.text(f), arrow);
+      }
+      case 'pointer_expression': {
+        const b = this.term(n.childForFieldName('argument'), depth + 1);
+        if (!b) return null;
+        const op = n.childForFieldName('operator');
+        return op && this.text(op) === '&' ? addr(b) : deref(b);
+      }
+      case 'parenthesized_expression': return n.namedChildren.length === 1 ? this.term(n.namedChildren[0], depth + 1) : null;
+      case 'cast_expression': return this.term(n.childForFieldName('value'), depth + 1);
+      case 'subscript_expression': {
+        const b = this.term(n.childForFieldName('argument'), depth + 1);
+        return b && { t: 'index', base: b };
+      }
+      case 'call_expression': {
+        const callee = n.childForFieldName('function');
+        if (!callee || callee.type !== 'identifier') return null;
+        const name = this.text(callee);
+        const args = n.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+        const v = this.ck.values.get(name);
+        if (v) {
+          const t = this.term(args[v.arg] ?? null, depth + 1);
+          return t && (v.load ? deref(t) : t);
+        }
+        if ((name === 'container_of' || name === 'list_entry' || name === 'hlist_entry' || name === 'container_of_safe') && args.length === 3) {
+          const t = this.term(args[0], depth + 1);
+          return t && up(t, squash(this.text(args[1])), squash(this.text(args[2])));
+        }
+        if (name === 'from_timer' || name === 'from_tasklet' || name === 'from_work') {
+          if (args.length === 3) {
+            const t = this.term(args[1], depth + 1);
+            return t && up(t, '?', squash(this.text(args[2])));
+          }
+        }
+        return null;
+      }
+      default: return null;
+    }
+  }
+
+  // --- statements
+  private declaration(n: SyntaxNode): void {
+    const ty = n.childForFieldName('type');
+    const tyText = ty ? this.text(ty) : '';
+    for (const d of n.childrenForFieldName('declarator')) {
+      const inner = d.type === 'init_declarator' ? d.childForFieldName('declarator') : d;
+      const nameNode = declaratorName(inner);
+      if (!nameNode) continue;
+      const name = this.text(nameNode);
+      this.localNames.add(name);
+      this.env.delete(name);
+      this.fn.locals.push({ name, type: declaredType(tyText, inner) });
+      if (d.type === 'init_declarator') this.bindLocal(name, d.childForFieldName('value'));
+    }
+  }
+
+  private bindLocal(name: string, value: SyntaxNode | null): void {
+    if (!value) return;
+    const v = unwrapValue(value);
+    if (v.type === 'call_expression' && this.allocCall(v, root(name, 'local'))) {
+      this.env.delete(name);
+      this.allocated.set(name, `${v.startPosition.row + 1}`);
+      return;
+    }
+    if (v.type === 'call_expression') {
+      // a non-alloc call whose value we keep: the call effect itself, then no alias
+      const t = this.term(v);
+      if (t) { this.env.set(name, t); return; }
+      this.call(v, root(name, 'local'));
+      this.handled.add(v.startIndex);
+      this.env.delete(name);
+      return;
+    }
+    const t = this.term(v);
+    if (t && t.t !== 'null') this.env.set(name, t);
+    else this.env.delete(name);
+  }
+
+  private assignment(n: SyntaxNode): void {
+    const op = n.childForFieldName('operator');
+    if (op && this.text(op) !== '=') return;
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    if (!left || !right) return;
+    if (left.type === 'identifier' && (this.localNames.has(this.text(left)) || this.params.has(this.text(left)))) {
+      const name = this.text(left);
+      if (this.params.has(name)) this.localNames.add(name); // a reassigned parameter behaves like a local from here on
+      this.bindLocal(name, right);
+      return;
+    }
+    const target = this.term(left);
+    if (!target) return;
+    const v = unwrapValue(right);
+    if (v.type === 'call_expression' && this.allocCall(v, target)) return;
+    if (v.type === 'identifier') {
+      const name = this.text(v);
+      if (this.allocated.has(name) && !this.escapes.has(name) && rootOf(target)?.kind !== 'local') this.escapes.set(name, target);
+    }
+  }
+
+  private ret(n: SyntaxNode): void {
+    const e = n.namedChildren[0];
+    if (!e) return;
+    const t = this.term(e);
+    if (t && t.t !== 'null') this.emit('return', n, { path: t, api: 'return' });
+  }
+
+  /** An allocation call whose result lands in `target`. */
+  private allocCall(call: SyntaxNode, target: Term): boolean {
+    const callee = call.childForFieldName('function');
+    if (!callee || callee.type !== 'identifier') return false;
+    const rows = this.ck.apis.get(this.text(callee));
+    const row = rows?.find((r) => r.arg === 'ret' && this.whenOk(r, call));
+    if (!row) return false;
+    this.handled.add(call.startIndex);
+    this.effectFromRow(row, call, target);
+    return true;
+  }
+
+  private args(call: SyntaxNode): SyntaxNode[] {
+    return call.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  }
+
+  private whenOk(r: ApiRow, call: SyntaxNode): boolean {
+    if (!r.when) return true;
+    const args = this.args(call);
+    return r.when.every((w) => args[w.arg] !== undefined && squash(this.text(args[w.arg])) === w.equals);
+  }
+
+  private call(n: SyntaxNode, resultTarget: Term | null): void {
+    const callee = n.childForFieldName('function');
+    if (!callee || callee.type !== 'identifier') return;
+    const name = this.text(callee);
+    if (this.ck.values.has(name)) return;
+    const rows = this.ck.apis.get(name);
+    const row = rows?.find((r) => this.whenOk(r, n));
+    if (row) { this.effectFromRow(row, n, resultTarget); return; }
+    const args = this.args(n);
+    this.emit('call', n, { api: name, args: args.map((a) => this.term(a)) });
+  }
+
+  private effectFromRow(row: ApiRow, call: SyntaxNode, resultTarget: Term | null): void {
+    const args = this.args(call);
+    let path: Term | null = null;
+    if (row.arg === 'ret') path = resultTarget;
+    else {
+      path = this.term(args[row.arg ?? 0] ?? null);
+      if (path && row.owner && path.t === 'addr' && path.base.t === 'field') path = path.base.arrow ? path.base.base : addr(path.base.base);
+    }
+    const extra: Partial<Effect> = { api: row.name };
+    if (path) extra.path = path;
+    if (row.mode) extra.mode = row.mode;
+    if (row.effect === 'pin') {
+      const flags = row.flagsArg !== undefined ? args[row.flagsArg] : undefined;
+      extra.longterm = row.longterm ?? (flags ? /FOLL_LONGTERM/.test(this.text(flags)) : false);
+      if (row.gup) extra.gup = true;
+    }
+    if (row.callbackArg !== undefined && args[row.callbackArg]) {
+      const cb = unwrapValue(args[row.callbackArg]);
+      if (cb.type === 'identifier') extra.callback = this.text(cb);
+    }
+    if (row.mechanism) extra.mechanism = row.mechanism;
+    if (row.registry) extra.registry = row.registry;
+    if (row.valueArg !== undefined) {
+      const v = this.term(args[row.valueArg] ?? null);
+      if (v) extra.value = v;
+      if (row.effect === 'publish' && v?.t === 'null') { this.emit('unpublish', call, extra); return; }
+    }
+    this.emit(row.effect, call, extra);
+    for (const k of row.also ?? []) this.emit(k, call, { api: row.name, ...(path ? { path } : {}) });
+  }
+
+  private emit(kind: EffectKind, n: SyntaxNode, extra: Partial<Effect>): void {
+    const e: Effect = { kind, api: extra.api ?? kind, loc: this.loc(n), cond: this.condAt(n.startIndex), ...extra };
+    if (e.path) e.text = render(e.path);
+    this.fn.effects.push(e);
+  }
+
+  /** A local that holds an allocation and is stored into one non-local path is that path. */
+  private resolveEscapes(): void {
+    if (!this.escapes.size) return;
+    const map = (t: Term): Term => substitute(t, (r) => (r.t === 'root' && r.kind === 'local' ? this.escapes.get(r.name) : undefined)) ?? t;
+    for (const e of this.fn.effects) {
+      if (e.path) { e.path = map(e.path); e.text = render(e.path); }
+      if (e.value) e.value = map(e.value);
+      if (e.args) e.args = e.args.map((a) => (a ? map(a) : a));
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Access-path algebra. Terms are plain data; these helpers normalise (`*&x` is `x`,
+ * `(&x)->f` is `x.f`, `container_of(&x->m, T, m)` is `x`), substitute a callee's parameters
+ * with a caller's arguments, and render paths the way a kernel developer writes them.
+ */
+import type { Term } from './types';
+
+export function root(name: string, kind: 'param' | 'local' | 'global', param?: number, type?: string): Term {
+  const t: Term = { t: 'root', name, kind };
+  if (param !== undefined) t.param = param;
+  if (type) t.type = type;
+  return t;
+}
+
+export function field(base: Term, name: string, arrow: boolean): Term {
+  // (&x)->f  ==  x.f ;  (*x).f  ==  x->f
+  if (arrow && base.t === 'addr') return field(base.base, name, false);
+  if (!arrow && base.t === 'deref') return field(base.base, name, true);
+  return { t: 'field', base, name, arrow };
+}
+
+export function addr(base: Term): Term {
+  if (base.t === 'deref') return base.base;
+  return { t: 'addr', base };
+}
+
+export function deref(base: Term): Term {
+  if (base.t === 'addr') return base.base;
+  return { t: 'deref', base };
+}
+
+export function up(base: Term, type: string, member: string): Term {
+  // container_of(&x->m, T, m) == x ; container_of(&x.m, T, m) == &x
+  if (base.t === 'addr' && base.base.t === 'field' && base.base.name === member) {
+    const f = base.base;
+    return f.arrow ? f.base : addr(f.base);
+  }
+  return { t: 'up', base, type, member };
+}
+
+/** Rebuild a term bottom-up through the smart constructors (used after substitution). */
+export function normalizeTerm(t: Term): Term {
+  switch (t.t) {
+    case 'field': return field(normalizeTerm(t.base), t.name, t.arrow);
+    case 'addr': return addr(normalizeTerm(t.base));
+    case 'deref': return deref(normalizeTerm(t.base));
+    case 'index': return { t: 'index', base: normalizeTerm(t.base) };
+    case 'up': return up(normalizeTerm(t.base), t.type, t.member);
+    default: return t;
+  }
+}
+
+export function rootOf(t: Term): Extract<Term, { t: 'root' }> | null {
+  let cur: Term = t;
+  for (;;) {
+    switch (cur.t) {
+      case 'root': return cur;
+      case 'new': case 'null': return null;
+      default: cur = cur.base;
+    }
+  }
+}
+
+/** Replace roots by `f(root)` (null: keep). Returns null when `f` says the root is unmappable. */
+export function substitute(t: Term, f: (r: Extract<Term, { t: 'root' }>) => Term | null | undefined): Term | null {
+  const go = (x: Term): Term | null => {
+    switch (x.t) {
+      case 'root': { const r = f(x); return r === undefined ? x : r; }
+      case 'field': { const b = go(x.base); return b && field(b, x.name, x.arrow); }
+      case 'addr': { const b = go(x.base); return b && addr(b); }
+      case 'deref': { const b = go(x.base); return b && deref(b); }
+      case 'index': { const b = go(x.base); return b && { t: 'index', base: b }; }
+      case 'up': { const b = go(x.base); return b && up(b, x.type, x.member); }
+      default: return x;
+    }
+  };
+  return go(t);
+}
+
+export function render(t: Term): string {
+  switch (t.t) {
+    case 'root': return t.name;
+    case 'field': {
+      const b = render(t.base);
+      return (t.base.t === 'deref' || t.base.t === 'addr' ? `(${b})` : b) + (t.arrow ? '->' : '.') + t.name;
+    }
+    case 'addr': return '&' + render(t.base);
+    case 'deref': return '*' + render(t.base);
+    case 'index': return render(t.base) + '[]';
+    case 'up': return `container_of(${render(t.base)}, ${t.type}, ${t.member})`;
+    case 'new': return `<new ${t.site}>`;
+    case 'null': return 'NULL';
+  }
+}
+
+/** Structural equality, by rendering (terms are small). */
+export function sameTerm(a: Term | undefined | null, b: Term | undefined | null): boolean {
+  if (!a || !b) return a === b;
+  return render(a) === render(b);
+}

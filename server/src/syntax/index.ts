@@ -1,0 +1,4 @@
+export { parseC, matches, parserInfo } from './parser';
+export type { SyntaxNode, Tree, QueryMatch, ParseResult } from './parser';
+export { normalize } from './normalize';
+export type { Normalized, NormalizeOptions } from './normalize';

@@ -1,0 +1,64 @@
+// ARCHITECTURE.md's invariants, enforced: each "Architecture Invariant" paragraph names a check here.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const rootDir = path.resolve(new URL('../..', import.meta.url).pathname);
+const src = path.join(rootDir, 'server/src');
+
+function tsFiles(dir) {
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...tsFiles(p));
+    else if (e.name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+const rel = (p) => path.relative(rootDir, p);
+const imports = (file) => [...fs.readFileSync(file, 'utf8').matchAll(/(?:from\s+|require\()\s*['"]([^'"]+)['"]/g)].map((m) => m[1]);
+const inDir = (file, d) => rel(file).startsWith(`server/src/${d}/`);
+
+test('invariant: the core imports neither vscode nor vscode-languageserver', () => {
+  for (const f of tsFiles(src)) {
+    if (inDir(f, 'lsp') || inDir(f, 'cli')) continue;
+    for (const i of imports(f)) assert.ok(!/^vscode(-languageserver.*)?(\/|$)/.test(i), `${rel(f)} imports ${i}`);
+  }
+});
+
+test('invariant: only syntax/ imports tree-sitter', () => {
+  for (const f of tsFiles(src)) {
+    if (inDir(f, 'syntax')) continue;
+    for (const i of imports(f)) assert.ok(!/^(web-)?tree-sitter/.test(i), `${rel(f)} imports ${i}`);
+  }
+});
+
+test('invariant: only client/ imports vscode', () => {
+  for (const f of tsFiles(src)) for (const i of imports(f)) assert.notEqual(i, 'vscode', `${rel(f)} imports vscode`);
+});
+
+test('invariant: the core does no IO (no fs, net, child_process outside cli/ and lsp/)', () => {
+  for (const f of tsFiles(src)) {
+    if (inDir(f, 'lsp') || inDir(f, 'cli')) continue;
+    for (const i of imports(f)) assert.ok(!/^(node:)?(fs|net|child_process|http|https|worker_threads)(\/|$)/.test(i), `${rel(f)} imports ${i}`);
+  }
+});
+
+test('invariant: kernel API names live in knowledge/, not in index/, sim/ or rules/', () => {
+  const names = ['kfree', 'kfree_rcu', 'poll_wait', 'wake_up_pollfree', 'synchronize_rcu', 'pin_user_pages', 'kernfs_generic_poll', 'cancel_work_sync'];
+  for (const d of ['index', 'sim', 'rules']) {
+    const dir = path.join(src, d);
+    if (!fs.existsSync(dir)) continue;
+    for (const f of tsFiles(dir)) {
+      const code = fs.readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+      for (const n of names) assert.ok(!new RegExp(`['"\`]${n}['"\`]`).test(code), `${rel(f)} names ${n}`);
+    }
+  }
+});
+
+test('invariant: ARCHITECTURE.md states each invariant checked here', () => {
+  const doc = fs.readFileSync(path.join(rootDir, 'ARCHITECTURE.md'), 'utf8');
+  const stated = [...doc.matchAll(/Architecture Invariant:/g)].length;
+  assert.ok(stated >= 5, `ARCHITECTURE.md has ${stated} invariant paragraphs`);
+});

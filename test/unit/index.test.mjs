@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+const api = createRequire(import.meta.url)('../../dist/api.js');
+const ex = (file, text) => api.extract(file, text, { ...api.DEFAULT_OPTIONS, level: 'facts' });
+
+const A = `
+static void a_release(struct kernfs_open_file *of)
+{
+	struct box *b = of->priv;
+	box_destroy(b);
+}
+`;
+const B1 = `
+void box_destroy(struct box *t)
+{
+	kfree(t);
+}
+`;
+const B2 = `
+void box_destroy(struct box *t)
+{
+	synchronize_rcu();
+	kfree_rcu(t, rcu);
+}
+`;
+
+test('index: a summary maps the callee free onto the caller path', () => {
+  const idx = api.buildIndex([ex('a.c', A), ex('b.c', B1)]);
+  const s = idx.summary(idx.resolve('a_release', 'a.c'));
+  assert.deepEqual(s.effects.map(api.renderEffect), ['free(of->priv, now)']);
+  assert.deepEqual(s.effects[0].via.map((v) => v.callee), ['box_destroy']);
+});
+
+test('index: updating the callee file invalidates the caller summary (incremental)', () => {
+  const idx = api.buildIndex([ex('a.c', A), ex('b.c', B1)]);
+  const ref = idx.resolve('a_release', 'a.c');
+  idx.summary(ref);
+  const dropped = idx.update(ex('b.c', B2));
+  assert.ok(dropped.includes('a.c::a_release'), `dropped: ${dropped}`);
+  const s = idx.summary(idx.resolve('a_release', 'a.c'));
+  assert.deepEqual(s.effects.map(api.renderEffect), ['rcuWait()', 'free(of->priv, rcu)']);
+});
+
+test('index: a callee that appears later resolves an earlier unresolved call', () => {
+  const idx = api.buildIndex([ex('a.c', A)]);
+  assert.deepEqual(idx.summary(idx.resolve('a_release', 'a.c')).unresolved, ['box_destroy']);
+  idx.update(ex('b.c', B1));
+  assert.deepEqual(idx.summary(idx.resolve('a_release', 'a.c')).effects.map(api.renderEffect), ['free(of->priv, now)']);
+  idx.remove('b.c');
+  assert.deepEqual(idx.summary(idx.resolve('a_release', 'a.c')).effects, []);
+});
+
+test('index: static functions resolve within their file first', () => {
+  const other = 'static void box_destroy(struct box *t)\n{\n\tvfree(t);\n}\n';
+  const idx = api.buildIndex([ex('a.c', A), ex('b.c', B1), ex('c.c', other)]);
+  assert.equal(idx.resolve('box_destroy', 'a.c').file, 'b.c');
+  assert.equal(idx.resolve('box_destroy', 'c.c').file, 'c.c');
+});
+
+test('index: recursion terminates and depth is bounded', () => {
+  const src = 'void r1(struct x *p)\n{\n\tr2(p);\n\tkfree(p);\n}\nvoid r2(struct x *q)\n{\n\tr1(q);\n}\n';
+  const idx = api.buildIndex([ex('r.c', src)]);
+  const s = idx.summary(idx.resolve('r2', 'r.c'));
+  assert.ok(s.effects.map(api.renderEffect).includes('free(q, now)'));
+  assert.equal(s.truncated, 'cycle');
+});
+
+test('index: table handlers resolve to definitions in other files', () => {
+  const t = 'static const struct file_operations f_fops = {\n\t.release = f_release,\n};\n';
+  const d = 'int f_release(struct inode *i, struct file *f)\n{\n\treturn 0;\n}\n';
+  const idx = api.buildIndex([ex('t.c', t), ex('d.c', d)]);
+  const [table] = idx.tables();
+  assert.equal(table.fields[0].definedAt.file, 'd.c');
+  assert.equal(table.fields[0].definedAt.line, 1);
+});

@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+const api = createRequire(import.meta.url)('../../dist/api.js');
+const opts = { annotations: new Set(api.KERNEL_KNOWLEDGE.annotations), annotationsWithArgs: new Set(api.KERNEL_KNOWLEDGE.annotationsWithArgs) };
+const norm = (s) => api.normalize(s, opts);
+
+test('normalize keeps every offset and newline', () => {
+  const src = 'static int __init f(char __user *p) __must_check;\n#ifdef A\nint a;\n#else\nint b;\n#endif\n';
+  const out = norm(src);
+  assert.equal(out.text.length, src.length);
+  for (let i = 0; i < src.length; i++) if (src[i] === '\n') assert.equal(out.text[i], '\n');
+  assert.match(out.text, /static int {8}f\(char {8}\*p\) {13};/);
+});
+
+test('normalize keeps the first live branch of #if groups, drops #if 0', () => {
+  const src = '#ifdef A\nint a;\n#else\nint b;\n#endif\n#if 0\nint c;\n#else\nint d;\n#endif\n';
+  const t = norm(src).text;
+  assert.match(t, /int a;/);
+  assert.doesNotMatch(t, /int b;/);
+  assert.doesNotMatch(t, /int c;/);
+  assert.match(t, /int d;/);
+  assert.doesNotMatch(t, /#/);
+});
+
+test('normalize records #if guards per line', () => {
+  const g = norm('a\n#ifdef CONFIG_X\nb\n#endif\nc\n').guards;
+  assert.deepEqual([...g[2]], ['CONFIG_X']);
+  assert.deepEqual([...g[4]], []);
+});
+
+test('normalize turns statement macros with a block into while loops, not calls or definitions', () => {
+  const src = 'void f(void)\n{\n\tlist_for_each_entry(p, &h, node) {\n\t\tg(p);\n\t}\n\tfoo_bar(x);\n}\nint bus_for_each_dev(int a)\n{\n}\n';
+  const t = norm(src).text;
+  assert.match(t, /\twhile {14}\(p, &h, node\) \{/);
+  assert.match(t, /\tfoo_bar\(x\);/);
+  assert.match(t, /int bus_for_each_dev\(int a\)/);
+});
+
+test('normalize leaves comments, strings and #define bodies alone', () => {
+  const src = '/* __init */ char *s = "__user";\n#define X(a) list_for_each(a) {\n';
+  assert.equal(norm(src).text, src);
+});
+
+test('normalize survives unterminated comments, strings and directives', () => {
+  for (const s of ['/* open', '"abc', '#if A\nint x;', 'f(((((', '#else\n#endif\n#endif']) {
+    assert.equal(norm(s).text.length, s.length);
+  }
+});
