@@ -8,3 +8,4 @@ await import('./unit/cli.test.mjs');
 await import('./fixtures/fixtures.test.mjs');
 await import('./corpus/corpus.test.mjs');
 await import('./corpus/psi.test.mjs');
+await import('./corpus/knowledge.test.mjs');

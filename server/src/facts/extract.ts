@@ -86,7 +86,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
       };
       if (opts.level === 'facts') {
         try {
-          new EffectWalker(ff, fn.body, ck, text, loc).run();
+          new EffectWalker(ff, fn.body, ck, text, loc, src).run();
         } catch (e) {
           problems.push({ severity: 'warning', message: `effects of ${fn.name} not extracted: ${(e as Error).message}`, loc: ff.nameLoc });
         }
@@ -357,6 +357,8 @@ class EffectWalker {
   private allocated = new Map<string, string>(); // local -> site
   private escapes = new Map<string, Term>(); // local -> first non-local path it was stored into
   private regions: Region[] = [];
+  /** Right-hand sides assigned to each local, for flags built up before the call (gup_flags |= FOLL_LONGTERM). */
+  private assignedText = new Map<string, string>();
   private handled = new Set<number>(); // call nodes already consumed (alloc values)
 
   constructor(
@@ -365,6 +367,7 @@ class EffectWalker {
     private ck: CompiledKnowledge,
     private text: (n: SyntaxNode) => string,
     private loc: (n: SyntaxNode) => Loc,
+    private src: string,
   ) {
     fn.params.forEach((p, i) => { if (p.name) this.params.set(p.name, i); });
   }
@@ -412,7 +415,8 @@ class EffectWalker {
     if (!b) return;
     // the source text (not the normalised one): `list_for_each_entry(...)` rather than `while`
     const head = squash(this.text(n).slice(0, b.startIndex - n.startIndex));
-    this.regions.push({ start: b.startIndex, end: b.endIndex, cond: clip(n.type === 'do_statement' ? 'do … while' : `loop: ${head}`) });
+    if (n.type === 'do_statement') return; // the body of a do-while always runs once
+    this.regions.push({ start: b.startIndex, end: b.endIndex, cond: clip(`loop: ${head}`) });
   }
   private caseRegion(n: SyntaxNode): void {
     const v = n.childForFieldName('value');
@@ -440,6 +444,7 @@ class EffectWalker {
         if (name === 'NULL') return { t: 'null' };
         return root(name, 'global');
       }
+      case 'null': return { t: 'null' };
       case 'field_expression': {
         const b = this.term(n.childForFieldName('argument'), depth + 1);
         const f = n.childForFieldName('field');
@@ -470,9 +475,12 @@ class EffectWalker {
           const t = this.term(args[v.arg] ?? null, depth + 1);
           return t && (v.load ? deref(t) : t);
         }
-        if ((name === 'container_of' || name === 'list_entry' || name === 'hlist_entry' || name === 'container_of_safe') && args.length === 3) {
+        if ((name === 'container_of' || name === 'list_entry' || name === 'hlist_entry' || name === 'container_of_safe') && args.length >= 3) {
+          // `struct T` as an argument is not C, so tree-sitter may split it (identifier + ERROR):
+          // the type is everything between the first and the last argument.
           const t = this.term(args[0], depth + 1);
-          return t && up(t, squash(this.text(args[1])), squash(this.text(args[2])));
+          const type = squash(this.src.slice(args[1].startIndex, args[args.length - 2].endIndex));
+          return t && up(t, type, squash(this.text(args[args.length - 1])));
         }
         if (name === 'from_timer' || name === 'from_tasklet' || name === 'from_work') {
           if (args.length === 3) {
@@ -498,7 +506,11 @@ class EffectWalker {
       this.localNames.add(name);
       this.env.delete(name);
       this.fn.locals.push({ name, type: declaredType(tyText, inner) });
-      if (d.type === 'init_declarator') this.bindLocal(name, d.childForFieldName('value'));
+      if (d.type === 'init_declarator') {
+        const v = d.childForFieldName('value');
+        if (v) this.assignedText.set(name, this.text(v));
+        this.bindLocal(name, v);
+      }
     }
   }
 
@@ -526,10 +538,14 @@ class EffectWalker {
 
   private assignment(n: SyntaxNode): void {
     const op = n.childForFieldName('operator');
-    if (op && this.text(op) !== '=') return;
     const left = n.childForFieldName('left');
     const right = n.childForFieldName('right');
     if (!left || !right) return;
+    if (left.type === 'identifier') {
+      const name = this.text(left);
+      this.assignedText.set(name, (op && this.text(op) !== '=' ? (this.assignedText.get(name) ?? '') + ' ' : '') + this.text(right));
+    }
+    if (op && this.text(op) !== '=') return;
     if (left.type === 'identifier' && (this.localNames.has(this.text(left)) || this.params.has(this.text(left)))) {
       const name = this.text(left);
       if (this.params.has(name)) this.localNames.add(name); // a reassigned parameter behaves like a local from here on
@@ -600,7 +616,8 @@ class EffectWalker {
     if (row.mode) extra.mode = row.mode;
     if (row.effect === 'pin') {
       const flags = row.flagsArg !== undefined ? args[row.flagsArg] : undefined;
-      extra.longterm = row.longterm ?? (flags ? /FOLL_LONGTERM/.test(this.text(flags)) : false);
+      const flagText = flags ? (flags.type === 'identifier' ? this.assignedText.get(this.text(flags)) ?? '' : '') + ' ' + this.text(flags) : '';
+      extra.longterm = row.longterm ?? /FOLL_LONGTERM/.test(flagText);
       if (row.gup) extra.gup = true;
     }
     if (row.callbackArg !== undefined && args[row.callbackArg]) {

@@ -135,7 +135,10 @@ export class Index {
           fields: t.fields.map((f) => {
             if (!f.handler) return f;
             const ref = this.resolve(f.handler, file);
-            return { ...f, definedAt: ref ? ref.fn.nameLoc : null };
+            if (ref) return { ...f, definedAt: ref.fn.nameLoc };
+            // an unresolved name in a data field (.id_table = ids) is data, not a missing handler
+            if (f.role === 'other') { const { handler: _h, ...rest } = f; return rest; }
+            return { ...f, definedAt: null };
           }),
         });
       }

@@ -94,6 +94,8 @@ export const API_ROWS: ApiRow[] = [
   // libibverbs (user space): a memory registration is a long-term pin of the range.
   ...rows('infiniband/verbs.h (rdma-core)', { effect: 'pin', arg: 'ret', longterm: true }, 'ibv_reg_mr', 'ibv_reg_mr_iova', 'ibv_reg_mr_iova2', 'ibv_reg_dmabuf_mr'),
   { name: 'ibv_dereg_mr', header: 'infiniband/verbs.h (rdma-core)', effect: 'unpin' },
+  // user space: close(2) drops the fd's reference to the open file description
+  { name: 'close', header: 'unistd.h (libc)', effect: 'fput' },
 
   // Leases. fcntl rows are for user-space inputs: F_UNLCK first, it is the more specific.
   { name: 'fcntl', header: 'fcntl.h (libc)', effect: 'dropLease', when: [{ arg: 1, equals: 'F_SETLEASE' }, { arg: 2, equals: 'F_UNLCK' }] },
@@ -150,9 +152,10 @@ export const API_ROWS: ApiRow[] = [
 export const VALUE_ROWS: ValueRow[] = [
   { name: 'READ_ONCE', arg: 0, header: 'include/asm-generic/rwonce.h' },
   { name: 'smp_load_acquire', arg: 0, load: true, header: 'include/asm-generic/barrier.h' },
-  ...['rcu_dereference', 'rcu_dereference_protected', 'rcu_dereference_raw', 'rcu_dereference_check', 'rcu_access_pointer', 'srcu_dereference'].map(
+  ...['rcu_dereference', 'rcu_dereference_protected', 'rcu_dereference_raw', 'rcu_dereference_check', 'rcu_access_pointer'].map(
     (name) => ({ name, arg: 0, header: RCU }),
   ),
+  { name: 'srcu_dereference', arg: 0, header: 'include/linux/srcu.h' },
 ];
 
 const FOPS_ORDER =
