@@ -7,6 +7,10 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+
+const GC_EVERY_BYTES = 4 * 1024 * 1024;
 import { buildIndex, DEFAULT_OPTIONS, functionReports, knowledgeFor, type AnalysisOptions, type ExtractResult } from '../analysis';
 import { runJob, runPool, type Job, type JobResult } from './pool';
 import { walk } from './walk';
@@ -175,9 +179,30 @@ async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * Parse trees live in native memory the JS heap does not see, so V8 feels no pressure to collect
+ * the wrappers that hold them: in a tight loop RSS grows past 2 GB on the whole kernel tree.
+ * Workers collect explicitly every few MB of source.
+ */
+function explicitGc(): (() => void) | null {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    return vm.runInNewContext('gc') as () => void;
+  } catch {
+    return null;
+  }
+}
+
 if (!isMainThread && workerData?.kernlifeWorker) {
   const options = workerData.options as AnalysisOptions;
-  parentPort!.on('message', (job: Job) => parentPort!.postMessage(runJob(job, options)));
+  const gc = explicitGc();
+  let since = 0;
+  parentPort!.on('message', (job: Job) => {
+    const r = runJob(job, options);
+    parentPort!.postMessage(r);
+    since += r.ok ? r.facts.stats.bytes : 0;
+    if (gc && since > GC_EVERY_BYTES) { since = 0; gc(); }
+  });
 } else if (require.main === module) {
   run(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
