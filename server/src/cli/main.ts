@@ -9,12 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-
-const GC_EVERY_BYTES = 4 * 1024 * 1024;
 import { buildIndex, DEFAULT_OPTIONS, functionReports, knowledgeFor, type AnalysisOptions, type ExtractResult } from '../analysis';
 import { runJob, runPool, type Job, type JobResult } from './pool';
 import { walk } from './walk';
 import { formatFactsText, formatTablesText } from './format';
+
+const GC_EVERY_BYTES = 4 * 1024 * 1024;
 
 const USAGE = `usage: kernlife <command> [options] PATH...
 

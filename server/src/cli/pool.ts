@@ -44,7 +44,6 @@ export async function runPool(
     files.forEach((file, id) => onResult(runJob({ id, file }, options), id + 1));
     return;
   }
-  // (workers collect garbage themselves, see main.ts)
   let next = 0;
   let done = 0;
   const workers = Math.min(jobs, files.length);

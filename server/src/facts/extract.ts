@@ -73,7 +73,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
   try {
     // Counting ERROR nodes costs a tree walk; whether the file has any is free.
     if (rootNode.hasError) facts.stats.errorNodes = 1;
-    const functions = findFunctions(rootNode, src, text, loc);
+    const functions = findFunctions(rootNode, text);
     facts.stats.functions = functions.length;
     if (ck.tableWords.some((w) => src.includes(w))) {
       facts.tables.push(...findTables(rootNode, ck, text, loc, norm.guards));
@@ -166,7 +166,7 @@ function functionNodes(rootNode: SyntaxNode): SyntaxNode[] {
 
 const SYSCALL_DEFINE = /^(COMPAT_)?SYSCALL_DEFINE\d$/;
 
-function findFunctions(rootNode: SyntaxNode, _src: string, text: (n: SyntaxNode) => string, _loc: (n: SyntaxNode) => Loc): FoundFunction[] {
+function findFunctions(rootNode: SyntaxNode, text: (n: SyntaxNode) => string): FoundFunction[] {
   const out: FoundFunction[] = [];
   let lastEnd = -1;
   for (const node of functionNodes(rootNode)) {
@@ -357,8 +357,8 @@ class EffectWalker {
   private allocated = new Map<string, string>(); // local -> site
   private escapes = new Map<string, Term>(); // local -> first non-local path it was stored into
   private regions: Region[] = [];
-  /** Right-hand sides assigned to each local, for flags built up before the call (gup_flags |= FOLL_LONGTERM). */
-  private assignedText = new Map<string, string>();
+  /** Source ranges of what each local was assigned, read only when a pin asks (gup_flags |= FOLL_LONGTERM). */
+  private assigned = new Map<string, [number, number][]>();
   private handled = new Set<number>(); // call nodes already consumed (alloc values)
 
   constructor(
@@ -413,9 +413,9 @@ class EffectWalker {
   private loopRegion(n: SyntaxNode): void {
     const b = n.childForFieldName('body');
     if (!b) return;
-    // the source text (not the normalised one): `list_for_each_entry(...)` rather than `while`
-    const head = squash(this.text(n).slice(0, b.startIndex - n.startIndex));
     if (n.type === 'do_statement') return; // the body of a do-while always runs once
+    // the source text (not the normalised one): `list_for_each_entry(...)` rather than `while`
+    const head = squash(this.src.slice(n.startIndex, b.startIndex));
     this.regions.push({ start: b.startIndex, end: b.endIndex, cond: clip(`loop: ${head}`) });
   }
   private caseRegion(n: SyntaxNode): void {
@@ -471,24 +471,17 @@ class EffectWalker {
         const name = this.text(callee);
         const args = n.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
         const v = this.ck.values.get(name);
-        if (v) {
-          const t = this.term(args[v.arg] ?? null, depth + 1);
-          return t && (v.load ? deref(t) : t);
-        }
-        if ((name === 'container_of' || name === 'list_entry' || name === 'hlist_entry' || name === 'container_of_safe') && args.length >= 3) {
-          // `struct T` as an argument is not C, so tree-sitter may split it (identifier + ERROR):
-          // the type is everything between the first and the last argument.
-          const t = this.term(args[0], depth + 1);
-          const type = squash(this.src.slice(args[1].startIndex, args[args.length - 2].endIndex));
-          return t && up(t, type, squash(this.text(args[args.length - 1])));
-        }
-        if (name === 'from_timer' || name === 'from_tasklet' || name === 'from_work') {
-          if (args.length === 3) {
-            const t = this.term(args[1], depth + 1);
-            return t && up(t, '?', squash(this.text(args[2])));
-          }
-        }
-        return null;
+        if (!v) return null;
+        const t = this.term(args[v.arg] ?? null, depth + 1);
+        if (!t) return null;
+        if (!v.container) return v.load ? deref(t) : t;
+        if (args.length < v.arg + 2) return null;
+        // `struct T` as an argument is not C, so tree-sitter may split it (identifier + ERROR):
+        // the type is everything between the type argument and the last (member) argument.
+        const last = args[args.length - 1];
+        const ta = v.container.typeArg;
+        const type = ta !== undefined && ta < args.length - 1 ? squash(this.src.slice(args[ta].startIndex, args[args.length - 2].endIndex)) : '?';
+        return up(t, type, squash(this.text(last)));
       }
       default: return null;
     }
@@ -508,7 +501,7 @@ class EffectWalker {
       this.fn.locals.push({ name, type: declaredType(tyText, inner) });
       if (d.type === 'init_declarator') {
         const v = d.childForFieldName('value');
-        if (v) this.assignedText.set(name, this.text(v));
+        if (v) this.assigned.set(name, [[v.startIndex, v.endIndex]]);
         this.bindLocal(name, v);
       }
     }
@@ -541,11 +534,13 @@ class EffectWalker {
     const left = n.childForFieldName('left');
     const right = n.childForFieldName('right');
     if (!left || !right) return;
+    const plain = !op || this.text(op) === '=';
     if (left.type === 'identifier') {
       const name = this.text(left);
-      this.assignedText.set(name, (op && this.text(op) !== '=' ? (this.assignedText.get(name) ?? '') + ' ' : '') + this.text(right));
+      const range: [number, number] = [right.startIndex, right.endIndex];
+      this.assigned.set(name, plain ? [range] : [...(this.assigned.get(name) ?? []), range]);
     }
-    if (op && this.text(op) !== '=') return;
+    if (!plain) return;
     if (left.type === 'identifier' && (this.localNames.has(this.text(left)) || this.params.has(this.text(left)))) {
       const name = this.text(left);
       if (this.params.has(name)) this.localNames.add(name); // a reassigned parameter behaves like a local from here on
@@ -616,7 +611,10 @@ class EffectWalker {
     if (row.mode) extra.mode = row.mode;
     if (row.effect === 'pin') {
       const flags = row.flagsArg !== undefined ? args[row.flagsArg] : undefined;
-      const flagText = flags ? (flags.type === 'identifier' ? this.assignedText.get(this.text(flags)) ?? '' : '') + ' ' + this.text(flags) : '';
+      const flagText = !flags ? '' : [
+        this.text(flags),
+        ...(flags.type === 'identifier' ? this.assigned.get(this.text(flags)) ?? [] : []).map(([a, b]) => this.src.slice(a, b)),
+      ].join(' ');
       extra.longterm = row.longterm ?? /FOLL_LONGTERM/.test(flagText);
       if (row.gup) extra.gup = true;
     }

@@ -156,6 +156,13 @@ export const VALUE_ROWS: ValueRow[] = [
     (name) => ({ name, arg: 0, header: RCU }),
   ),
   { name: 'srcu_dereference', arg: 0, header: 'include/linux/srcu.h' },
+  // container_of(ptr, type, member) and friends: the object that embeds ptr
+  ...['container_of'].map((name) => ({ name, arg: 0, container: { typeArg: 1 }, header: 'include/linux/container_of.h' })),
+  ...['list_entry'].map((name) => ({ name, arg: 0, container: { typeArg: 1 }, header: 'include/linux/list.h' })),
+  { name: 'hlist_entry', arg: 0, container: { typeArg: 1 }, header: 'include/linux/list.h' },
+  // from_timer(var, timer, field): the type is var's, which the call does not spell
+  { name: 'from_timer', arg: 1, container: {}, header: TIMER },
+  { name: 'from_tasklet', arg: 1, container: {}, header: IRQ },
 ];
 
 const FOPS_ORDER =

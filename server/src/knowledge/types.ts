@@ -43,6 +43,11 @@ export interface ValueRow {
   arg: number;
   /** true: the value is *arg rather than arg. */
   load?: boolean;
+  /**
+   * The value is the object embedding `arg` as the member named by the last argument
+   * (container_of(ptr, type, member)); `typeArg` gives the type when the macro takes one.
+   */
+  container?: { typeArg?: number };
   header: string;
 }
 
