@@ -3,6 +3,7 @@ await import('./unit/terms.test.mjs');
 await import('./unit/normalize.test.mjs');
 await import('./unit/index.test.mjs');
 await import('./unit/config.test.mjs');
+await import('./unit/sim.test.mjs');
 await import('./unit/architecture.test.mjs');
 await import('./unit/cli.test.mjs');
 await import('./fixtures/fixtures.test.mjs');

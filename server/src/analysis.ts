@@ -35,6 +35,9 @@ export function knowledgeFor(options: AnalysisOptions): { ck: CompiledKnowledge;
   return cache;
 }
 
+/** Code that can be unloaded: it names an exit routine (or a helper macro that defines one). */
+const MODULE_EXIT = /^\s*module_(?:exit|\w+_driver|misc_device)\s*\(/m;
+
 /** Body braces: a `{` alone at column 0 after a line ending in `)` — how kernel style opens a function. */
 export function countBodyBraces(text: string): number[] {
   const lines: number[] = [];
@@ -61,6 +64,7 @@ export interface ExtractResult extends FileFacts {
 export function extract(file: string, text: string, options: AnalysisOptions = DEFAULT_OPTIONS): ExtractResult {
   const { ck } = knowledgeFor(options);
   const facts = extractFile(file, text, ck, { level: options.level, parseBudgetMs: options.parseBudgetMs });
+  if (MODULE_EXIT.test(text)) facts.modular = true;
   const expected = countBodyBraces(text);
   // A definition starts at its declarator; the body brace follows within a few lines (long parameter lists).
   const bodyLines = new Set<number>();

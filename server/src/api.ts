@@ -7,3 +7,5 @@ export { KERNEL_KNOWLEDGE } from './knowledge/kernel';
 export { applyConfig } from './knowledge/config';
 export { compileKnowledge } from './facts/extract';
 export type * from './facts/types';
+export { buildModel, providerOf, variantsOf, atomOf } from './sim/build';
+export { simulate, DEFAULT_SIM_OPTIONS } from './sim/explore';

@@ -79,6 +79,11 @@ export interface Effect {
   loc: Loc;
   /** Conditions (source text) under which the effect happens, outermost first. Empty: always. */
   cond: string[];
+  /**
+   * Conditions that are plain pointer tests (`if (t->of)`, `if (!ctx)`, `x == NULL`), as access
+   * paths: `cond` is the index into `cond` it explains. The simulator decides these from state.
+   */
+  guards?: { cond: number; path: Term; nonnull: boolean }[];
   /** free: when the memory goes away. */
   mode?: 'now' | 'rcu';
   /** pin: FOLL_LONGTERM (or an API that always pins long term); gup: taken with get_user_pages*. */
@@ -171,6 +176,8 @@ export interface Problem {
 
 export interface FileFacts {
   file: string;
+  /** The file can be built as a module and unloaded (module_exit, module_*_driver). */
+  modular?: boolean;
   functions: FunctionFacts[];
   tables: OpsTable[];
   problems: Problem[];

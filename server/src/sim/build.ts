@@ -1,0 +1,384 @@
+/**
+ * From facts to a simulator model: one ops table, its handlers' cross-file summaries, and the
+ * provider's own glue (cgroup allocates of->priv around cft->open and frees it after
+ * cft->release; kernfs polls on the open node when there is no ->poll).
+ *
+ * Access paths become slots relative to what the kernel passes the handler: a
+ * `struct kernfs_open_file *` or `struct file *` parameter is the open file (one slot space
+ * per open file), an inode or a global is shared by every file, and an async callback's
+ * `container_of(work, ...)` is the object the callback was armed on.
+ */
+import type { Effect, FunctionFacts, Loc, OpsTable, Term } from '../facts/types';
+import { render, root, substitute } from '../facts/terms';
+import type { Index } from '../index/index';
+import type { Guard, HandlerModel, HandlerRole, Op, Provider, Step, TableModel } from './model';
+
+const PROCFS_REMOVERS = new Set(['remove_proc_entry', 'proc_remove', 'remove_proc_subtree']);
+const MAX_ENUMERATED_ATOMS = 3;
+
+export interface BuildOptions {
+  /** Override what the builder infers (tests, `simulate --provider`). */
+  provider?: Provider;
+  severable?: boolean;
+}
+
+export function providerOf(table: OpsTable, index: Index, file: string): { provider: Provider; severable: boolean; reason: string } {
+  switch (table.kind) {
+    case 'kernfs_ops':
+      return { provider: 'kernfs', severable: true, reason: 'kernfs calls ->release when the node is removed, while files may still be open (kernfs_drain_open_files)' };
+    case 'cftype':
+      return { provider: 'kernfs', severable: true, reason: 'cgroup files are kernfs files: rmdir of the cgroup (or cgroup_file_show(false)) releases open files early' };
+    case 'proc_ops': {
+      const where = findEffect(index, file, (e) => e.kind === 'sever' && PROCFS_REMOVERS.has(e.api));
+      if (where) return { provider: 'procfs', severable: true, reason: `procfs entries of this file can be removed (${where.api} at line ${where.loc.line}); removal calls ->proc_release on open files` };
+      return { provider: 'procfs', severable: false, reason: 'no remove_proc_entry/proc_remove/remove_proc_subtree in this file: the entry is never removed, so ->proc_release runs only at the last fput' };
+    }
+    case 'file_operations': {
+      const reg = findEffect(index, file, (e) => e.kind === 'register' && e.registry === 'debugfs' && (e.text === `&${table.name}` || e.text === table.name));
+      if (reg) return { provider: 'debugfs', severable: false, reason: `registered with ${reg.api}: debugfs removal waits for in-flight calls and never calls ->release early` };
+      return { provider: 'vfs', severable: false, reason: '->release runs at the last fput, after select entries dropped their file references and eventpoll_release ran' };
+    }
+    default:
+      return { provider: 'vfs', severable: false, reason: 'no file-level lifetime of its own' };
+  }
+}
+
+function findEffect(index: Index, file: string, pred: (e: Effect) => boolean): Effect | null {
+  const ff = index.fileFacts(file);
+  if (!ff) return null;
+  for (const fn of ff.functions) for (const e of fn.effects) if (pred(e)) return e;
+  return null;
+}
+
+/** Modular code: the file has module_exit (or a module_*_driver helper) — it can be unloaded. */
+export function isModular(index: Index, file: string): boolean {
+  const ff = index.fileFacts(file);
+  return !!ff?.modular;
+}
+
+export function buildModel(table: OpsTable, index: Index, file: string, opts: BuildOptions = {}): TableModel {
+  const p = providerOf(table, index, file);
+  const provider = opts.provider ?? p.provider;
+  const severable = opts.severable ?? p.severable;
+  const b = new Builder(table, index, file);
+  const kernfsGlue = table.kind === 'cftype';
+  const field = (role: string) => table.fields.find((f) => f.role === role && f.handler);
+  const open = b.handler('open', field('open')?.field ?? 'open', field('open')?.handler,
+    kernfsGlue ? { name: 'cgroup_file_open', pre: [{ op: { op: 'alloc', slot: 'f:of->priv' }, api: 'kzalloc', text: 'of->priv (struct cgroup_file_ctx)' }] } : undefined);
+  const release = b.handler('release', field('release')?.field ?? 'release', field('release')?.handler,
+    kernfsGlue ? { name: 'cgroup_file_release', post: [{ op: { op: 'free', slot: 'f:of->priv', mode: 'now' }, api: 'kfree', text: 'of->priv (struct cgroup_file_ctx)' }] } : undefined);
+  let poll = b.handler('poll', field('poll')?.field ?? 'poll', field('poll')?.handler);
+  if (!poll && (table.kind === 'cftype' || table.kind === 'kernfs_ops')) {
+    poll = b.synthetic('poll', 'poll', 'kernfs_generic_poll', [{ op: { op: 'genericPoll' }, api: 'kernfs_generic_poll', text: 'on->poll' }]);
+  }
+  const io: HandlerModel[] = [];
+  for (const f of table.fields) {
+    if (f.role !== 'io' || !f.handler) continue;
+    const h = b.handler('io', f.field, f.handler);
+    if (h && h.variants.some((v) => v.steps.length)) io.push(h);
+  }
+  const callbacks: Record<string, HandlerModel> = {};
+  for (const name of b.callbackNames()) {
+    const h = b.handler('async', 'callback', name);
+    if (h) callbacks[name] = h;
+  }
+  b.keepInteresting([open, release, poll, ...io, ...Object.values(callbacks)]);
+  const owner = table.fields.find((f) => f.role === 'owner');
+  return {
+    table: { name: table.name, kind: table.kind, ...(table.index !== undefined ? { index: table.index } : {}), loc: table.loc, file },
+    provider, severable, severReason: opts.severable !== undefined ? 'set by the caller' : p.reason,
+    ...(table.kind === 'file_operations' && !owner && isModular(index, file) ? { moduleUnprotected: true } : {}),
+    open, release, poll, io, callbacks, notes: b.notes,
+  };
+}
+
+interface Synth { op: Op; api: string; text: string }
+
+class Builder {
+  notes: string[] = [];
+  private cbNames = new Set<string>();
+
+  constructor(private table: OpsTable, private index: Index, private file: string) {}
+
+  callbackNames(): string[] {
+    // callbacks armed by any handler, and callbacks armed by those callbacks (self-rearming)
+    return [...this.cbNames].sort();
+  }
+
+  synthetic(role: HandlerRole, field: string, name: string, steps: Synth[]): HandlerModel {
+    return { role, field, name, loc: null, variants: [{ assume: [], steps: steps.map((s) => this.synthStep(s, name)) }] };
+  }
+
+  private synthStep(s: Synth, name: string): Step {
+    return { op: s.op, loc: this.table.loc, api: s.api, text: s.text, chain: [name], cond: [], guards: [] };
+  }
+
+  handler(role: HandlerRole, field: string, name: string | undefined, glue?: { name: string; pre?: Synth[]; post?: Synth[] }): HandlerModel | null {
+    const ref = name ? this.index.resolve(name, this.file) : null;
+    if (!ref && !glue) {
+      if (name && role !== 'async') this.notes.push(`.${field} = ${name}: no definition in this run; its effects are unknown`);
+      return null;
+    }
+    let steps: Step[] = [];
+    let incomplete: string | undefined;
+    if (ref) {
+      const sum = this.index.summary(ref);
+      if (sum.truncated) incomplete = `summary cut (${sum.truncated})`;
+      if (sum.unresolved.length) incomplete = [incomplete, `unresolved callees: ${sum.unresolved.slice(0, 5).join(', ')}${sum.unresolved.length > 5 ? ', …' : ''}`].filter(Boolean).join('; ');
+      steps = this.stepsOf(ref.fn, sum.effects, role);
+    }
+    if (glue) {
+      const pre = (glue.pre ?? []).map((s) => this.synthStep(s, glue.name));
+      const post = (glue.post ?? []).map((s) => this.synthStep(s, glue.name));
+      steps = [...pre, ...steps.map((s) => ({ ...s, chain: [glue.name, ...s.chain] })), ...post];
+    }
+    const hname = glue ? (ref ? `${glue.name} -> ${ref.fn.name}` : glue.name) : ref!.fn.name;
+    return {
+      role, field, name: hname, loc: ref ? ref.fn.nameLoc : null, variants: variantsOf(steps),
+      ...(incomplete ? { incomplete } : {}),
+    };
+  }
+
+  /** Own effects and callee effects in execution order, as model steps. */
+  private stepsOf(fn: FunctionFacts, summary: Effect[], role: HandlerRole): Step[] {
+    const anchors = this.anchors(fn, role);
+    const out: Step[] = [];
+    // call arguments are uses too (`seq_printf(m, "%d", ctx->count)`); the summary drops plain calls
+    let si = 0;
+    for (const e of fn.effects) {
+      if (e.kind === 'call') {
+        for (const a of e.args ?? []) if (a) this.derefs(a, anchors, e, fn, out);
+        while (si < summary.length && summary[si].via?.[0] && sameLoc(summary[si].via![0].loc, e.loc)) this.effect(summary[si++], anchors, fn, out);
+        continue;
+      }
+      if (e.kind === 'return') continue;
+      if (summary[si] === e) this.effect(summary[si++], anchors, fn, out);
+    }
+    while (si < summary.length) this.effect(summary[si++], anchors, fn, out);
+    return out;
+  }
+
+  private anchors(fn: FunctionFacts, role: HandlerRole): Map<number, string> {
+    const a = new Map<number, string>();
+    const kernfs = this.table.kind === 'cftype' || this.table.kind === 'kernfs_ops';
+    fn.params.forEach((p, i) => {
+      const ty = p.type.replace(/\bconst\b/g, '').replace(/\s+/g, ' ');
+      if (role === 'async') {
+        // the callback's first pointer argument (work, timer, tasklet) or irq's dev_id is the armed object
+        if (i === 0 && /\*/.test(ty)) a.set(i, 'h:@cb');
+        if (/void \*/.test(ty) && i === 1) a.set(i, 'h:@host');
+        return;
+      }
+      if (/\bkernfs_open_file\b/.test(ty)) a.set(i, 'f:of');
+      else if (/\bstruct file\b/.test(ty)) a.set(i, 'f:file');
+      else if (/\bseq_file\b/.test(ty)) a.set(i, kernfs ? 'f:@seq' : 'f:seq');
+      else if (/\bstruct inode\b/.test(ty)) a.set(i, 'n:inode');
+      else if (/\bcgroup_subsys_state\b/.test(ty)) a.set(i, 'n:css');
+    });
+    return a;
+  }
+
+  /** The slot of a term at this handler, or null when the model does not track it. */
+  slot(t: Term, anchors: Map<number, string>): string | null {
+    let scope = '';
+    let cbHost = false;
+    const mapped = substitute(t, (r) => {
+      if (r.kind === 'param' && r.param !== undefined && anchors.has(r.param)) {
+        const a = anchors.get(r.param)!;
+        scope = a.slice(0, 2);
+        if (a === 'h:@cb') cbHost = true;
+        return root(a.slice(2), 'param');
+      }
+      // `current` is the running task: what hangs off it is task-owned (one instance per task)
+      if (r.kind === 'global') { scope = r.name === 'current' ? 't:' : 'n:'; return undefined; }
+      return null;
+    });
+    if (!mapped || !scope) return null;
+    let text = render(mapped);
+    // kernfs seq files: seq->private is the kernfs_open_file
+    text = text.replace(/^@seq->private\b/, 'of');
+    if (text.startsWith('@seq')) return null;
+    if (cbHost) {
+      // container_of(work, T, member) is the armed object; the bare work pointer is not tracked
+      const m = /^container_of\(@cb, [^,]*, [^)]*\)/.exec(text);
+      if (!m) return null;
+      text = 'host' + text.slice(m[0].length);
+    }
+    if (text.startsWith('@host')) text = 'host' + text.slice(5);
+    if (!text) return null;
+    return scope + text;
+  }
+
+  /** `&x->a.wq` -> host x, member `a.wq`; a pointer value is its own host. */
+  private host(t: Term, anchors: Map<number, string>): { slot: string; member: string } | null {
+    if (t.t === 'addr') {
+      let b = t.base;
+      const members: string[] = [];
+      while (b.t === 'field' && !b.arrow) { members.unshift(b.name); b = b.base; }
+      if (b.t === 'field' && b.arrow) {
+        members.unshift(b.name);
+        const s = this.slot(b.base, anchors);
+        return s ? { slot: s, member: members.join('.') } : null;
+      }
+      const s = this.slot(b, anchors);
+      return s ? { slot: s, member: members.join('.') } : null;
+    }
+    const s = this.slot(t, anchors);
+    return s ? { slot: s, member: '' } : null;
+  }
+
+  private derefs(t: Term, anchors: Map<number, string>, e: Effect, fn: FunctionFacts, out: Step[]): void {
+    const bases: Term[] = [];
+    const walk = (x: Term) => {
+      switch (x.t) {
+        case 'field': if (x.arrow) bases.push(x.base); walk(x.base); break;
+        case 'deref': bases.push(x.base); walk(x.base); break;
+        case 'addr': case 'index': case 'up': walk(x.base); break;
+        default: break;
+      }
+    };
+    walk(t);
+    for (const b of bases.reverse()) {
+      const s = this.slot(b, anchors);
+      if (!s || isAnchor(s)) continue;
+      out.push(this.step({ op: 'deref', slot: s }, e, render(b), fn, anchors));
+    }
+  }
+
+  private effect(e: Effect, anchors: Map<number, string>, fn: FunctionFacts, out: Step[]): void {
+    const path = e.path;
+    const text = e.text ?? (path ? render(path) : '');
+    const push = (op: Op) => out.push(this.step(op, e, text, fn, anchors));
+    if (path && e.kind !== 'alloc') this.derefs(path, anchors, e, fn, out);
+    switch (e.kind) {
+      case 'alloc': { const s = path && this.slot(path, anchors); if (s) push({ op: 'alloc', slot: s }); break; }
+      case 'free': { const s = path && this.slot(path, anchors); if (s && !isAnchor(s)) push({ op: 'free', slot: s, mode: e.mode ?? 'now' }); break; }
+      case 'rcuWait': push({ op: 'syncRcu' }); break;
+      case 'pollWait': { const h = path && this.host(path, anchors); if (h) push({ op: 'pollWait', slot: h.slot, wq: h.member }); break; }
+      case 'genericPoll': push({ op: 'genericPoll' }); break;
+      case 'wake': case 'wakePollfree': { const h = path && this.host(path, anchors); if (h) push({ op: 'wake', slot: h.slot, wq: h.member, pollfree: e.kind === 'wakePollfree' }); break; }
+      case 'notify': push({ op: 'notify' }); break;
+      case 'breakActive': push({ op: 'breakActive' }); break;
+      case 'unbreakActive': push({ op: 'unbreakActive' }); break;
+      case 'lock': case 'unlock': {
+        const s = path ? (this.slot(path, anchors) ?? render(path)) : e.api;
+        // the kernfs node lock (cgroup_kn_lock_live takes cgroup_mutex): one per node
+        const l = s.startsWith('f:of->kn') ? 'n:cgroup_mutex' : s.startsWith('f:') || s.startsWith('n:') ? s : `n:${s}`;
+        push({ op: e.kind, lock: l });
+        break;
+      }
+      case 'asyncArm': {
+        const h = path && this.host(path, anchors);
+        if (h && e.callback) { this.cbNames.add(e.callback); push({ op: 'asyncArm', slot: h.slot, callback: e.callback, mechanism: e.mechanism ?? 'work' }); }
+        break;
+      }
+      case 'asyncInit': { if (e.callback) this.cbNames.add(e.callback); break; }
+      case 'asyncCancel': { const h = path && this.host(path, anchors); if (h) push({ op: 'asyncCancel', slot: h.slot }); break; }
+      case 'publish': case 'unpublish': {
+        const s = path && this.slot(path, anchors);
+        if (s) push({ op: 'store', slot: s, value: e.kind === 'unpublish' || e.value?.t === 'null' ? 'null' : 'nonnull' });
+        break;
+      }
+      default: break;
+    }
+  }
+
+  private step(op: Op, e: Effect, text: string, fn: FunctionFacts, anchors: Map<number, string>): Step {
+    const chain = [fn.name, ...(e.via ?? []).map((v) => v.callee)];
+    const guards: Guard[] = [];
+    for (const g of e.guards ?? []) {
+      const s = this.slot(g.path, anchors);
+      if (s) guards.push({ slot: s, nonnull: g.nonnull });
+    }
+    return { op, loc: e.loc, api: e.api, text, chain, cond: e.cond, guards };
+  }
+
+  /** Drop use steps on slots nothing else in the model touches (keeps the state space small). */
+  keepInteresting(hs: (HandlerModel | null)[]): void {
+    const live = new Set<string>();
+    for (const h of hs) for (const v of h?.variants ?? []) for (const s of v.steps) {
+      const o = s.op;
+      if (o.op === 'alloc' || o.op === 'free' || o.op === 'pollWait' || o.op === 'asyncArm' || o.op === 'asyncCancel' || o.op === 'wake') live.add(o.slot);
+    }
+    for (const h of hs) {
+      if (!h) continue;
+      for (const v of h.variants) v.steps = v.steps.filter((s, i, a) => s.op.op !== 'deref' || (live.has(s.op.slot) && !(i > 0 && a[i - 1].op.op === 'deref' && (a[i - 1].op as { slot: string }).slot === s.op.slot)));
+      h.variants = dedupeVariants(h.variants);
+    }
+  }
+}
+
+function isAnchor(s: string): boolean {
+  return /^[fnh]:(of|file|seq|inode|css|host)$/.test(s);
+}
+
+function sameLoc(a: Loc, b: Loc): boolean {
+  return a.line === b.line && a.col === b.col && a.file === b.file;
+}
+
+/** `!(x)` and `!x` are the negation of `x`; `x == NULL` of `x != NULL`. */
+export function atomOf(c: string): { atom: string; neg: boolean } {
+  let neg = false;
+  let s = c.trim();
+  for (let k = 0; k < 8; k++) {
+    if (s.startsWith('!(') && s.endsWith(')') && balanced(s.slice(2, -1))) { s = s.slice(2, -1).trim(); neg = !neg; continue; }
+    if (s.startsWith('(') && s.endsWith(')') && balanced(s.slice(1, -1))) { s = s.slice(1, -1).trim(); continue; }
+    if (/^![\w(]/.test(s) && /^[\w\->.()*&[\]]+$/.test(s.slice(1)) && balanced(s.slice(1))) { s = s.slice(1); neg = !neg; continue; }
+    const eq = /^(.+?)\s*(==|!=)\s*NULL$/.exec(s) ?? /^NULL\s*(==|!=)\s*(.+)$/.exec(s);
+    if (eq) { const [x, op] = eq[1] === '==' || eq[1] === '!=' ? [eq[2], eq[1]] : [eq[1], eq[2]]; s = x.trim(); if (op === '==') neg = !neg; continue; }
+    break;
+  }
+  return { atom: s, neg };
+}
+
+function balanced(s: string): boolean {
+  let d = 0;
+  for (const ch of s) { if (ch === '(') d++; else if (ch === ')') { d--; if (d < 0) return false; } }
+  return d === 0;
+}
+
+/**
+ * The handler's possible paths: conditions on steps that matter (not plain uses) are atoms;
+ * the first few are enumerated, the rest move together. A step runs when all its conditions
+ * hold under the assignment; uses under other conditions are kept (they are only checks).
+ */
+export function variantsOf(steps: Step[]): HandlerModel['variants'] {
+  const atoms: string[] = [];
+  for (const s of steps) {
+    if (s.op.op === 'deref') continue;
+    for (const c of s.cond) { const a = atomOf(c).atom; if (!atoms.includes(a)) atoms.push(a); }
+  }
+  if (!atoms.length) return [{ assume: [], steps }];
+  const head = atoms.slice(0, MAX_ENUMERATED_ATOMS);
+  const tail = atoms.slice(MAX_ENUMERATED_ATOMS);
+  const combos = 1 << (head.length + (tail.length ? 1 : 0));
+  const out: HandlerModel['variants'] = [];
+  for (let m = 0; m < combos; m++) {
+    const val = new Map<string, boolean>();
+    head.forEach((a, i) => val.set(a, !!(m & (1 << i))));
+    const tailVal = !!(m & (1 << head.length));
+    tail.forEach((a) => val.set(a, tailVal));
+    const chosen = steps.filter((s) => s.cond.every((c) => {
+      const { atom, neg } = atomOf(c);
+      const v = val.get(atom);
+      return v === undefined ? true : v !== neg;
+    }));
+    const assume = atoms.filter((a) => steps.some((s) => s.op.op !== 'deref' && s.cond.some((c) => atomOf(c).atom === a)))
+      .map((a) => (val.get(a) ? a : `!(${a})`));
+    out.push({ assume, steps: chosen });
+  }
+  return dedupeVariants(out);
+}
+
+function dedupeVariants(vs: HandlerModel['variants']): HandlerModel['variants'] {
+  const seen = new Map<string, number>();
+  const out: HandlerModel['variants'] = [];
+  for (const v of vs) {
+    const key = v.steps.map((s) => `${s.loc.line}:${s.loc.col}:${s.op.op}`).join(',');
+    if (seen.has(key)) continue;
+    seen.set(key, out.length);
+    out.push(v);
+  }
+  // the path that takes the fewest branches first: traces read better
+  return out;
+}

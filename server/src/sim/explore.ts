@@ -1,0 +1,807 @@
+/**
+ * The explicit-state model checker.
+ *
+ * State: open files (reference count, released?), two user tasks (fd slots, what they are
+ * running, select sleep, queued __fput work, an epoll RCU reader window), objects with their
+ * life state (live / RCU-pending / freed), the slots that point at them, poll-table entries
+ * (select entries hold a file reference, epoll entries do not and are detached by POLLFREE),
+ * the kernfs node (deactivated, active references), RCU grace periods, async items, locks.
+ *
+ * Events (lifecycle-model.md 2.5, the subset these properties need): open, fork (share an fd
+ * with the other task), close, task work (__fput: eventpoll_release, then ->release unless
+ * kernfs already released the file), read/write/ioctl, select scan / end (poll_freewait),
+ * epoll add / wait / del (with its RCU read section), node removal (kernfs/procfs severing,
+ * ->release while files are open), RCU grace period, kworker running an armed callback.
+ *
+ * Handlers are atomic between yield points (synchronize_rcu, taking a lock after
+ * kernfs_break_active_protection). Breadth-first with state hashing, so every counterexample
+ * is a shortest one; a budget in states, depth and time; output depends on nothing but input.
+ */
+import type { HandlerModel, Op, Slot, Step, TableModel } from './model';
+import type { Actor, Property, TraceStep, Violation } from './trace';
+
+export interface SimOptions {
+  maxStates: number;
+  maxDepth: number;
+  timeMs: number;
+  maxTasks: 2;
+  maxFiles: number;
+  /** Polled between batches; return true to stop. */
+  cancelled?: () => boolean;
+}
+
+export const DEFAULT_SIM_OPTIONS: SimOptions = { maxStates: 40_000, maxDepth: 14, timeMs: 3_000, maxTasks: 2, maxFiles: 2 };
+
+export interface SimResult {
+  status: 'complete' | 'truncated' | 'cancelled';
+  /** Why truncated: states or time. */
+  limit?: string;
+  /** Some states sat at the depth bound with events left (explored completely up to it). */
+  depthBounded: boolean;
+  states: number;
+  transitions: number;
+  depth: number;
+  /** Every kind of event that occurred somewhere in the explored space. */
+  events: string[];
+  violations: Violation[];
+  ms: number;
+}
+
+// ------------------------------------------------------------------------------------------
+// state
+
+interface Obj {
+  slot: string;
+  /** 0 live, 1 RCU-pending, 2 freed */
+  st: 0 | 1 | 2;
+  /** index into the free log of the state (where and by whom it was freed) */
+  fl?: number;
+  /** wake_up_pollfree was called on it */
+  pf?: 1;
+}
+
+interface Entry {
+  k: 's' | 'e';
+  t: number;
+  f: number;
+  o: number;
+  wq: string;
+  /** epoll entry detached by POLLFREE */
+  det?: 1;
+  /** registration log index */
+  rl: number;
+}
+
+interface Run {
+  h: string; // handler key
+  v: number; // variant
+  i: number; // next step
+  f: number; // file
+  /** holds a kernfs active reference */
+  act?: 1;
+  /** broke its active protection */
+  brk?: 1;
+  /** in synchronize_rcu(), waiting for a grace period */
+  gp?: 1;
+  /** waiting to take this lock */
+  lk?: string;
+  /** what to do when the handler returns */
+  k: 'open' | 'io' | 'select' | 'epoll' | 'fput' | 'drain' | 'async' | 'poll';
+  /** objects this invocation freed (a handler may touch its own frees on error paths) */
+  fr: number[];
+  /** async item host, for callbacks */
+  host?: number;
+  /** registration kind for poll runs */
+  reg?: 's' | 'e';
+  /** a sync RCU wait happened in this run */
+  sr?: 1;
+}
+
+interface Task {
+  fds: number[];
+  run: Run | null;
+  /** sleeping in select with entries */
+  sel?: 1;
+  /** files whose last reference it dropped: __fput runs as its task work */
+  work: number[];
+  /** epoll_ctl(DEL) inside ep_remove_wait_queue's RCU read section: the entries (registration ids) it read */
+  rd?: number[];
+  /** draining the node (remover) */
+  drain?: 1;
+}
+
+interface FileSt {
+  /** f_count */
+  c: number;
+  /** 0 open, 1 queued for __fput, 2 gone */
+  st: 0 | 1 | 2;
+  /** ->release already ran (kernfs severing) */
+  rel?: 1;
+  /** tasks with an epoll item on it */
+  ep: number[];
+}
+
+interface State {
+  files: FileSt[];
+  tasks: Task[];
+  objs: Obj[];
+  slots: Record<string, number>;
+  vals: Record<string, 0 | 1>;
+  entries: Entry[];
+  deact?: 1;
+  removed?: 1;
+  active: number;
+  on: number; // kernfs open node object, -1 none
+  pend: number[];
+  async: { o: number; cb: string; m: string }[];
+  kw: Run | null;
+  locks: Record<string, number>;
+  /** free log and registration log: indices into the model-wide step tables */
+  frees: FreeRec[];
+  regs: RegRec[];
+}
+
+interface FreeRec { step: number; actor: number; ev: string; rcu: 0 | 1; pf: 0 | 1 }
+interface RegRec { step: number; kind: 's' | 'e' }
+
+const ACTORS: Actor[] = ['task A', 'task B', 'kworker'];
+const KW = 2;
+
+// ------------------------------------------------------------------------------------------
+
+interface Node {
+  key: string;
+  parent: number;
+  depth: number;
+  trace: TraceStep[];
+}
+
+class Skip extends Error {}
+
+class Found extends Error {
+  constructor(public v: Omit<Violation, 'trace'>, public steps: TraceStep[]) { super('violation'); }
+}
+
+export function simulate(model: TableModel, options: Partial<SimOptions> = {}): SimResult {
+  return new Explorer(model, { ...DEFAULT_SIM_OPTIONS, ...options }).run();
+}
+
+class Explorer {
+  private handlers = new Map<string, HandlerModel>();
+  /** every step of every handler variant, numbered, so the state refers to them by index */
+  private stepIds = new Map<Step, number>();
+  private stepList: Step[] = [];
+  private events = new Set<string>();
+  private kernfsLike: boolean;
+  private pollfreeUsed: boolean;
+  private shared: boolean;
+  private maxFiles: number;
+
+  constructor(private m: TableModel, private o: SimOptions) {
+    const add = (key: string, h: HandlerModel | null) => {
+      if (!h) return;
+      this.handlers.set(key, h);
+      for (const v of h.variants) for (const s of v.steps) if (!this.stepIds.has(s)) { this.stepIds.set(s, this.stepList.length); this.stepList.push(s); }
+    };
+    add('open', m.open);
+    add('release', m.release);
+    add('poll', m.poll);
+    m.io.forEach((h, i) => add(`io${i}`, h));
+    for (const [name, h] of Object.entries(m.callbacks)) add(`cb:${name}`, h);
+    this.kernfsLike = m.provider === 'kernfs' || m.provider === 'procfs';
+    this.pollfreeUsed = this.stepList.some((s) => s.op.op === 'wake' && s.op.pollfree);
+    // A second open file only matters when files share state (node, global or task-owned
+    // objects); with per-file state only, two files are two independent copies.
+    // (task-owned objects are per task, not per file: one file shared by fork covers them)
+    this.shared = this.stepList.some((s) => 'slot' in s.op && s.op.slot.startsWith('n:') && s.op.op !== 'deref');
+    this.maxFiles = this.shared ? this.o.maxFiles : 1;
+  }
+
+  run(): SimResult {
+    const t0 = Date.now();
+    const init: State = {
+      files: [], tasks: [{ fds: [], run: null, work: [] }, { fds: [], run: null, work: [] }], objs: [], slots: {}, vals: {}, entries: [],
+      active: 0, on: -1, pend: [], async: [], kw: null, locks: {}, frees: [], regs: [],
+    };
+    const nodes: Node[] = [{ key: JSON.stringify(init), parent: -1, depth: 0, trace: [] }];
+    const seen = new Map<string, number>([[stateKey(init), 0]]);
+    const violations = new Map<string, Violation>();
+    let transitions = 0;
+    let maxDepth = 0;
+    let status: SimResult['status'] = 'complete';
+    let limit: string | undefined;
+    let bounded = false;
+    for (let qi = 0; qi < nodes.length; qi++) {
+      if ((qi & 255) === 0) {
+        if (this.o.cancelled?.()) { status = 'cancelled'; break; }
+        if (Date.now() - t0 > this.o.timeMs) { status = 'truncated'; limit = `time (${this.o.timeMs} ms)`; break; }
+      }
+      const node = nodes[qi];
+      // the depth bound is a bound of the model (like two tasks), not a budget: not 'truncated'
+      if (node.depth >= this.o.maxDepth) { bounded = true; continue; }
+      const state: State = JSON.parse(node.key);
+      for (const [label, fire, hkey] of this.enabled(state)) for (let v = 0; v < (hkey ? this.handlers.get(hkey)?.variants.length ?? 1 : 1); v++) {
+        const s = clone(state);
+        const steps: TraceStep[] = [];
+        transitions++;
+        this.variantOverride = hkey ? v : null;
+        try {
+          fire(s, steps);
+        } catch (e) {
+          if (e instanceof Skip) continue;
+          if (!(e instanceof Found)) throw e;
+          const key = violationKey(e.v);
+          if (!violations.has(key)) violations.set(key, { ...e.v, trace: [...this.path(nodes, qi), ...e.steps] });
+          continue;
+        } finally {
+          this.variantOverride = null;
+        }
+        this.events.add(label);
+        const key = stateKey(s);
+        if (seen.has(key)) continue;
+        if (nodes.length >= this.o.maxStates) { status = 'truncated'; limit = `states (${this.o.maxStates})`; break; }
+        seen.set(key, nodes.length);
+        nodes.push({ key: JSON.stringify(s), parent: qi, depth: node.depth + 1, trace: steps });
+        maxDepth = Math.max(maxDepth, node.depth + 1);
+      }
+      if (status === 'truncated' && limit?.startsWith('states')) break;
+    }
+    return {
+      status, ...(limit ? { limit } : {}), depthBounded: bounded, states: nodes.length, transitions, depth: maxDepth,
+      events: [...this.events].sort(), violations: [...violations.values()], ms: Date.now() - t0,
+    };
+  }
+
+  private path(nodes: Node[], i: number): TraceStep[] {
+    const chain: TraceStep[][] = [];
+    for (let j = i; j > 0; j = nodes[j].parent) chain.push(nodes[j].trace);
+    return chain.reverse().flat();
+  }
+
+  // ----------------------------------------------------------------------------------------
+  // events
+
+  /** Enabled events: a label, the transition, and the handler it invokes (one successor per variant). */
+  private enabled(s: State): [string, (s: State, out: TraceStep[]) => void, string?][] {
+    const ev: [string, (s: State, out: TraceStep[]) => void, string?][] = [];
+    const m = this.m;
+    for (let t = 0; t < 2; t++) {
+      const T = s.tasks[t];
+      const A = ACTORS[t];
+      if (T.run) {
+        if (this.canResume(s, T.run)) ev.push(['resume', (s, out) => this.resume(s, t, out)]);
+        continue;
+      }
+      if (T.drain) {
+        if (this.drainable(s)) ev.push(['drain', (s, out) => this.drainNext(s, t, out), 'release']);
+        continue;
+      }
+      if (T.rd) { ev.push(['epoll-del-end', (s, out) => this.epollDelEnd(s, t, out)]); continue; }
+      if (T.sel) { ev.push(['select-end', (s, out) => this.selectEnd(s, t, out)]); continue; }
+      if (T.work.length) { ev.push(['fput', (s, out) => this.taskWork(s, t, out), 'release']); continue; }
+      // open
+      // task B opens only when files share state; otherwise it gets task A's file by fork
+      if ((t === 0 || this.shared) && T.fds.length < 2 && s.files.length < this.maxFiles && !(this.kernfsLike && s.deact)) {
+        ev.push(['open', (s, out) => this.open(s, t, out), 'open']);
+      }
+      for (let i = 0; i < T.fds.length; i++) {
+        const f = T.fds[i];
+        const other = s.tasks[1 - t];
+        if (t === 0 && other.fds.length < 2 && !other.fds.includes(f) && !other.run && !other.drain) {
+          ev.push(['fork', (s, out) => {
+            s.files[f].c++;
+            s.tasks[1 - t].fds.push(f);
+            out.push({ actor: A, event: 'fork()', message: `${ACTORS[1 - t]} inherits file #${f + 1}; f_count = ${s.files[f].c}` });
+          }]);
+        }
+        ev.push(['close', (s, out) => this.close(s, t, i, out)]);
+        const gateOk = !(this.kernfsLike && (s.files[f].rel || s.deact));
+        if (gateOk) {
+          m.io.forEach((h, j) => ev.push([`io`, (s, out) => this.call(s, t, `io${j}`, f, 'io', out, `${h.field}()`), `io${j}`]));
+        }
+        if (this.hasPoll() && !(this.kernfsLike && (s.files[f].rel || s.deact))) {
+          ev.push(['select', (s, out) => this.call(s, t, 'poll', f, 'select', out, 'select() scan'), 'poll']);
+          if (!s.files[f].ep.includes(t)) ev.push(['epoll-add', (s, out) => this.call(s, t, 'poll', f, 'epoll', out, 'epoll_ctl(ADD)'), 'poll']);
+        }
+        // epoll_ctl(DEL) on an epoll fd shared by fork: either task can remove an item on a file it holds
+        for (const owner of s.files[f].ep) {
+          if (this.pollfreeUsed) ev.push(['epoll-del', (s, out) => this.epollDelBegin(s, t, owner, f, out)]);
+          else ev.push(['epoll-del', (s, out) => { this.epollDelBegin(s, t, owner, f, out); this.epollDelEnd(s, t, out); }]);
+        }
+      }
+      // the remover: rmdir / kernfs_remove / remove_proc_entry
+      if (t === 1 && m.severable && !s.deact && s.files.some((f) => f.st < 2)) {
+        ev.push(['sever', (s, out) => {
+          s.deact = 1;
+          s.tasks[t].drain = 1;
+          out.push({ actor: A, event: this.severEvent(), message: `the node is deactivated: new opens and handler calls are refused; removal waits for in-flight handlers (active = ${s.active})` });
+        }]);
+      }
+    }
+    // RCU grace period
+    if ((s.pend.length || s.tasks.some((T) => T.run?.gp !== undefined) || s.kw?.gp !== undefined) && !s.tasks.some((T) => T.rd)) {
+      ev.push(['rcu-gp', (s, out) => this.gracePeriod(s, out)]);
+    }
+    // kworker
+    if (s.kw) { if (this.canResume(s, s.kw)) ev.push(['resume', (s, out) => this.resume(s, KW, out)]); }
+    else {
+      for (let i = 0; i < s.async.length; i++) ev.push(['kworker', (s, out) => this.runAsync(s, i, out), `cb:${s.async[i].cb}`]);
+    }
+    return ev;
+  }
+
+  private hasPoll(): boolean {
+    return !!this.m.poll;
+  }
+
+  private severEvent(): string {
+    switch (this.m.provider) {
+      case 'procfs': return 'remove_proc_entry(): procfs removes the entry';
+      default: return this.m.table.kind === 'cftype' ? 'rmdir(cgroup): kernfs removes the file' : 'kernfs_remove(): kernfs removes the node';
+    }
+  }
+
+  private open(s: State, t: number, out: TraceStep[]): void {
+    const f = s.files.length;
+    s.files.push({ c: 1, st: 0, ep: [] });
+    s.tasks[t].fds.push(f);
+    if (this.kernfsLike && s.on < 0) s.on = this.newObj(s, 'n:@open_node');
+    out.push({ actor: ACTORS[t], event: 'open()', message: `file #${f + 1} (f_count = 1)` });
+    if (this.m.open) this.call(s, t, 'open', f, 'open', out, 'open()');
+  }
+
+  private close(s: State, t: number, i: number, out: TraceStep[]): void {
+    const f = s.tasks[t].fds[i];
+    s.tasks[t].fds.splice(i, 1);
+    out.push({ actor: ACTORS[t], event: 'close()', message: `fd of file #${f + 1} closed` });
+    this.fput(s, t, f, out);
+  }
+
+  private fput(s: State, t: number, f: number, out: TraceStep[]): void {
+    const F = s.files[f];
+    F.c--;
+    if (F.c === 0) {
+      F.st = 1;
+      s.tasks[t].work.push(f);
+      out.push({ actor: ACTORS[t], event: 'fput()', message: `last reference to file #${f + 1}: __fput queued as task work` });
+    }
+  }
+
+  /** __fput: eventpoll_release, then ->release (unless kernfs severing already called it), then the file goes. */
+  private taskWork(s: State, t: number, out: TraceStep[]): void {
+    const f = s.tasks[t].work.shift()!;
+    out.push({ actor: ACTORS[t], event: '__fput()', message: `file #${f + 1}: eventpoll_release() removes epoll entries first` });
+    for (const et of [...s.files[f].ep]) this.epollRemove(s, t, f, et, out, 'eventpoll_release()');
+    s.files[f].ep = [];
+    if (this.m.release && !(this.kernfsLike && s.files[f].rel)) {
+      // kernfs_release_file: of->released is set under the open-file mutex, so removal's drain
+      // and the last fput never both call ->release
+      if (this.kernfsLike) s.files[f].rel = 1;
+      this.call(s, t, 'release', f, 'fput', out, '->release at last fput');
+      return;
+    }
+    if (this.kernfsLike && s.files[f].rel) out.push({ actor: ACTORS[t], event: '__fput()', message: `->release already ran when the node was removed; not called again` });
+    this.fileGone(s, f, out, t);
+  }
+
+  private fileGone(s: State, f: number, out: TraceStep[], t: number): void {
+    s.files[f].st = 2;
+    if (this.kernfsLike && s.on >= 0 && s.files.every((F) => F.st === 2)) {
+      // kernfs_unlink_open_file: the open node goes with kfree_rcu once no file is left
+      const o = s.on;
+      this.freeObj(s, o, 'rcu', -1, t, out, 'kernfs_unlink_open_file', 'the last open file is gone: kfree_rcu(open node)');
+      s.on = -1;
+    }
+  }
+
+  private drainable(s: State): boolean {
+    return s.active === 0;
+  }
+
+  private drainNext(s: State, t: number, out: TraceStep[]): void {
+    const f = s.files.findIndex((F) => F.st < 2 && !F.rel);
+    if (f < 0) {
+      s.removed = 1;
+      delete s.tasks[t].drain;
+      out.push({ actor: ACTORS[t], event: 'removal done', message: 'every open file has been released; the files themselves stay open' });
+      return;
+    }
+    s.files[f].rel = 1;
+    if (this.m.release) {
+      this.call(s, t, 'release', f, 'drain', out, `drain: ->release of file #${f + 1} while f_count = ${s.files[f].c}`);
+    } else {
+      out.push({ actor: ACTORS[t], event: 'drain', message: `file #${f + 1} marked released (no ->release)` });
+    }
+  }
+
+  private selectEnd(s: State, t: number, out: TraceStep[]): void {
+    delete s.tasks[t].sel;
+    out.push({ actor: ACTORS[t], event: 'poll_freewait()', message: 'select() returns: every entry is removed from its waitqueue and its file reference dropped' });
+    const mine = s.entries.filter((e) => e.k === 's' && e.t === t);
+    s.entries = s.entries.filter((e) => !(e.k === 's' && e.t === t));
+    for (const e of mine) {
+      const O = s.objs[e.o];
+      if (O.st === 2) this.violation(s, 'P1-select', e.o, { what: `poll_freewait() -> remove_wait_queue(${this.wqText(s, e)}) on freed memory`, actor: ACTORS[t] }, e, out);
+      this.fput(s, t, e.f, out);
+    }
+  }
+
+  private epollDelBegin(s: State, t: number, owner: number, f: number, out: TraceStep[]): void {
+    const items = s.entries.filter((e) => e.k === 'e' && e.t === owner && e.f === f);
+    // entries POLLFREE already detached read as NULL and are skipped
+    s.tasks[t].rd = items.filter((e) => !e.det).map((e) => e.rl);
+    s.entries = s.entries.filter((e) => !items.includes(e) || !e.det);
+    s.files[f].ep = s.files[f].ep.filter((x) => x !== owner);
+    out.push({ actor: ACTORS[t], event: 'epoll_ctl(DEL)', message: 'ep_remove_wait_queue(): rcu_read_lock(), reads the entry\'s waitqueue head' });
+  }
+
+  private epollDelEnd(s: State, t: number, out: TraceStep[]): void {
+    const ids = s.tasks[t].rd ?? [];
+    delete s.tasks[t].rd;
+    const snap = s.entries.filter((e) => ids.includes(e.rl));
+    for (const e of snap) {
+      const O = s.objs[e.o];
+      if (O.st === 2) {
+        const prop: Property = e.det ? 'P1-epoll-rcu' : 'P1-epoll';
+        this.violation(s, prop, e.o, { what: `ep_remove_wait_queue() -> remove_wait_queue(${this.wqText(s, e)}) on freed memory`, actor: ACTORS[t] }, e, out);
+      }
+    }
+    s.entries = s.entries.filter((e) => !snap.includes(e));
+    out.push({ actor: ACTORS[t], event: 'epoll_ctl(DEL) done', message: 'entry unlinked; rcu_read_unlock()' });
+  }
+
+  /** epoll removal done atomically (eventpoll_release at __fput, epoll_ctl DEL without POLLFREE users). */
+  private epollRemove(s: State, t: number, f: number, et: number, out: TraceStep[], what: string): void {
+    const mine = s.entries.filter((e) => e.k === 'e' && e.t === et && e.f === f);
+    for (const e of mine) {
+      if (!e.det && s.objs[e.o].st === 2) {
+        this.violation(s, 'P1-epoll', e.o, { what: `${what} -> ep_remove_wait_queue(${this.wqText(s, e)}) on freed memory`, actor: ACTORS[t] }, e, out);
+      }
+    }
+    s.entries = s.entries.filter((e) => !mine.includes(e));
+  }
+
+  private gracePeriod(s: State, out: TraceStep[]): void {
+    // every synchronize_rcu() caller that was waiting has seen a full grace period
+    for (const T of s.tasks) if (T.run?.gp !== undefined) delete T.run.gp;
+    if (s.kw?.gp !== undefined) delete s.kw.gp;
+    const freed = s.pend;
+    s.pend = [];
+    for (const o of freed) s.objs[o].st = 2;
+    out.push({ actor: 'rcu', event: 'grace period', message: freed.length ? `RCU callbacks run: ${freed.map((o) => s.objs[o].slot.slice(2)).join(', ')} freed` : 'synchronize_rcu() returns' });
+  }
+
+  private runAsync(s: State, i: number, out: TraceStep[]): void {
+    const a = s.async.splice(i, 1)[0];
+    const h = this.handlers.get(`cb:${a.cb}`);
+    out.push({ actor: 'kworker', event: `${a.m} callback`, handler: a.cb, message: `${a.cb}() runs for ${s.objs[a.o].slot.slice(2)}` });
+    if (!h) return;
+    const O = s.objs[a.o];
+    if (O.st === 2) this.violation(s, 'P-async', a.o, { what: `${a.cb}() runs on freed memory`, actor: 'kworker', loc: h.loc ?? undefined }, null, out);
+    this.start(s, KW, `cb:${a.cb}`, 0, 'async', out, `${a.m} callback`, a.o);
+  }
+
+  // ----------------------------------------------------------------------------------------
+  // handlers
+
+  /** Invoke a handler slot; undecided branches become separate successor states. */
+  private call(s: State, t: number, key: string, f: number, k: Run['k'], out: TraceStep[], event: string): void {
+    const h = this.handlers.get(key);
+    if (k === 'select' || k === 'epoll') out.push({ actor: ACTORS[t], event, message: `->poll registers on the waitqueues it passes to poll_wait()` });
+    if (!h) { this.finish(s, t, { h: key, v: 0, i: 0, f, k, fr: [] }, out); return; }
+    this.start(s, t, key, f, k, out, event);
+  }
+
+  private start(s: State, t: number, key: string, f: number, k: Run['k'], out: TraceStep[], event: string, host?: number): void {
+    const h = this.handlers.get(key)!;
+    // every variant is a separate successor (run() sets the override); one the state contradicts is skipped
+    let v: number;
+    if (this.variantOverride !== null) {
+      v = this.variantOverride;
+      this.variantOverride = null;
+      if (v >= h.variants.length || !this.consistent(s, h.variants[v].steps, f, host, t)) throw new Skip();
+    } else v = this.pickVariant(s, h, f, host, t);
+    const run: Run = { h: key, v, i: 0, f, k, fr: [] };
+    if (host !== undefined) run.host = host;
+    if (k === 'select') run.reg = 's';
+    if (k === 'epoll') run.reg = 'e';
+    if (this.kernfsLike && (k === 'io' || k === 'select' || k === 'epoll' || k === 'poll')) { run.act = 1; s.active++; }
+    if (t === KW) s.kw = run; else s.tasks[t].run = run;
+    const assume = h.variants[v].assume;
+    if (k !== 'select' && k !== 'epoll') {
+      out.push({ actor: ACTORS[t], event, handler: h.name, ...(h.loc ? { loc: h.loc } : {}), message: `${h.name}() runs${assume.length ? ` (taking: ${assume.join('; ')})` : ''}` });
+    } else if (assume.length) {
+      out.push({ actor: ACTORS[t], event: '->poll', handler: h.name, ...(h.loc ? { loc: h.loc } : {}), message: `${h.name}() (taking: ${assume.join('; ')})` });
+    }
+    this.resume(s, t, out);
+  }
+
+  /**
+   * Variants are explored through `variantOverride`: enabled() creates one event per variant
+   * by setting it before firing. Kept as a field to avoid threading it through every event.
+   */
+  private variantOverride: number | null = null;
+
+  private pickVariant(s: State, h: HandlerModel, f: number, host: number | undefined, t: number): number {
+    // the first variant consistent with what the state knows about guarded pointers
+    for (let v = 0; v < h.variants.length; v++) if (this.consistent(s, h.variants[v].steps, f, host, t)) return v;
+    return 0;
+  }
+
+  private consistent(s: State, steps: Step[], f: number, host: number | undefined, t: number): boolean {
+    for (const st of steps) {
+      for (const g of st.guards) {
+        const val = s.vals[this.inst(g.slot, f, host, t)];
+        if (val !== undefined && (val === 1) !== g.nonnull) return false;
+      }
+    }
+    return true;
+  }
+
+  private canResume(s: State, r: Run): boolean {
+    if (r.gp !== undefined) return false;
+    if (r.lk !== undefined && s.locks[r.lk] !== undefined) return false;
+    return true;
+  }
+
+  private resume(s: State, t: number, out: TraceStep[]): void {
+    const run = t === KW ? s.kw! : s.tasks[t].run!;
+    const h = this.handlers.get(run.h)!;
+    if (run.lk !== undefined) { s.locks[run.lk] = t; out.push({ actor: ACTORS[t], event: 'lock', handler: h.name, message: `takes ${run.lk.slice(2)} again` }); delete run.lk; }
+    const steps = h.variants[run.v].steps;
+    while (run.i < steps.length) {
+      const st = steps[run.i++];
+      const y = this.exec(s, t, run, st, out);
+      if (y) return;
+    }
+    this.finish(s, t, run, out);
+  }
+
+  private finish(s: State, t: number, run: Run, out: TraceStep[]): void {
+    if (t === KW) s.kw = null; else s.tasks[t].run = null;
+    if (run.act && !run.brk) s.active--;
+    for (const [l, holder] of Object.entries(s.locks)) if (holder === t) delete s.locks[l];
+    switch (run.k) {
+      case 'select': s.tasks[t].sel = 1; out.push({ actor: ACTORS[t], event: 'select() sleeps', message: 'task sleeps in select() with its poll-table entries queued' }); break;
+      case 'epoll': if (!s.files[run.f].ep.includes(t)) s.files[run.f].ep.push(t); break;
+      case 'fput': this.fileGone(s, run.f, out, t); break;
+      default: break;
+    }
+  }
+
+  /** Execute one step. Returns true when the handler yields (sleeps) after it. */
+  private exec(s: State, t: number, run: Run, st: Step, out: TraceStep[]): boolean {
+    const A = ACTORS[t];
+    const op = st.op;
+    // a step whose guard the state contradicts does not happen
+    for (const g of st.guards) {
+      const val = s.vals[this.inst(g.slot, run.f, run.host, t)];
+      if (val !== undefined && (val === 1) !== g.nonnull) return false;
+    }
+    const say = (message: string) => out.push({ actor: A, event: st.api, handler: st.chain.join(' -> '), loc: st.loc, message });
+    switch (op.op) {
+      case 'alloc': {
+        const key = this.inst(op.slot, run.f, run.host, t);
+        s.slots[key] = this.newObj(s, op.slot);
+        s.vals[key] = 1;
+        say(`allocates ${st.text}`);
+        return false;
+      }
+      case 'free': {
+        const o = this.objAt(s, op.slot, run, st, A);
+        if (s.objs[o].st !== 0) return false; // already going: a double free is another rule's business
+        run.fr.push(o);
+        this.freeObj(s, o, op.mode, this.stepIds.get(st)!, t, out, st.api, `frees ${st.text}${op.mode === 'rcu' ? ' after a grace period' : ''}`, run, st);
+        // task-owned objects are looked up from `current` at each use: the next use finds a new one
+        if (op.slot.startsWith('t:')) delete s.slots[this.inst(op.slot, run.f, run.host, t)];
+        return false;
+      }
+      case 'syncRcu': {
+        run.gp = 1;
+        run.sr = 1;
+        say('waits for an RCU grace period (sleeps)');
+        return true;
+      }
+      case 'pollWait': {
+        const o = this.objAt(s, op.slot, run, st, A);
+        if (run.reg) this.register(s, t, run, o, op.wq, st, out);
+        return false;
+      }
+      case 'genericPoll': {
+        if (run.reg && s.on >= 0) this.register(s, t, run, s.on, 'poll', st, out);
+        return false;
+      }
+      case 'wake': {
+        const o = this.objAt(s, op.slot, run, st, A);
+        if (op.pollfree) {
+          s.objs[o].pf = 1;
+          let n = 0;
+          // ep_poll_callback on POLLFREE unlinks the entry and publishes whead = NULL; only a
+          // remover already inside its RCU read section still holds the old head
+          const reading = new Set(s.tasks.flatMap((T) => T.rd ?? []));
+          s.entries = s.entries.filter((e) => {
+            if (!(e.o === o && e.wq === op.wq && e.k === 'e' && !e.det)) return true;
+            n++;
+            if (reading.has(e.rl)) { e.det = 1; return true; }
+            return false;
+          });
+          const sel = s.entries.filter((e) => e.o === o && e.wq === op.wq && e.k === 's').length;
+          say(`wake_up_pollfree(${st.text}): ${n} epoll entr${n === 1 ? 'y' : 'ies'} detached${sel ? `; ${sel} select entr${sel === 1 ? 'y stays' : 'ies stay'} queued (select ignores POLLFREE)` : ''}`);
+        }
+        return false;
+      }
+      case 'notify': return false;
+      case 'deref': {
+        this.objAt(s, op.slot, run, st, A);
+        return false;
+      }
+      case 'store': {
+        const key = this.inst(op.slot, run.f, run.host, t);
+        s.vals[key] = op.value === 'null' ? 0 : 1;
+        if (op.value === 'null') delete s.slots[key];
+        return false;
+      }
+      case 'breakActive': {
+        if (run.act && !run.brk) { run.brk = 1; s.active--; say('kernfs_break_active_protection(): this handler no longer holds off removal'); }
+        return false;
+      }
+      case 'unbreakActive': return false;
+      case 'lock': {
+        const l = this.lockName(op.lock);
+        if (run.brk) {
+          // taking a sleeping lock with the active reference broken: removal may run first
+          run.lk = l;
+          say(`waits for ${l.slice(2)} with active protection broken`);
+          return true;
+        }
+        if (s.locks[l] !== undefined && s.locks[l] !== t) { run.lk = l; return true; }
+        s.locks[l] = t;
+        return false;
+      }
+      case 'unlock': {
+        const l = this.lockName(op.lock);
+        if (s.locks[l] === t) delete s.locks[l];
+        return false;
+      }
+      case 'asyncArm': {
+        const o = this.objAt(s, op.slot, run, st, A);
+        if (!s.async.some((a) => a.o === o && a.cb === op.callback)) s.async.push({ o, cb: op.callback, m: op.mechanism });
+        say(`arms ${op.callback}() (${op.mechanism}) on ${st.text}`);
+        return false;
+      }
+      case 'asyncCancel': {
+        const o = this.objAt(s, op.slot, run, st, A);
+        const before = s.async.length;
+        s.async = s.async.filter((a) => a.o !== o);
+        if (before !== s.async.length) say(`cancels pending callbacks on ${st.text}`);
+        return false;
+      }
+    }
+  }
+
+  private register(s: State, t: number, run: Run, o: number, wq: string, st: Step, out: TraceStep[]): void {
+    const k = run.reg!;
+    const rl = s.regs.length;
+    s.regs.push({ step: this.stepIds.get(st)!, kind: k });
+    s.entries.push({ k, t, f: run.f, o, wq, rl });
+    const where = st.op.op === 'genericPoll' ? 'the kernfs open node\'s waitqueue (on->poll)' : st.text;
+    if (k === 's') {
+      s.files[run.f].c++;
+      out.push({ actor: ACTORS[t], event: 'poll_wait', handler: st.chain.join(' -> '), loc: st.loc, message: `select entry on ${where}; it holds a reference to file #${run.f + 1} (f_count = ${s.files[run.f].c})` });
+    } else {
+      out.push({ actor: ACTORS[t], event: 'poll_wait', handler: st.chain.join(' -> '), loc: st.loc, message: `epoll entry on ${where}; epoll holds no file reference` });
+    }
+    if (s.objs[o].st === 2) this.violation(s, k === 's' ? 'P1-select' : 'P1-epoll', o, { what: `registers on freed ${where}`, actor: ACTORS[t], loc: st.loc }, null, out);
+  }
+
+  private freeObj(s: State, o: number, mode: 'now' | 'rcu', stepId: number, t: number, out: TraceStep[], api: string, msg: string, run?: Run, st?: Step): void {
+    const O = s.objs[o];
+    const rec: FreeRec = { step: stepId, actor: t, ev: run ? run.k : 'internal', rcu: mode === 'rcu' || run?.sr ? 1 : 0, pf: O.pf ? 1 : 0 };
+    O.fl = s.frees.length;
+    s.frees.push(rec);
+    if (mode === 'rcu') { O.st = 1; s.pend.push(o); } else O.st = 2;
+    if (st) {
+      const polled = s.entries.filter((e) => e.o === o);
+      const note = polled.length ? ` — ${polled.filter((e) => e.k === 's').length} select and ${polled.filter((e) => e.k === 'e' && !e.det).length} attached epoll entries still point into it` : '';
+      out.push({ actor: ACTORS[t], event: api, handler: st.chain.join(' -> '), loc: st.loc, message: msg + note });
+    } else {
+      out.push({ actor: t === KW ? 'kworker' : ACTORS[t], event: api, message: msg });
+    }
+    // an epoll remover inside its RCU read section still holds the old head: P1-epoll second case
+    if (mode === 'now') {
+      for (let u = 0; u < 2; u++) {
+        const rd = s.tasks[u].rd;
+        if (rd?.some((i) => s.entries.find((e) => e.rl === i)?.o === o)) {
+          // reported when that task leaves the read section (epollDelEnd): the shortest trace includes it
+        }
+      }
+    }
+  }
+
+  private objAt(s: State, slot: Slot, run: Run, st: Step, A: Actor): number {
+    const key = this.inst(slot, run.f, run.host, ACTORS.indexOf(A));
+    let o = s.slots[key];
+    if (o === undefined) {
+      // an object the model did not see allocated: it exists (set up by whoever created the node)
+      o = this.newObj(s, slot);
+      s.slots[key] = o;
+    }
+    if (s.objs[o].st === 2 && !run.fr.includes(o)) {
+      this.violation(s, run.k === 'async' ? 'P-async' : 'P2', o, { what: `${st.api}: ${st.text} used after it was freed`, actor: A, loc: st.loc }, null, []);
+    }
+    return o;
+  }
+
+  private newObj(s: State, slot: string): number {
+    s.objs.push({ slot, st: 0 });
+    return s.objs.length - 1;
+  }
+
+  private inst(slot: Slot, f: number, host?: number, task = -1): string {
+    if (slot.startsWith('f:')) return `${f}|${slot.slice(2)}`;
+    if (slot.startsWith('t:')) return `t${task}|${slot.slice(2)}`;
+    if (slot.startsWith('h:')) return `h${host ?? -1}|${slot.slice(2)}`;
+    return `n|${slot.slice(2)}`;
+  }
+
+  private lockName(l: string): string {
+    return l;
+  }
+
+  private wqText(s: State, e: Entry): string {
+    const O = s.objs[e.o];
+    return O.slot === 'n:@open_node' ? 'on->poll' : `&${O.slot.slice(2)}->${e.wq}`;
+  }
+
+  private violation(s: State, property: Property, o: number, use: Violation['use'], e: Entry | null, out: TraceStep[]): never {
+    const O = s.objs[o];
+    const fr = O.fl !== undefined ? s.frees[O.fl] : undefined;
+    const fstep = fr && fr.step >= 0 ? this.stepList[fr.step] : undefined;
+    const reg = e ? s.regs[e.rl] : undefined;
+    const rstep = reg ? this.stepList[reg.step] : undefined;
+    out.push({ actor: use.actor, event: 'use after free', ...(use.loc ? { loc: use.loc } : {}), message: use.what });
+    throw new Found({
+      property,
+      object: O.slot === 'n:@open_node' ? 'kernfs open node' : O.slot.slice(2),
+      free: fstep ? { loc: fstep.loc, api: fstep.api, chain: fstep.chain, actor: ACTORS[fr!.actor] ?? 'kworker', event: fr!.ev } : null,
+      use,
+      afterPollfree: !!fr?.pf,
+      rcuDelayed: !!fr?.rcu,
+      ...(rstep && reg ? { registration: { loc: rstep.loc, chain: rstep.chain, kind: reg.kind === 's' ? 'select' : 'epoll' } } : {}),
+    }, out);
+  }
+
+}
+
+function violationKey(v: Omit<Violation, 'trace'>): string {
+  const f = v.free ? `${v.free.loc.file}:${v.free.loc.line}:${v.free.loc.col}` : '-';
+  return `${v.property}|${v.object}|${f}`;
+}
+
+/**
+ * The identity of a state for hashing: everything but the free and registration logs, which
+ * only explain a violation (which step freed, which registered). Two states that differ only
+ * there have the same futures; BFS keeps the first, whose trace is the shortest.
+ */
+function stateKey(s: State): string {
+  // objects renumbered in order of first reference; unreferenced freed objects dropped
+  const ren = new Map<number, number>();
+  const id = (o: number) => { if (o < 0) return -1; let n = ren.get(o); if (n === undefined) { n = ren.size; ren.set(o, n); } return n; };
+  const slots = Object.keys(s.slots).sort().map((k) => [k, id(s.slots[k])]);
+  const entries = s.entries.map((e) => [e.k, e.t, e.f, id(e.o), e.wq, e.det ?? 0]).sort();
+  const async = s.async.map((a) => [id(a.o), a.cb]);
+  const on = id(s.on);
+  const run = (r: Run | null) => r && { ...r, fr: r.fr.map(id).sort(), host: r.host === undefined ? undefined : id(r.host) };
+  const tasks = s.tasks.map((T) => ({ ...T, fds: [...T.fds].sort(), run: run(T.run), rd: T.rd?.map((rl) => { const e = s.entries.find((x) => x.rl === rl); return e ? [e.t, e.f, id(e.o), e.wq] : null; }) }));
+  const kw = run(s.kw);
+  // an RCU-pending object nothing points at any more is as good as freed
+  const pend = s.pend.filter((o) => ren.has(o)).map(id).sort();
+  const objs = [...ren.entries()].sort((a, b) => a[1] - b[1]).map(([o]) => [s.objs[o].slot, s.objs[o].st, s.objs[o].pf ?? 0]);
+  return JSON.stringify([s.files, tasks, objs, slots, Object.entries(s.vals).sort(), entries, s.deact ?? 0, s.removed ?? 0, s.active, on, pend, async, kw, Object.entries(s.locks).sort()]);
+}
+
+function clone(s: State): State {
+  return JSON.parse(JSON.stringify(s));
+}
+
+export type { Op };

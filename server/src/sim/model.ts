@@ -1,0 +1,100 @@
+/**
+ * The simulator's input: one ops table turned into a small program per handler.
+ *
+ * A handler is a list of steps over *slots*: places that hold an object, named by an access
+ * path relative to what the kernel hands the handler. `f:of->priv->trigger` is a slot of one
+ * open file (each open file has its own), `n:inode->i_private` or `n:demo_dev` are shared by
+ * every file of the node (or the whole module), and `h:` is the object an async callback was
+ * armed on. Steps come from the handler's cross-file summary; conditions the model cannot
+ * decide become *variants* of the handler (which branches were taken), and simple pointer
+ * tests it can decide become *guards* checked against what the state knows.
+ *
+ * Plain data: built by build.ts from facts, or by hand in tests.
+ */
+import type { Loc, TableKind } from '../facts/types';
+
+export type Provider =
+  /** plain VFS: ->release runs at the last __fput, after poll entries are gone */
+  | 'vfs'
+  /** kernfs (kernfs_ops, cgroup cftype): ->release also runs when the node is removed */
+  | 'kernfs'
+  /** procfs: like kernfs, ->proc_release runs early when the entry is removed */
+  | 'procfs'
+  /** debugfs full proxy: removal waits for in-flight calls, ->release only at the last fput */
+  | 'debugfs';
+
+export type Slot = string;
+
+export type Op =
+  | { op: 'alloc'; slot: Slot }
+  | { op: 'free'; slot: Slot; mode: 'now' | 'rcu' }
+  | { op: 'syncRcu' }
+  | { op: 'pollWait'; slot: Slot; wq: string }
+  | { op: 'genericPoll' }
+  | { op: 'wake'; slot: Slot; wq: string; pollfree: boolean }
+  | { op: 'notify' }
+  | { op: 'deref'; slot: Slot }
+  | { op: 'store'; slot: Slot; value: 'null' | 'nonnull' }
+  | { op: 'breakActive' }
+  | { op: 'unbreakActive' }
+  | { op: 'lock'; lock: string }
+  | { op: 'unlock'; lock: string }
+  | { op: 'asyncArm'; slot: Slot; callback: string; mechanism: string }
+  | { op: 'asyncCancel'; slot: Slot };
+
+/** A pointer test the model can decide: `slot` is (not) NULL. */
+export interface Guard {
+  slot: Slot;
+  nonnull: boolean;
+}
+
+export interface Step {
+  op: Op;
+  /** Where in the source (the effect's own location, possibly in a callee). */
+  loc: Loc;
+  /** The kernel API (`kfree`, `poll_wait`) or a description for synthesized steps. */
+  api: string;
+  /** Access path as the kernel developer reads it at the handler: `&of->priv->trigger->event_wait`. */
+  text: string;
+  /** Call chain from the handler to the function doing it: [handler, callee, ...]. */
+  chain: string[];
+  /** Branch conditions (source text) the step sits under; decided by the variant. */
+  cond: string[];
+  guards: Guard[];
+}
+
+export type HandlerRole = 'open' | 'release' | 'poll' | 'io' | 'async' | 'remove' | 'flush';
+
+export interface HandlerModel {
+  role: HandlerRole;
+  /** The table field (`.poll`) or, for async callbacks, the mechanism. */
+  field: string;
+  /** Function name (or a synthesized name like `cgroup_file_open` for provider glue). */
+  name: string;
+  loc: Loc | null;
+  /**
+   * One step list per combination of undecided branch conditions (deduplicated). A handler
+   * with no conditional steps has exactly one variant.
+   */
+  variants: { assume: string[]; steps: Step[] }[];
+  /** The summary was cut (depth, cycle, size) or callees were unresolved. */
+  incomplete?: string;
+}
+
+export interface TableModel {
+  table: { name: string; kind: TableKind; index?: number; loc: Loc; file: string };
+  provider: Provider;
+  /** Whether something can remove the node while files are open (kernfs/cgroup always; procfs when a remove call exists). */
+  severable: boolean;
+  /** Why (or why not), for `simulate` output. */
+  severReason: string;
+  /** The table is in code that can be a module and has no `.owner`. */
+  moduleUnprotected?: boolean;
+  open: HandlerModel | null;
+  release: HandlerModel | null;
+  poll: HandlerModel | null;
+  io: HandlerModel[];
+  /** Async callbacks by function name. */
+  callbacks: Record<string, HandlerModel>;
+  notes: string[];
+}

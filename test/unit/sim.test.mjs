@@ -1,0 +1,239 @@
+// The simulator on hand-built facts (no C): each case states the kernel behaviour it checks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+const api = createRequire(import.meta.url)('../../dist/api.js');
+
+// --- a tiny DSL for facts -------------------------------------------------------------------
+let line = 1;
+const L = () => { const l = line++; return { file: 't.c', line: l, col: 2, endLine: l, endCol: 9 }; };
+const P = (name, i, type) => ({ t: 'root', name, kind: 'param', param: i, type });
+const G = (name) => ({ t: 'root', name, kind: 'global' });
+const ARW = (base, name) => ({ t: 'field', base, name, arrow: true });
+const ADDR = (base) => ({ t: 'addr', base });
+const UP = (base, type, member) => ({ t: 'up', base, type, member });
+const eff = (kind, path, extra = {}) => ({ kind, api: extra.api ?? kind, loc: L(), cond: [], ...(path ? { path, text: api.render(path) } : {}), ...extra });
+const fn = (name, params, effects) => ({
+  name, isStatic: true, params: params.map(([n, type]) => ({ name: n, type })), locals: [], effects,
+  loc: L(), nameLoc: L(),
+});
+const tableOf = (kind, name, fields) => ({
+  kind, struct: kind, name, isStatic: true, isConst: true, loc: L(),
+  fields: Object.entries(fields).map(([field, handler]) => ({ field, role: ROLE[field] ?? 'other', value: handler, handler, loc: L() })),
+});
+const ROLE = { open: 'open', release: 'release', poll: 'poll', write: 'io', read: 'io', unlocked_ioctl: 'io', owner: 'owner' };
+const facts = (functions, tables, modular = false) => ({ file: 't.c', functions, tables, problems: [], modular, stats: { bytes: 0, errorNodes: 0, functions: functions.length, parseMs: 0, extractMs: 0 } });
+
+function run(functions, table, opts = {}) {
+  const idx = api.buildIndex([facts(functions, [table])]);
+  const model = api.buildModel(table, idx, 't.c');
+  return { model, r: api.simulate(model, opts) };
+}
+const props = (r) => [...new Set(r.violations.map((v) => v.property))].sort();
+
+// per-open object with an embedded waitqueue, as kernfs/file ops see it
+const of = P('of', 0, 'struct kernfs_open_file *');
+const priv = ARW(of, 'priv');
+const wq = ADDR(ARW(priv, 'wq'));
+const file = P('file', 1, 'struct file *');
+const fpriv = ARW(file, 'private_data');
+const fwq = ADDR(ARW(fpriv, 'wq'));
+
+const kernfsPollingRelease = (releaseEffects, pollEffects) => [
+  fn('mon_open', [['of', 'struct kernfs_open_file *']], [eff('alloc', priv, { api: 'kzalloc' }), eff('initWq', wq, { api: 'init_waitqueue_head' })]),
+  fn('mon_poll', [['of', 'struct kernfs_open_file *'], ['pt', 'poll_table *']], pollEffects ?? [eff('pollWait', wq, { api: 'poll_wait' })]),
+  fn('mon_release', [['of', 'struct kernfs_open_file *']], releaseEffects),
+];
+const kernfsTable = () => tableOf('kernfs_ops', 'mon_ops', { open: 'mon_open', poll: 'mon_poll', release: 'mon_release' });
+
+test('sim: kernfs + select + ->release frees the polled object -> P1-select, with a trace through severing', () => {
+  const { r } = run(kernfsPollingRelease([eff('wake', wq, { api: 'wake_up_interruptible' }), eff('free', priv, { api: 'kfree', mode: 'now' })]), kernfsTable());
+  assert.equal(r.status, 'complete');
+  assert.ok(props(r).includes('P1-select'), JSON.stringify(props(r)));
+  const v = r.violations.find((x) => x.property === 'P1-select');
+  assert.equal(v.free.api, 'kfree');
+  assert.equal(v.registration.kind, 'select');
+  const evs = v.trace.map((s) => s.event);
+  // shortest: open, select scan + registration, sever, drain release frees, poll_freewait touches it
+  assert.ok(evs.includes('open()') && evs.includes('poll_wait') && evs.some((e) => /kernfs_remove/.test(e)) && evs.includes('poll_freewait()'), evs.join(' | '));
+  assert.ok(evs.indexOf('poll_wait') < evs.indexOf('kfree') && evs.indexOf('kfree') < evs.indexOf('poll_freewait()'));
+  assert.equal(v.trace.at(-1).event, 'use after free');
+});
+
+test('sim: the same facts under plain file_operations -> no violation (release runs after poll_freewait)', () => {
+  const fns = [
+    fn('d_open', [['inode', 'struct inode *'], ['file', 'struct file *']], [eff('alloc', fpriv, { api: 'kzalloc' })]),
+    fn('d_poll', [['file', 'struct file *'], ['pt', 'poll_table *']], [eff('pollWait', ADDR(ARW(ARW(P('file', 0, 'struct file *'), 'private_data'), 'wq')), { api: 'poll_wait' })]),
+    fn('d_release', [['inode', 'struct inode *'], ['file', 'struct file *']], [eff('wake', fwq, { api: 'wake_up' }), eff('free', fpriv, { api: 'kfree', mode: 'now' })]),
+  ];
+  const { r } = run(fns, tableOf('file_operations', 'd_fops', { owner: 'THIS_MODULE', open: 'd_open', poll: 'd_poll', release: 'd_release' }));
+  assert.equal(r.status, 'complete');
+  assert.deepEqual(r.violations, []);
+  assert.ok(r.events.includes('select') && r.events.includes('epoll-add') && r.events.includes('fput'), r.events.join(','));
+});
+
+test('sim: kernfs_generic_poll -> no violation (the open node lives as long as the files)', () => {
+  const { r } = run(kernfsPollingRelease([eff('free', priv, { api: 'kfree', mode: 'now' })], [eff('genericPoll', null, { api: 'kernfs_generic_poll' })]), kernfsTable());
+  assert.equal(r.status, 'complete');
+  assert.deepEqual(r.violations, []);
+  assert.ok(r.events.includes('sever') && r.events.includes('select'));
+});
+
+test('sim: kernfs ->release with wake_up_pollfree + synchronize_rcu still breaks select (the Feb 2023 PSI fix)', () => {
+  const { r } = run(kernfsPollingRelease([eff('wakePollfree', wq, { api: 'wake_up_pollfree' }), eff('rcuWait', null, { api: 'synchronize_rcu' }), eff('free', priv, { api: 'kfree', mode: 'now' })]), kernfsTable());
+  assert.deepEqual(props(r), ['P1-select']);
+  const v = r.violations[0];
+  assert.equal(v.afterPollfree, true);
+  assert.equal(v.rcuDelayed, true);
+  assert.ok(v.trace.some((s) => /select entr.*stays? queued/.test(s.message)), v.trace.map((s) => s.message).join('\n'));
+});
+
+// a device object shared by all files (node scope), freed by an ioctl: outside any file's lifetime
+const dev = G('demo_dev');
+const devwq = ADDR(ARW(dev, 'wq'));
+const devFns = (freeEffects) => [
+  fn('d_poll', [['file', 'struct file *'], ['pt', 'poll_table *']], [eff('pollWait', devwq, { api: 'poll_wait' })]),
+  fn('d_ioctl', [['file', 'struct file *'], ['cmd', 'unsigned int'], ['arg', 'unsigned long']], freeEffects),
+];
+const devTable = () => tableOf('file_operations', 'd_fops', { owner: 'THIS_MODULE', poll: 'd_poll', unlocked_ioctl: 'd_ioctl' });
+
+test('sim: epoll + object freed outside the file lifetime without wake_up_pollfree -> P1-epoll', () => {
+  const { r } = run(devFns([eff('wake', devwq, { api: 'wake_up' }), eff('free', dev, { api: 'kfree', mode: 'now' })]), devTable());
+  assert.ok(props(r).includes('P1-epoll'), JSON.stringify(props(r)));
+  const v = r.violations.find((x) => x.property === 'P1-epoll');
+  assert.equal(v.registration.kind, 'epoll');
+  assert.equal(v.afterPollfree, false);
+});
+
+// a task-owned waitqueue (signalfd/binder shape): hangs off `current`
+const cur = G('current');
+const twq = ADDR(ARW(ARW(cur, 'sighand'), 'wqh'));
+const taskFns = (freeEffects) => [
+  fn('t_poll', [['file', 'struct file *'], ['pt', 'poll_table *']], [eff('pollWait', twq, { api: 'poll_wait' })]),
+  fn('t_ioctl', [['file', 'struct file *'], ['cmd', 'unsigned int'], ['arg', 'unsigned long']], freeEffects),
+];
+const taskTable = () => tableOf('file_operations', 't_fops', { owner: 'THIS_MODULE', poll: 't_poll', unlocked_ioctl: 't_ioctl' });
+
+test('sim: wake_up_pollfree then an immediate kfree -> P1-epoll-rcu (ep_remove_wait_queue races the free)', () => {
+  const { r } = run(taskFns([eff('wakePollfree', twq, { api: 'wake_up_pollfree' }), eff('free', ARW(cur, 'sighand'), { api: 'kfree', mode: 'now' })]), taskTable());
+  assert.deepEqual(props(r), ['P1-epoll-rcu']);
+  const evs = r.violations[0].trace.map((s) => s.event);
+  assert.ok(evs.indexOf('epoll_ctl(DEL)') < evs.indexOf('wake_up_pollfree'), evs.join(' | '));
+});
+
+test('sim: wake_up_pollfree + kfree_rcu on a task-owned waitqueue -> no violation', () => {
+  const { r } = run(taskFns([eff('wakePollfree', twq, { api: 'wake_up_pollfree' }), eff('free', ARW(cur, 'sighand'), { api: 'kfree_rcu', mode: 'rcu' })]), taskTable());
+  assert.equal(r.status, 'complete');
+  assert.deepEqual(r.violations, []);
+});
+
+test('sim: wake_up_pollfree + synchronize_rcu + kfree on a task-owned waitqueue -> no violation', () => {
+  const { r } = run(taskFns([eff('wakePollfree', twq, { api: 'wake_up_pollfree' }), eff('rcuWait', null, { api: 'synchronize_rcu' }), eff('free', ARW(cur, 'sighand'), { api: 'kfree', mode: 'now' })]), taskTable());
+  assert.equal(r.status, 'complete');
+  assert.deepEqual(r.violations, []);
+});
+
+test('sim: a task-owned waitqueue freed without POLLFREE -> P1-epoll (epoll entries outlive the syscall)', () => {
+  const { r } = run(taskFns([eff('free', ARW(cur, 'sighand'), { api: 'kfree', mode: 'now' })]), taskTable());
+  assert.deepEqual(props(r), ['P1-epoll']);
+});
+
+// P2 / P10: a handler that broke its active protection uses of->priv after removal released it
+const cgTable = () => tableOf('cftype', 'demo_files[0]', { write: 'p_write', release: 'p_release' });
+const ctxPath = ARW(ARW(P('of', 0, 'struct kernfs_open_file *'), 'priv'), 'state');
+const kn = ARW(P('of', 0, 'struct kernfs_open_file *'), 'kn');
+const writeFn = (guards) => fn('p_write', [['of', 'struct kernfs_open_file *'], ['buf', 'char *'], ['n', 'size_t'], ['off', 'loff_t']], [
+  eff('breakActive', kn, { api: 'cgroup_kn_lock_live' }), eff('lock', kn, { api: 'cgroup_kn_lock_live' }),
+  eff('unlock', kn, { api: 'mutex_unlock' }),
+  eff('lock', kn, { api: 'mutex_lock' }),
+  { ...eff('publish', ctxPath, { api: 'smp_store_release', value: G('x') }), ...(guards ? { cond: ['of->priv'], guards: [{ cond: 0, path: ARW(P('of', 0, 'struct kernfs_open_file *'), 'priv'), nonnull: true }] } : {}) },
+  eff('unlock', kn, { api: 'cgroup_kn_unlock' }), eff('unbreakActive', kn, { api: 'cgroup_kn_unlock' }),
+]);
+
+test('sim: use of of->priv after the active protection was broken and removal released it -> P2', () => {
+  const rel = fn('p_release', [['of', 'struct kernfs_open_file *']], []);
+  const { r } = run([writeFn(false), rel], cgTable());
+  assert.deepEqual(props(r), ['P2']);
+  const v = r.violations[0];
+  assert.equal(v.free.api, 'kfree'); // cgroup_file_release frees the ctx
+  assert.ok(v.trace.some((s) => /break_active/.test(s.message)));
+});
+
+test('sim: release clears of->priv and the writer re-checks it -> no violation', () => {
+  const rel = fn('p_release', [['of', 'struct kernfs_open_file *']], [eff('unpublish', ARW(P('of', 0, 'struct kernfs_open_file *'), 'priv'), { api: 'RCU_INIT_POINTER' })]);
+  const { r } = run([writeFn(true), rel], cgTable());
+  assert.equal(r.status, 'complete');
+  assert.deepEqual(r.violations, []);
+});
+
+// free with pending async work
+const work = ADDR(ARW(priv, 'work'));
+const asyncFns = (releaseEffects) => [
+  fn('a_open', [['of', 'struct kernfs_open_file *']], [eff('alloc', priv, { api: 'kzalloc' }), eff('asyncInit', work, { api: 'INIT_WORK', callback: 'a_workfn', mechanism: 'work' })]),
+  fn('a_write', [['of', 'struct kernfs_open_file *'], ['buf', 'char *'], ['n', 'size_t'], ['off', 'loff_t']], [eff('asyncArm', work, { api: 'schedule_work', callback: 'a_workfn', mechanism: 'work' })]),
+  fn('a_workfn', [['w', 'struct work_struct *']], [eff('lock', ADDR(ARW(UP(P('w', 0, 'struct work_struct *'), 'struct a_ctx', 'work'), 'lock')), { api: 'mutex_lock' })]),
+  fn('a_release', [['of', 'struct kernfs_open_file *']], releaseEffects),
+];
+const asyncTable = () => tableOf('kernfs_ops', 'a_ops', { open: 'a_open', write: 'a_write', release: 'a_release' });
+
+test('sim: release frees an object whose work item may still be queued -> P-async', () => {
+  const { r } = run(asyncFns([eff('free', priv, { api: 'kfree', mode: 'now' })]), asyncTable());
+  assert.deepEqual(props(r), ['P-async']);
+  assert.equal(r.violations[0].use.actor, 'kworker');
+});
+
+test('sim: cancel_work_sync before the free -> no violation', () => {
+  const { r } = run(asyncFns([eff('asyncCancel', work, { api: 'cancel_work_sync' }), eff('free', priv, { api: 'kfree', mode: 'now' })]), asyncTable());
+  assert.equal(r.status, 'complete');
+  assert.deepEqual(r.violations, []);
+});
+
+test('sim: procfs entries that nothing removes are not severed; removable ones are', () => {
+  const fns = [
+    fn('p_open', [['inode', 'struct inode *'], ['file', 'struct file *']], [eff('alloc', fpriv, { api: 'kzalloc' })]),
+    fn('p_poll', [['file', 'struct file *'], ['pt', 'poll_table *']], [eff('pollWait', ADDR(ARW(ARW(P('file', 0, 'struct file *'), 'private_data'), 'wq')), { api: 'poll_wait' })]),
+    fn('p_release', [['inode', 'struct inode *'], ['file', 'struct file *']], [eff('free', fpriv, { api: 'kfree', mode: 'now' })]),
+  ];
+  const table = { ...tableOf('proc_ops', 'p_ops', {}), fields: [['proc_open', 'open', 'p_open'], ['proc_poll', 'poll', 'p_poll'], ['proc_release', 'release', 'p_release']].map(([field, role, h]) => ({ field, role, value: h, handler: h, loc: L() })) };
+  const quiet = run(fns, table);
+  assert.equal(quiet.model.severable, false);
+  assert.deepEqual(quiet.r.violations, []);
+  const remover = fn('p_exit', [], [eff('sever', null, { api: 'remove_proc_entry' })]);
+  const loud = run([...fns, remover], table);
+  assert.equal(loud.model.severable, true);
+  assert.ok(props(loud.r).includes('P1-select'));
+});
+
+test('sim: the search is deterministic and honest about its budget', () => {
+  const fns = kernfsPollingRelease([eff('free', priv, { api: 'kfree', mode: 'now' })], [eff('genericPoll', null, { api: 'kernfs_generic_poll' })]);
+  const a = run(fns, kernfsTable()).r;
+  const b = run(fns, kernfsTable()).r;
+  assert.equal(a.states, b.states);
+  assert.equal(a.transitions, b.transitions);
+  const small = run(fns, kernfsTable(), { maxStates: 20 }).r;
+  assert.equal(small.status, 'truncated');
+  assert.match(small.limit, /states/);
+  assert.equal(run(fns, kernfsTable(), { cancelled: () => true }).r.status, 'cancelled');
+});
+
+test('sim: undecided branches become variants; decided guards prune them', () => {
+  assert.deepEqual(api.atomOf('!(t->of)'), { atom: 't->of', neg: true });
+  assert.deepEqual(api.atomOf('!ctx'), { atom: 'ctx', neg: true });
+  assert.deepEqual(api.atomOf('p == NULL'), { atom: 'p', neg: true });
+  assert.deepEqual(api.atomOf('!(!t)'), { atom: 't', neg: false });
+  // poll registers on the private waitqueue only when t->of is NULL; the state knows it is set
+  const tof = ARW(priv, 'of');
+  const pollEffects = [
+    { ...eff('genericPoll', null, { api: 'kernfs_generic_poll' }), cond: ['t->of'], guards: [{ cond: 0, path: tof, nonnull: true }] },
+    { ...eff('pollWait', wq, { api: 'poll_wait' }), cond: ['!(t->of)'], guards: [{ cond: 0, path: tof, nonnull: false }] },
+  ];
+  const openSets = [eff('alloc', priv, { api: 'kzalloc' }), eff('publish', tof, { api: 'store', value: P('of', 0, 'struct kernfs_open_file *') })];
+  const fns = kernfsPollingRelease([eff('free', priv, { api: 'kfree', mode: 'now' })], pollEffects);
+  fns[0] = fn('mon_open', [['of', 'struct kernfs_open_file *']], openSets);
+  const { model, r } = run(fns, kernfsTable());
+  assert.equal(model.poll.variants.length, 2);
+  assert.deepEqual(r.violations, []);
+  // without the store the model cannot tell, and the poll_wait branch is explored
+  fns[0] = fn('mon_open', [['of', 'struct kernfs_open_file *']], [eff('alloc', priv, { api: 'kzalloc' })]);
+  assert.ok(props(run(fns, kernfsTable()).r).includes('P1-select'));
+});
