@@ -2,7 +2,7 @@
  * syntax -> facts for one file: ops tables, functions, and per-function lifecycle effects
  * with access paths. Never throws on bad C: what cannot be recovered becomes a Problem.
  */
-import { matches, normalize, parseC, type SyntaxNode } from '../syntax';
+import { normalize, parseC, type Node } from '../syntax';
 import type { ApiRow, Knowledge, OpsStructRow, TableMacroRow, ValueRow } from '../knowledge/types';
 import type { Effect, EffectKind, ExtractLevel, FileFacts, FunctionFacts, Loc, OpsTable, Param, Problem, TableField, Term } from './types';
 import { addr, deref, field, render, root, rootOf, substitute, up } from './terms';
@@ -61,32 +61,43 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
     return facts;
   }
   const t0 = performance.now();
-  const rootNode = parsed.tree.rootNode;
-  const loc = (n: SyntaxNode): Loc => ({
+  const rootNode = parsed.root!;
+  const loc = (n: Node): Loc => ({
     file,
     line: n.startPosition.row + 1,
     col: n.startPosition.column + 1,
     endLine: n.endPosition.row + 1,
     endCol: n.endPosition.column + 1,
   });
-  const text = (n: SyntaxNode): string => src.slice(n.startIndex, n.endIndex);
+  const text = (n: Node): string => src.slice(n.startIndex, n.endIndex);
   try {
     // Counting ERROR nodes costs a tree walk; whether the file has any is free.
     if (rootNode.hasError) facts.stats.errorNodes = 1;
-    const functions = findFunctions(rootNode, text);
+    const top = rootNode.namedChildren;
+    const functions = findFunctions(top, text);
     facts.stats.functions = functions.length;
+    // One collection over the whole tree, bucketed by function body below: one native call per
+    // function costs about 3x more in the node binding (a call has a fixed cost of tens of µs).
+    const nodes = opts.level === 'facts' && functions.length ? rootNode.descendantsOfType(EFFECT_NODE_TYPES) : null;
     if (ck.tableWords.some((w) => src.includes(w))) {
-      facts.tables.push(...findTables(rootNode, ck, text, loc, norm.guards));
-      facts.tables.push(...findMacroTables(rootNode, ck, text, loc));
+      const decls = nodes ? nodes.filter((n) => n.type === 'declaration') : rootNode.descendantsOfType('declaration');
+      facts.tables.push(...findTables(decls, ck, text, loc, norm.guards));
+      facts.tables.push(...findMacroTables(top, ck, text, loc));
     }
+    let next = 0; // functions are sorted and disjoint, and `nodes` is in document order
     for (const fn of functions) {
       const ff: FunctionFacts = {
         name: fn.name, loc: loc(fn.node), nameLoc: loc(fn.nameNode), isStatic: fn.isStatic,
         params: fn.params, locals: [], effects: [],
       };
-      if (opts.level === 'facts') {
+      if (nodes) {
+        const start = fn.body.startIndex;
+        const end = fn.body.endIndex;
+        while (next < nodes.length && nodes[next].startIndex < start) next++;
+        const from = next;
+        while (next < nodes.length && nodes[next].startIndex < end) next++;
         try {
-          new EffectWalker(ff, fn.body, ck, text, loc, src).run();
+          new EffectWalker(ff, nodes, from, next, ck, text, loc, src).run();
         } catch (e) {
           problems.push({ severity: 'warning', message: `effects of ${fn.name} not extracted: ${(e as Error).message}`, loc: ff.nameLoc });
         }
@@ -107,14 +118,14 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
 
 interface FoundFunction {
   name: string;
-  node: SyntaxNode;
-  nameNode: SyntaxNode;
-  body: SyntaxNode;
+  node: Node;
+  nameNode: Node;
+  body: Node;
   isStatic: boolean;
   params: Param[];
 }
 
-function innerFunctionDeclarator(d: SyntaxNode | null): SyntaxNode | null {
+function innerFunctionDeclarator(d: Node | null): Node | null {
   for (let i = 0; d && i < 16; i++) {
     if (d.type === 'function_declarator') {
       // `int (*f(void))(int)` nests; the outermost function_declarator whose own declarator is a name wins
@@ -128,17 +139,17 @@ function innerFunctionDeclarator(d: SyntaxNode | null): SyntaxNode | null {
   return null;
 }
 
-function declaratorName(d: SyntaxNode | null): SyntaxNode | null {
+function declaratorName(d: Node | null): Node | null {
   for (let i = 0; d && i < 16; i++) {
     if (d.type === 'identifier' || d.type === 'field_identifier' || d.type === 'type_identifier') return d;
-    const next: SyntaxNode | null = d.childForFieldName('declarator') ?? (d.type === 'parenthesized_declarator' ? d.namedChildren[0] ?? null : null);
+    const next: Node | null = d.childForFieldName('declarator') ?? (d.type === 'parenthesized_declarator' ? d.namedChildren[0] ?? null : null);
     d = next;
   }
   return null;
 }
 
 /** `struct kernfs_open_file *` from a type node and a declarator's pointer levels. */
-function declaredType(typeText: string, declarator: SyntaxNode | null): string {
+function declaredType(typeText: string, declarator: Node | null): string {
   let stars = '';
   for (let d = declarator, i = 0; d && i < 16; i++) {
     if (d.type === 'pointer_declarator') stars += '*';
@@ -153,9 +164,9 @@ function declaredType(typeText: string, declarator: SyntaxNode | null): string {
  * Function definitions: top-level ones, plus any inside ERROR regions left by macro soup.
  * (A query over the whole tree finds the same set but costs about 2.5x more in the node binding.)
  */
-function functionNodes(rootNode: SyntaxNode): SyntaxNode[] {
-  const out: SyntaxNode[] = [];
-  for (const c of rootNode.namedChildren) {
+function functionNodes(top: Node[]): Node[] {
+  const out: Node[] = [];
+  for (const c of top) {
     if (c.type === 'function_definition') out.push(c);
     else if (c.type === 'ERROR' || c.type.startsWith('preproc_') || c.type === 'linkage_specification') {
       for (const f of c.descendantsOfType('function_definition')) out.push(f);
@@ -166,10 +177,10 @@ function functionNodes(rootNode: SyntaxNode): SyntaxNode[] {
 
 const SYSCALL_DEFINE = /^(COMPAT_)?SYSCALL_DEFINE\d$/;
 
-function findFunctions(rootNode: SyntaxNode, text: (n: SyntaxNode) => string): FoundFunction[] {
+function findFunctions(top: Node[], text: (n: Node) => string): FoundFunction[] {
   const out: FoundFunction[] = [];
   let lastEnd = -1;
-  for (const node of functionNodes(rootNode)) {
+  for (const node of functionNodes(top)) {
     if (node.startIndex < lastEnd) continue; // a misparse nested inside a function we already have
     const body = node.childForFieldName('body');
     const decl = node.childForFieldName('declarator');
@@ -196,9 +207,11 @@ function findFunctions(rootNode: SyntaxNode, text: (n: SyntaxNode) => string): F
       }
     }
     let isStatic = false;
+    const declStart = decl.startIndex;
     for (const c of node.children) {
       if (c.type === 'storage_class_specifier' && text(c) === 'static') isStatic = true;
-      if (c === decl || c.type === 'compound_statement') break;
+      // (children come in order: the first one at the declarator's offset is the declarator)
+      if (c.startIndex >= declStart || c.type === 'compound_statement') break;
     }
     out.push({ name, node, nameNode, body, isStatic, params });
     lastEnd = node.endIndex;
@@ -209,7 +222,7 @@ function findFunctions(rootNode: SyntaxNode, text: (n: SyntaxNode) => string): F
 // ---------------------------------------------------------------------------------------------
 // Ops tables
 
-function unwrapValue(n: SyntaxNode): SyntaxNode {
+function unwrapValue(n: Node): Node {
   for (let i = 0; i < 8; i++) {
     if (n.type === 'parenthesized_expression' && n.namedChildren.length === 1) n = n.namedChildren[0];
     else if (n.type === 'cast_expression') n = n.childForFieldName('value') ?? n;
@@ -219,7 +232,7 @@ function unwrapValue(n: SyntaxNode): SyntaxNode {
 }
 
 function tableFields(
-  init: SyntaxNode, row: OpsStructRow, text: (n: SyntaxNode) => string, loc: (n: SyntaxNode) => Loc,
+  init: Node, row: OpsStructRow, text: (n: Node) => string, loc: (n: Node) => Loc,
   guards: ReadonlyArray<readonly string[]>, prefix = '',
 ): TableField[] {
   const out: TableField[] = [];
@@ -227,7 +240,7 @@ function tableFields(
   for (const el of init.namedChildren) {
     if (el.type === 'comment') continue;
     let name: string | null = null;
-    let value: SyntaxNode | null = el;
+    let value: Node | null = el;
     if (el.type === 'initializer_pair') {
       const designators = el.childrenForFieldName('designator');
       const names = designators.filter((d) => d.type === 'field_designator').map((d) => text(d).replace(/^\./, '').trim());
@@ -259,18 +272,36 @@ function tableFields(
   return out;
 }
 
+/**
+ * Initialised declarations of a known ops struct, in document order: what
+ * grammars/c/ops-tables.scm matches, found from the declarations the file walk already has
+ * (a query would walk the whole tree once more).
+ */
+function* tableDeclarations(decls: Node[], ck: CompiledKnowledge, text: (n: Node) => string): Generator<{ structName: string; row: OpsStructRow; decl: Node; declarator: Node; init: Node }> {
+  for (const decl of decls) {
+    const ty = decl.childForFieldName('type');
+    if (!ty || ty.type !== 'struct_specifier') continue;
+    const sn = ty.childForFieldName('name');
+    if (!sn || sn.type !== 'type_identifier') continue;
+    const structName = text(sn);
+    const row = ck.structs.get(structName);
+    if (!row) continue;
+    for (const d of decl.childrenForFieldName('declarator')) {
+      if (d.type !== 'init_declarator') continue;
+      const declarator = d.childForFieldName('declarator');
+      const init = d.childForFieldName('value');
+      if (!declarator || !init || init.type !== 'initializer_list') continue;
+      yield { structName, row, decl, declarator, init };
+    }
+  }
+}
+
 function findTables(
-  rootNode: SyntaxNode, ck: CompiledKnowledge, text: (n: SyntaxNode) => string, loc: (n: SyntaxNode) => Loc,
+  decls: Node[], ck: CompiledKnowledge, text: (n: Node) => string, loc: (n: Node) => Loc,
   guards: ReadonlyArray<readonly string[]>,
 ): OpsTable[] {
   const out: OpsTable[] = [];
-  for (const m of matches('opsTables', rootNode)) {
-    const structName = text(m.captures.find((c) => c.name === 'struct')!.node);
-    const row = ck.structs.get(structName);
-    if (!row) continue;
-    const decl = m.captures.find((c) => c.name === 'table')!.node;
-    const declarator = m.captures.find((c) => c.name === 'declarator')!.node;
-    const init = m.captures.find((c) => c.name === 'init')!.node;
+  for (const { structName, row, decl, declarator, init } of tableDeclarations(decls, ck, text)) {
     if (declarator.type === 'pointer_declarator') continue;
     const nameNode = declaratorName(declarator);
     if (!nameNode) continue;
@@ -284,7 +315,7 @@ function findTables(
     if (declarator.type === 'array_declarator') {
       let index = 0;
       for (const el of init.namedChildren) {
-        let list: SyntaxNode | null = el;
+        let list: Node | null = el;
         if (el.type === 'initializer_pair') {
           const sub = el.childrenForFieldName('designator').find((d) => d.type === 'subscript_designator');
           const n = sub ? Number.parseInt(text(sub).replace(/[[\]\s]/g, ''), 10) : NaN;
@@ -303,19 +334,42 @@ function findTables(
   return out;
 }
 
-function splitArgs(args: SyntaxNode, text: (n: SyntaxNode) => string): string[] {
+function splitArgs(args: Node, text: (n: Node) => string): string[] {
   return args.namedChildren.filter((c) => c.type !== 'comment').map((c) => squash(text(c)));
 }
 
-function findMacroTables(rootNode: SyntaxNode, ck: CompiledKnowledge, text: (n: SyntaxNode) => string, loc: (n: SyntaxNode) => Loc): OpsTable[] {
+/**
+ * Top-level `MACRO(args);` read as a call statement or as a declaration: what
+ * grammars/c/table-macros.scm matches, from the top-level nodes the file walk already has.
+ */
+function* macroInvocations(top: Node[]): Generator<{ macroNode: Node; argsNode: Node }> {
+  for (const c of top) {
+    if (c.type === 'expression_statement') {
+      for (const call of c.namedChildren) {
+        if (call.type !== 'call_expression') continue;
+        const macroNode = call.childForFieldName('function');
+        const argsNode = call.childForFieldName('arguments');
+        if (macroNode?.type === 'identifier' && argsNode?.type === 'argument_list') yield { macroNode, argsNode };
+      }
+    } else if (c.type === 'declaration') {
+      for (const d of c.childrenForFieldName('declarator')) {
+        if (d.type !== 'function_declarator') continue;
+        const macroNode = d.childForFieldName('declarator');
+        const argsNode = d.childForFieldName('parameters');
+        if (macroNode?.type === 'identifier' && argsNode?.type === 'parameter_list') yield { macroNode, argsNode };
+      }
+    }
+  }
+}
+
+function findMacroTables(top: Node[], ck: CompiledKnowledge, text: (n: Node) => string, loc: (n: Node) => Loc): OpsTable[] {
   const out: OpsTable[] = [];
-  for (const m of matches('tableMacros', rootNode)) {
-    const macroNode = m.captures.find((c) => c.name === 'macro')!.node;
+  for (const { macroNode, argsNode } of macroInvocations(top)) {
     const row = ck.macros.get(text(macroNode));
     if (!row) continue;
     const st = ck.structs.get(row.struct);
     if (!st) continue;
-    const args = splitArgs(m.captures.find((c) => c.name === 'args')!.node, text);
+    const args = splitArgs(argsNode, text);
     const fill = (tpl: string): string => tpl.replace(/\{(\d)\}/g, (_, i: string) => args[Number(i)] ?? '');
     const at = loc(macroNode);
     const fields: TableField[] = Object.entries(row.fields).map(([f, v]) => {
@@ -363,18 +417,22 @@ class EffectWalker {
 
   constructor(
     private fn: FunctionFacts,
-    private body: SyntaxNode,
+    /** The file's effect nodes; this function's are [from, to). */
+    private nodes: Node[],
+    private from: number,
+    private to: number,
     private ck: CompiledKnowledge,
-    private text: (n: SyntaxNode) => string,
-    private loc: (n: SyntaxNode) => Loc,
+    private text: (n: Node) => string,
+    private loc: (n: Node) => Loc,
     private src: string,
   ) {
     fn.params.forEach((p, i) => { if (p.name) this.params.set(p.name, i); });
   }
 
   run(): void {
-    const nodes = this.body.descendantsOfType(EFFECT_NODE_TYPES);
-    for (const n of nodes) {
+    const nodes = this.nodes;
+    for (let i = this.from; i < this.to; i++) {
+      const n = nodes[i];
       const s = n.startIndex;
       if (this.regions.length) this.regions = this.regions.filter((r) => r.end > s);
       switch (n.type) {
@@ -397,20 +455,20 @@ class EffectWalker {
     for (const r of this.regions) if (r.start <= off && off < r.end) out.push(r.cond);
     return out;
   }
-  private condText(n: SyntaxNode | null): string {
+  private condText(n: Node | null): string {
     if (!n) return '?';
     let t = squash(this.text(n));
     if (t.startsWith('(') && t.endsWith(')')) t = t.slice(1, -1).trim();
     return clip(t);
   }
-  private ifRegions(n: SyntaxNode): void {
+  private ifRegions(n: Node): void {
     const c = this.condText(n.childForFieldName('condition'));
     const cons = n.childForFieldName('consequence');
     const alt = n.childForFieldName('alternative');
     if (cons) this.regions.push({ start: cons.startIndex, end: cons.endIndex, cond: c });
     if (alt) this.regions.push({ start: alt.startIndex, end: alt.endIndex, cond: `!(${c})` });
   }
-  private loopRegion(n: SyntaxNode): void {
+  private loopRegion(n: Node): void {
     const b = n.childForFieldName('body');
     if (!b) return;
     if (n.type === 'do_statement') return; // the body of a do-while always runs once
@@ -418,11 +476,11 @@ class EffectWalker {
     const head = squash(this.src.slice(n.startIndex, b.startIndex));
     this.regions.push({ start: b.startIndex, end: b.endIndex, cond: clip(`loop: ${head}`) });
   }
-  private caseRegion(n: SyntaxNode): void {
+  private caseRegion(n: Node): void {
     const v = n.childForFieldName('value');
     this.regions.push({ start: n.startIndex, end: n.endIndex, cond: v ? `case ${squash(this.text(v))}` : 'default' });
   }
-  private ternaryRegions(n: SyntaxNode): void {
+  private ternaryRegions(n: Node): void {
     const c = this.condText(n.childForFieldName('condition'));
     const a = n.childForFieldName('consequence');
     const b = n.childForFieldName('alternative');
@@ -431,7 +489,7 @@ class EffectWalker {
   }
 
   // --- paths
-  private term(n: SyntaxNode | null, depth = 0): Term | null {
+  private term(n: Node | null, depth = 0): Term | null {
     if (!n || depth > 32) return null;
     switch (n.type) {
       case 'identifier': {
@@ -488,7 +546,7 @@ class EffectWalker {
   }
 
   // --- statements
-  private declaration(n: SyntaxNode): void {
+  private declaration(n: Node): void {
     const ty = n.childForFieldName('type');
     const tyText = ty ? this.text(ty) : '';
     for (const d of n.childrenForFieldName('declarator')) {
@@ -507,7 +565,7 @@ class EffectWalker {
     }
   }
 
-  private bindLocal(name: string, value: SyntaxNode | null): void {
+  private bindLocal(name: string, value: Node | null): void {
     if (!value) return;
     const v = unwrapValue(value);
     if (v.type === 'call_expression' && this.allocCall(v, root(name, 'local'))) {
@@ -529,7 +587,7 @@ class EffectWalker {
     else this.env.delete(name);
   }
 
-  private assignment(n: SyntaxNode): void {
+  private assignment(n: Node): void {
     const op = n.childForFieldName('operator');
     const left = n.childForFieldName('left');
     const right = n.childForFieldName('right');
@@ -557,7 +615,7 @@ class EffectWalker {
     }
   }
 
-  private ret(n: SyntaxNode): void {
+  private ret(n: Node): void {
     const e = n.namedChildren[0];
     if (!e) return;
     const t = this.term(e);
@@ -565,7 +623,7 @@ class EffectWalker {
   }
 
   /** An allocation call whose result lands in `target`. */
-  private allocCall(call: SyntaxNode, target: Term): boolean {
+  private allocCall(call: Node, target: Term): boolean {
     const callee = call.childForFieldName('function');
     if (!callee || callee.type !== 'identifier') return false;
     const rows = this.ck.apis.get(this.text(callee));
@@ -576,17 +634,17 @@ class EffectWalker {
     return true;
   }
 
-  private args(call: SyntaxNode): SyntaxNode[] {
+  private args(call: Node): Node[] {
     return call.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
   }
 
-  private whenOk(r: ApiRow, call: SyntaxNode): boolean {
+  private whenOk(r: ApiRow, call: Node): boolean {
     if (!r.when) return true;
     const args = this.args(call);
     return r.when.every((w) => args[w.arg] !== undefined && squash(this.text(args[w.arg])) === w.equals);
   }
 
-  private call(n: SyntaxNode, resultTarget: Term | null): void {
+  private call(n: Node, resultTarget: Term | null): void {
     const callee = n.childForFieldName('function');
     if (!callee || callee.type !== 'identifier') return;
     const name = this.text(callee);
@@ -598,7 +656,7 @@ class EffectWalker {
     this.emit('call', n, { api: name, args: args.map((a) => this.term(a)) });
   }
 
-  private effectFromRow(row: ApiRow, call: SyntaxNode, resultTarget: Term | null): void {
+  private effectFromRow(row: ApiRow, call: Node, resultTarget: Term | null): void {
     const args = this.args(call);
     let path: Term | null = null;
     if (row.arg === 'ret') path = resultTarget;
@@ -633,7 +691,7 @@ class EffectWalker {
     for (const k of row.also ?? []) this.emit(k, call, { api: row.name, ...(path ? { path } : {}) });
   }
 
-  private emit(kind: EffectKind, n: SyntaxNode, extra: Partial<Effect>): void {
+  private emit(kind: EffectKind, n: Node, extra: Partial<Effect>): void {
     const e: Effect = { kind, api: extra.api ?? kind, loc: this.loc(n), cond: this.condAt(n.startIndex), ...extra };
     if (e.path) e.text = render(e.path);
     this.fn.effects.push(e);

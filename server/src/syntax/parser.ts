@@ -8,6 +8,7 @@ import C from 'tree-sitter-c';
 import OPS_TABLES from '../../../grammars/c/ops-tables.scm';
 import TABLE_MACROS from '../../../grammars/c/table-macros.scm';
 import COMMENTS from '../../../grammars/c/comments.scm';
+import { rootNode, type Node } from './nodes';
 
 export type SyntaxNode = Parser.SyntaxNode;
 export type Tree = Parser.Tree;
@@ -25,6 +26,8 @@ function getParser(): Parser {
 
 export interface ParseResult {
   tree: Tree | null;
+  /** The tree's root as a cheap `Node` (see nodes.ts); null when `tree` is. */
+  root: Node | null;
   /** The parse was stopped by its time budget; `tree` is null. */
   timedOut: boolean;
   ms: number;
@@ -46,8 +49,8 @@ export function parseC(text: string, budgetMs = 10_000): ParseResult {
     },
   });
   const ms = performance.now() - t0;
-  if (timedOut || !tree) return { tree: null, timedOut: true, ms };
-  return { tree, timedOut: false, ms };
+  if (timedOut || !tree) return { tree: null, root: null, timedOut: true, ms };
+  return { tree, root: rootNode(tree, p), timedOut: false, ms };
 }
 
 const QUERY_SOURCES = { opsTables: OPS_TABLES, tableMacros: TABLE_MACROS, comments: COMMENTS } as const;
