@@ -38,6 +38,20 @@ export function knowledgeFor(options: AnalysisOptions): { ck: CompiledKnowledge;
 /** Code that can be unloaded: it names an exit routine (or a helper macro that defines one). */
 const MODULE_EXIT = /^\s*module_(?:exit|\w+_driver|misc_device)\s*\(/m;
 
+const SUPPRESS = /kernlife-ignore\s+([\w-]+(?:\s*,\s*[\w-]+)*)\s*(?::\s*([^\n]*?))?\s*(?:\*\/|$)/gm;
+
+/** `/* kernlife-ignore rule-id[, rule-id]: reason *\/` comments, by line. */
+export function suppressionsOf(text: string): { line: number; rules: string[]; reason: string }[] {
+  const out: { line: number; rules: string[]; reason: string }[] = [];
+  if (!text.includes('kernlife-ignore')) return out;
+  for (const m of text.matchAll(SUPPRESS)) {
+    let line = 1;
+    for (let i = text.indexOf('\n'); i >= 0 && i < m.index!; i = text.indexOf('\n', i + 1)) line++;
+    out.push({ line, rules: m[1].split(',').map((r) => r.trim()), reason: (m[2] ?? '').trim() });
+  }
+  return out;
+}
+
 /** Body braces: a `{` alone at column 0 after a line ending in `)` — how kernel style opens a function. */
 export function countBodyBraces(text: string): number[] {
   const lines: number[] = [];
@@ -65,6 +79,8 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
   const { ck } = knowledgeFor(options);
   const facts = extractFile(file, text, ck, { level: options.level, parseBudgetMs: options.parseBudgetMs });
   if (MODULE_EXIT.test(text)) facts.modular = true;
+  const sup = suppressionsOf(text);
+  if (sup.length) facts.suppressions = sup;
   const expected = countBodyBraces(text);
   // A definition starts at its declarator; the body brace follows within a few lines (long parameter lists).
   const bodyLines = new Set<number>();

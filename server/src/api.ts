@@ -9,3 +9,5 @@ export { compileKnowledge } from './facts/extract';
 export type * from './facts/types';
 export { buildModel, providerOf, variantsOf, atomOf } from './sim/build';
 export { simulate, DEFAULT_SIM_OPTIONS } from './sim/explore';
+export { checkIndex, worthSimulating } from './check';
+export { RULES, RULE_IDS } from './rules/index';

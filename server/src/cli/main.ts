@@ -13,6 +13,9 @@ import { buildIndex, DEFAULT_OPTIONS, functionReports, knowledgeFor, type Analys
 import { runJob, runPool, type Job, type JobResult } from './pool';
 import { walk } from './walk';
 import { formatFactsText, formatTablesText } from './format';
+import { checkIndex } from '../check';
+import { RULE_IDS } from '../rules/index';
+import { findingsJson, findingsSarif, findingsText, simulateJson, simulateText } from './report';
 
 const GC_EVERY_BYTES = 4 * 1024 * 1024;
 
@@ -22,9 +25,17 @@ commands:
   tables   list every ops table (file_operations, proc_ops, kernfs_ops, cftype, vm_operations_struct,
            platform/pci/usb drivers, miscdevice) with each field's handler and where it is defined
   facts    per-function lifecycle effects and cross-file summaries
+  check    run the lifetime rules (the simulator explores each table's interleavings);
+           exit 0 when nothing at or above --fail-on, 1 when findings, 2 on errors
+  simulate simulate the tables of FILE (other PATHs give context for cross-file calls) and
+           show what was explored and every violation with its trace:
+             kernlife simulate [--table NAME] FILE [PATH...]
 
 options:
-  --format text|json     output format (default text)
+  --format text|json|sarif   output format (default text; sarif for check only)
+  --fail-on error|warning|info|none   check: lowest severity that fails (default warning)
+  --rule ID              check: only this rule (repeatable); ids: ${RULE_IDS.join(', ')}
+  --table NAME           simulate: only this table
   --function NAME        facts: only functions with this name
   --stats-only           facts/tables: print only the statistics (JSON)
   --jobs N               worker threads (default: all cores)
@@ -38,7 +49,10 @@ class UsageError extends Error {}
 
 interface Args {
   command: string;
-  format: 'text' | 'json';
+  format: 'text' | 'json' | 'sarif';
+  failOn: 'error' | 'warning' | 'info' | 'none';
+  rules: string[];
+  table?: string;
   fn?: string;
   statsOnly: boolean;
   jobs: number;
@@ -48,7 +62,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { command: '', format: 'text', statsOnly: false, jobs: os.availableParallelism?.() ?? os.cpus().length, maxSize: DEFAULT_OPTIONS.maxFileBytes, paths: [] };
+  const a: Args = { command: '', format: 'text', failOn: 'warning', rules: [], statsOnly: false, jobs: os.availableParallelism?.() ?? os.cpus().length, maxSize: DEFAULT_OPTIONS.maxFileBytes, paths: [] };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
@@ -57,7 +71,10 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     if (x === '-h' || x === '--help') { a.command = 'help'; continue; }
-    if (x === '--format') { const v = value(i++, x); if (v !== 'text' && v !== 'json') throw new UsageError(`--format must be text or json`); a.format = v; continue; }
+    if (x === '--format') { const v = value(i++, x); if (v !== 'text' && v !== 'json' && v !== 'sarif') throw new UsageError(`--format must be text, json or sarif`); a.format = v; continue; }
+    if (x === '--fail-on') { const v = value(i++, x); if (v !== 'error' && v !== 'warning' && v !== 'info' && v !== 'none') throw new UsageError('--fail-on must be error, warning, info or none'); a.failOn = v; continue; }
+    if (x === '--rule') { const v = value(i++, x); if (!RULE_IDS.includes(v)) throw new UsageError(`unknown rule ${v} (rules: ${RULE_IDS.join(', ')})`); a.rules.push(v); continue; }
+    if (x === '--table') { a.table = value(i++, x); continue; }
     if (x === '--function') { a.fn = value(i++, x); continue; }
     if (x === '--stats-only') { a.statsOnly = true; continue; }
     if (x === '--jobs' || x === '-j') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--jobs must be a positive integer'); a.jobs = n; continue; }
@@ -111,8 +128,10 @@ class Progress {
 async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args.command === 'help' || !args.command) { process.stdout.write(USAGE); return args.command ? 0 : 2; }
-  if (args.command !== 'tables' && args.command !== 'facts') throw new UsageError(`unknown command ${args.command}`);
+  if (!['tables', 'facts', 'check', 'simulate'].includes(args.command)) throw new UsageError(`unknown command ${args.command}`);
   if (args.paths.length === 0) throw new UsageError('no PATH given');
+  if (args.format === 'sarif' && args.command !== 'check') throw new UsageError('--format sarif is for check');
+  if (args.command === 'simulate' && (!fs.existsSync(args.paths[0]) || !fs.statSync(args.paths[0]).isFile())) throw new UsageError(`simulate: ${args.paths[0]} is not a file`);
   const options: AnalysisOptions = {
     ...DEFAULT_OPTIONS,
     level: args.command === 'tables' ? 'tables' : 'facts',
@@ -154,6 +173,32 @@ async function run(argv: string[]): Promise<number> {
   };
 
   const out = process.stdout;
+  if (args.command === 'check' || args.command === 'simulate') {
+    const cp = new Progress();
+    const only = args.command === 'simulate' ? new Set([facts.find((f) => path.resolve(f.file) === path.resolve(args.paths[0]))?.file ?? args.paths[0]]) : undefined;
+    const res = checkIndex(index, {
+      ...(args.rules.length ? { rules: args.rules } : {}),
+      ...(only ? { files: only } : {}),
+      progress: (d, n, t) => cp.tick(d, n, `simulating ${t}`),
+    });
+    cp.end();
+    if (args.command === 'simulate') {
+      let runs = res.runs;
+      if (args.table) {
+        runs = runs.filter((r) => r.model.table.name === args.table || `${r.model.table.name}[${r.model.table.index}]` === args.table);
+        if (!runs.length) throw new UsageError(`no table named ${args.table} in ${args.paths[0]}`);
+      }
+      out.write(args.format === 'json' ? JSON.stringify(simulateJson(runs), null, 1) + '\n' : simulateText(runs));
+      return 0;
+    }
+    const report = { ...res, stats: { ...res.stats, files: stats.files, filesSkipped: stats.filesSkipped, ms: Math.round(performance.now() - t0) } };
+    if (args.format === 'json') out.write(JSON.stringify(findingsJson(report), null, 1) + '\n');
+    else if (args.format === 'sarif') out.write(JSON.stringify(findingsSarif(report), null, 1) + '\n');
+    else out.write(findingsText(report));
+    const order = ['info', 'warning', 'error'];
+    const min = args.failOn === 'none' ? Infinity : order.indexOf(args.failOn);
+    return res.findings.some((f) => order.indexOf(f.severity) >= min) ? 1 : 0;
+  }
   if (args.command === 'tables') {
     const tables = index.tables();
     stats.ms = Math.round(performance.now() - t0);

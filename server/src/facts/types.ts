@@ -178,6 +178,8 @@ export interface FileFacts {
   file: string;
   /** The file can be built as a module and unloaded (module_exit, module_*_driver). */
   modular?: boolean;
+  /** `kernlife-ignore <rule-id>[, <rule-id>]: reason` comments. */
+  suppressions?: { line: number; rules: string[]; reason: string }[];
   functions: FunctionFacts[];
   tables: OpsTable[];
   problems: Problem[];

@@ -1,0 +1,148 @@
+/**
+ * `check`: every table of a run through the simulator and the rules. Plain data in and out;
+ * the CLI and the language server share it.
+ */
+import type { FileFacts, FunctionFacts, Loc } from './facts/types';
+import type { Index } from './index/index';
+import { buildModel } from './sim/build';
+import { simulate, DEFAULT_SIM_OPTIONS, type SimOptions, type SimResult } from './sim/explore';
+import type { TableModel } from './sim/model';
+import { RULES } from './rules/index';
+import type { Confidence, Finding } from './rules/types';
+
+export interface CheckOptions {
+  /** Only these rule ids (default: all). */
+  rules?: string[];
+  sim?: Partial<SimOptions>;
+  /** Only tables defined in these files (the editor checks one document; cross-file facts still count). */
+  files?: Set<string>;
+  /** Polled between tables. */
+  cancelled?: () => boolean;
+  progress?: (done: number, total: number, table: string) => void;
+}
+
+export interface TableRun {
+  model: TableModel;
+  result: SimResult | null;
+  /** Why the simulator did not run: nothing in the handlers can break a property. */
+  skipped?: string;
+}
+
+export interface CheckStats {
+  tables: number;
+  simulated: number;
+  truncated: number;
+  states: number;
+  suppressed: number;
+  findings: Record<string, number>;
+  ms: number;
+}
+
+export interface CheckResult {
+  findings: Finding[];
+  runs: TableRun[];
+  stats: CheckStats;
+}
+
+/** Does the model have what a violation needs (a free, and a registration, async arm or use)? */
+export function worthSimulating(m: TableModel): string | null {
+  const ops = new Set<string>();
+  for (const h of [m.open, m.release, m.poll, ...m.io, ...Object.values(m.callbacks)]) {
+    for (const v of h?.variants ?? []) for (const s of v.steps) ops.add(s.op.op);
+  }
+  if (!ops.has('free')) return 'no handler frees anything';
+  if (!ops.has('pollWait') && !ops.has('asyncArm') && !ops.has('deref')) return 'nothing registers on a waitqueue, arms a callback or uses freed state';
+  return null;
+}
+
+export function checkIndex(index: Index, opts: CheckOptions = {}): CheckResult {
+  const t0 = Date.now();
+  const wanted = new Set(opts.rules?.length ? opts.rules : RULES.map((r) => r.meta.id));
+  const rules = RULES.filter((r) => wanted.has(r.meta.id));
+  const runs: TableRun[] = [];
+  const raw: Finding[] = [];
+  const tables = index.tables().filter((t) => !opts.files || opts.files.has(t.loc.file));
+  const stats: CheckStats = { tables: tables.length, simulated: 0, truncated: 0, states: 0, suppressed: 0, findings: {}, ms: 0 };
+  const needSim = rules.some((r) => r.meta.kind === 'interleaving');
+  let done = 0;
+  for (const table of tables) {
+    if (opts.cancelled?.()) break;
+    const file = table.loc.file;
+    const model = buildModel(table, index, file);
+    let result: SimResult | null = null;
+    const skip = needSim ? worthSimulating(model) : 'no interleaving rule selected';
+    if (!skip) {
+      result = simulate(model, { ...DEFAULT_SIM_OPTIONS, ...opts.sim, ...(opts.cancelled ? { cancelled: opts.cancelled } : {}) });
+      stats.simulated++;
+      stats.states += result.states;
+      if (result.status !== 'complete') stats.truncated++;
+    }
+    runs.push({ model, result, ...(skip ? { skipped: skip } : {}) });
+    const confidence = confidenceOf(model, result);
+    const ctx = { model, result, confidence };
+    for (const r of rules) {
+      if (r.structural) raw.push(...r.structural(ctx));
+      if (r.fromViolation && result) {
+        for (const v of result.violations) {
+          const f = r.fromViolation(v, ctx);
+          if (!f) continue;
+          // a violation that needed a branch assumption is as good as the assumption
+          if (f.confidence === 'high' && v.trace.some((s) => /\(taking: /.test(s.message))) f.confidence = 'medium';
+          raw.push(f);
+        }
+      }
+    }
+    opts.progress?.(++done, tables.length, table.name);
+  }
+  const findings = suppress(index, dedupe(raw), stats);
+  for (const f of findings) stats.findings[f.rule] = (stats.findings[f.rule] ?? 0) + 1;
+  stats.ms = Date.now() - t0;
+  return { findings, runs, stats };
+}
+
+function confidenceOf(m: TableModel, r: SimResult | null): Confidence {
+  if (r && r.status !== 'complete') return 'low';
+  const hs = [m.open, m.release, m.poll, ...m.io];
+  if (hs.some((h) => h?.incomplete)) return 'medium';
+  return 'high';
+}
+
+const locKey = (l: Loc) => `${l.file}:${l.line}:${l.col}`;
+
+/** One finding per rule and location; the tables that reach it are merged. The select rule subsumes the epoll ones at the same free. */
+function dedupe(raw: Finding[]): Finding[] {
+  const by = new Map<string, Finding>();
+  for (const f of raw) {
+    const k = `${f.rule}|${locKey(f.loc)}`;
+    const old = by.get(k);
+    if (!old) { by.set(k, { ...f, related: [...f.related], tables: [...f.tables] }); continue; }
+    for (const t of f.tables) if (!old.tables.includes(t)) old.tables.push(t);
+    for (const r of f.related) if (!old.related.some((x) => locKey(x.loc) === locKey(r.loc))) old.related.push(r);
+    if (rank(f.confidence) > rank(old.confidence)) old.confidence = f.confidence;
+    if (f.trace.length && (!old.trace.length || f.trace.length < old.trace.length)) old.trace = f.trace;
+  }
+  const selectAt = new Set([...by.values()].filter((f) => f.rule === 'waitqueue-freed-while-polled').map((f) => locKey(f.loc)));
+  const out = [...by.values()].filter((f) => !(f.rule.startsWith('pollfree-') && selectAt.has(locKey(f.loc))));
+  for (const f of out) if (f.tables.length > 1) f.message += ` (reached from ${f.tables.length} tables: ${f.tables.slice(0, 4).join(', ')}${f.tables.length > 4 ? ', …' : ''})`;
+  return out.sort((a, b) => (a.loc.file < b.loc.file ? -1 : a.loc.file > b.loc.file ? 1 : a.loc.line - b.loc.line || a.loc.col - b.loc.col || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0)));
+}
+
+const rank = (c: Confidence) => (c === 'high' ? 2 : c === 'medium' ? 1 : 0);
+
+/** `/* kernlife-ignore <rule-id>: reason *\/` on the line, the line above, or in (or just above) the function. */
+function suppress(index: Index, findings: Finding[], stats: CheckStats): Finding[] {
+  return findings.filter((f) => {
+    const ff = index.fileFacts(f.loc.file);
+    if (!ff?.suppressions?.length) return true;
+    const fn = enclosing(ff, f.loc.line);
+    const hit = ff.suppressions.some((s) => (s.rules.includes(f.rule) || s.rules.includes('all')) && (
+      s.line === f.loc.line || s.line === f.loc.line - 1 ||
+      (fn && s.line >= fn.loc.line - 3 && s.line <= fn.loc.endLine)));
+    if (hit) stats.suppressed++;
+    return !hit;
+  });
+}
+
+function enclosing(ff: FileFacts, line: number): FunctionFacts | undefined {
+  return ff.functions.find((fn) => fn.loc.line <= line && line <= fn.loc.endLine);
+}

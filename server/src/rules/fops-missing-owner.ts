@@ -1,0 +1,29 @@
+import type { Rule } from './types';
+import { tableLabel } from './types';
+
+export const fopsMissingOwner: Rule = {
+  meta: {
+    id: 'fops-missing-owner',
+    severity: 'warning',
+    title: 'file_operations in modular code without .owner = THIS_MODULE',
+    description:
+      'The VFS pins a module while a file is open through fops_get() = try_module_get(fops->owner) at open and fops_put() ' +
+      'at the last __fput; debugfs\'s full proxy and chardev open do the same with the real fops. Without .owner nothing pins ' +
+      'the module: rmmod succeeds with files open, and the next read/ioctl or the final ->release runs in freed module text. ' +
+      'kernfs_ops have no owner by design (kernfs drains and releases at removal) and are not checked.',
+    properties: ['P5a'],
+    kind: 'structural',
+  },
+  structural(ctx) {
+    const m = ctx.model;
+    if (m.table.kind !== 'file_operations' || !m.moduleUnprotected) return [];
+    const handlers = [m.open, m.release, m.poll, ...m.io].filter((h) => h && h.loc && h.loc.file === m.table.file);
+    if (!handlers.length) return [];
+    return [{
+      rule: this.meta.id, severity: this.meta.severity, confidence: 'high', loc: m.table.loc,
+      message: `${tableLabel(m)} has no .owner = THIS_MODULE, but its handlers (${handlers.map((h) => h!.name).join(', ')}) live in code that can be unloaded: nothing stops rmmod while a file is open, and the next call or the final ->release runs in freed module text. Fix: add .owner = THIS_MODULE.`,
+      related: handlers.map((h) => ({ loc: h!.loc!, message: `${h!.field} handler ${h!.name}` })),
+      trace: [], tables: [tableLabel(m)],
+    }];
+  },
+};

@@ -1,0 +1,28 @@
+import type { Rule } from './types';
+import { finding } from './common';
+import { chainText } from './types';
+
+export const privateDataUsedAfterRelease: Rule = {
+  meta: {
+    id: 'private-data-used-after-release',
+    severity: 'error',
+    title: 'A handler uses of->priv / private data after ->release may have freed it',
+    description:
+      'kernfs (and cgroup, procfs) call ->release when the node is removed, while files are still open; kernfs gates later ' +
+      'handler calls, but a handler that broke its active protection (kernfs_break_active_protection, cgroup_kn_lock_live) ' +
+      'and slept can run on after removal released the file. Reading of->priv before such a point, or not re-checking it ' +
+      'after, uses freed memory. Clear the pointer in ->release under the lock both paths take, read it only after taking ' +
+      'that lock, and re-check it after every point where the lock was dropped.',
+    properties: ['P2', 'P10'],
+    kind: 'interleaving',
+  },
+  fromViolation(v, ctx) {
+    // P2 is about ->release: a use racing some other free is a different (unmodelled) story
+    if (v.property !== 'P2' || !v.free || (v.free.event !== 'drain' && v.free.event !== 'fput')) return null;
+    const f = finding(this.meta.id, this.meta.severity, v, ctx,
+      `${v.object} is used after ${v.free ? chainText(v.free.chain) : 'another path'} freed it: ${v.use.what}. The handler broke its active protection (or runs outside kernfs's gate), so removal could release the file in between. Fix: clear the pointer in ->release under the lock both paths take, and read/re-check it after taking that lock.`,
+      v.use.loc ? [{ loc: v.use.loc, message: 'used here after the free' }] : []);
+    if (f && v.use.loc) { f.related.unshift({ loc: v.free!.loc, message: 'freed here' }); f.loc = v.use.loc; f.related = f.related.filter((r, i, a) => a.findIndex((x) => x.loc === r.loc) === i); }
+    return f;
+  },
+};
