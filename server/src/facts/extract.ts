@@ -399,7 +399,15 @@ const EFFECT_NODE_TYPES = [
   'if_statement', 'while_statement', 'for_statement', 'do_statement', 'case_statement', 'conditional_expression',
 ];
 
-interface Region { start: number; end: number; cond: string }
+interface Region {
+  start: number;
+  end: number;
+  cond: string;
+  /** The condition as a pointer test the simulator can decide. */
+  guard?: { path: Term; nonnull: boolean };
+  /** Code after `if (!x) return ...;`: guarded, but not a branch of its own (no cond text). */
+  hidden?: boolean;
+}
 
 const MAX_COND = 80;
 const clip = (s: string): string => (s.length > MAX_COND ? s.slice(0, MAX_COND - 1) + '…' : s);
@@ -414,6 +422,8 @@ class EffectWalker {
   /** Source ranges of what each local was assigned, read only when a pin asks (gup_flags |= FOLL_LONGTERM). */
   private assigned = new Map<string, [number, number][]>();
   private handled = new Set<number>(); // call nodes already consumed (alloc values)
+  /** Locals holding what a (non-API) call returned: where they are stored is where the callee's object goes. */
+  private callResults = new Set<string>();
 
   constructor(
     private fn: FunctionFacts,
@@ -452,8 +462,58 @@ class EffectWalker {
   // --- control structure -> conditions
   private condAt(off: number): string[] {
     const out: string[] = [];
-    for (const r of this.regions) if (r.start <= off && off < r.end) out.push(r.cond);
+    for (const r of this.regions) if (r.start <= off && off < r.end && !r.hidden) out.push(r.cond);
     return out;
+  }
+  private guardsAt(off: number): NonNullable<Effect['guards']> {
+    const out: NonNullable<Effect['guards']> = [];
+    let i = 0;
+    for (const r of this.regions) {
+      if (!(r.start <= off && off < r.end)) continue;
+      if (r.guard) out.push({ cond: r.hidden ? -1 : i, ...r.guard });
+      if (!r.hidden) i++;
+    }
+    return out;
+  }
+  /** `x`, `t->of`, `!x`, `x == NULL`, `x != NULL`: a pointer test on an access path. */
+  private guardOf(n: Node | null, depth = 0): { path: Term; nonnull: boolean } | null {
+    if (!n || depth > 8) return null;
+    switch (n.type) {
+      case 'parenthesized_expression': return n.namedChildren.length === 1 ? this.guardOf(n.namedChildren[0], depth + 1) : null;
+      case 'identifier': case 'field_expression': {
+        const t = this.term(n);
+        return t && t.t !== 'null' ? { path: t, nonnull: true } : null;
+      }
+      case 'unary_expression': {
+        const op = n.childForFieldName('operator');
+        if (!op || this.text(op) !== '!') return null;
+        const g = this.guardOf(n.childForFieldName('argument'), depth + 1);
+        return g && { path: g.path, nonnull: !g.nonnull };
+      }
+      case 'binary_expression': {
+        const op = n.childForFieldName('operator');
+        const o = op ? this.text(op) : '';
+        if (o !== '==' && o !== '!=') return null;
+        const l = n.childForFieldName('left');
+        const r = n.childForFieldName('right');
+        const isNull = (x: Node | null) => !!x && (x.type === 'null' || this.text(x) === 'NULL');
+        const side = isNull(r) ? l : isNull(l) ? r : null;
+        if (!side) return null;
+        const t = this.term(side);
+        return t && t.t !== 'null' ? { path: t, nonnull: o === '!=' } : null;
+      }
+      default: return null;
+    }
+  }
+  /** A statement that never falls through: return, goto, or a block ending in one. */
+  private exits(n: Node | null): boolean {
+    if (!n) return false;
+    if (n.type === 'return_statement' || n.type === 'goto_statement') return true;
+    if (n.type === 'compound_statement') {
+      const kids = n.namedChildren.filter((c) => c.type !== 'comment');
+      return kids.length > 0 && this.exits(kids[kids.length - 1]);
+    }
+    return false;
   }
   private condText(n: Node | null): string {
     if (!n) return '?';
@@ -462,11 +522,21 @@ class EffectWalker {
     return clip(t);
   }
   private ifRegions(n: Node): void {
-    const c = this.condText(n.childForFieldName('condition'));
+    const condNode = n.childForFieldName('condition');
+    const c = this.condText(condNode);
+    const g = this.guardOf(condNode);
+    const neg = g ? { path: g.path, nonnull: !g.nonnull } : undefined;
     const cons = n.childForFieldName('consequence');
     const alt = n.childForFieldName('alternative');
-    if (cons) this.regions.push({ start: cons.startIndex, end: cons.endIndex, cond: c });
-    if (alt) this.regions.push({ start: alt.startIndex, end: alt.endIndex, cond: `!(${c})` });
+    if (cons) this.regions.push({ start: cons.startIndex, end: cons.endIndex, cond: c, ...(g ? { guard: g } : {}) });
+    if (alt) this.regions.push({ start: alt.startIndex, end: alt.endIndex, cond: `!(${c})`, ...(neg ? { guard: neg } : {}) });
+    // `if (!t) return;` guards the rest of the block: the simulator may decide it
+    // (to the end of the innermost enclosing branch or loop body, else of the function)
+    if (!alt && neg && this.exits(cons)) {
+      let end = Number.MAX_SAFE_INTEGER;
+      for (const r of this.regions) if (r.start <= n.startIndex && n.endIndex <= r.end ) end = Math.min(end, r.end);
+      this.regions.push({ start: n.endIndex, end, cond: '', guard: neg, hidden: true });
+    }
   }
   private loopRegion(n: Node): void {
     const b = n.childForFieldName('body');
@@ -580,6 +650,7 @@ class EffectWalker {
       this.call(v, root(name, 'local'));
       this.handled.add(v.startIndex);
       this.env.delete(name);
+      this.callResults.add(name);
       return;
     }
     const t = this.term(v);
@@ -611,7 +682,12 @@ class EffectWalker {
     if (v.type === 'call_expression' && this.allocCall(v, target)) return;
     if (v.type === 'identifier') {
       const name = this.text(v);
-      if (this.allocated.has(name) && !this.escapes.has(name) && rootOf(target)?.kind !== 'local') this.escapes.set(name, target);
+      if ((this.allocated.has(name) || this.callResults.has(name)) && !this.escapes.has(name) && rootOf(target)?.kind !== 'local') this.escapes.set(name, target);
+    }
+    // stores the simulator's guards depend on: `x->p = NULL`, `t->of = of`
+    const vt = v.type === 'null' || this.text(v) === 'NULL' ? { t: 'null' as const } : v.type === 'identifier' ? this.term(v) : null;
+    if (vt && (vt.t === 'null' || (vt.t === 'root' && vt.kind === 'param' && /\*/.test(vt.type ?? ''))) && target.t === 'field') {
+      this.emit('store', n, { api: '=', path: target, value: vt });
     }
   }
 
@@ -653,7 +729,7 @@ class EffectWalker {
     const row = rows?.find((r) => this.whenOk(r, n));
     if (row) { this.effectFromRow(row, n, resultTarget); return; }
     const args = this.args(n);
-    this.emit('call', n, { api: name, args: args.map((a) => this.term(a)) });
+    this.emit('call', n, { api: name, args: args.map((a) => this.term(a)), ...(resultTarget ? { result: resultTarget } : {}) });
   }
 
   private effectFromRow(row: ApiRow, call: Node, resultTarget: Term | null): void {
@@ -662,6 +738,7 @@ class EffectWalker {
     if (row.arg === 'ret') path = resultTarget;
     else {
       path = this.term(args[row.arg ?? 0] ?? null);
+      if (path && row.pointerArg) path = deref(path);
       if (path && row.owner && path.t === 'addr' && path.base.t === 'field') path = path.base.arrow ? path.base.base : addr(path.base.base);
     }
     const extra: Partial<Effect> = { api: row.name };
@@ -685,6 +762,11 @@ class EffectWalker {
     if (row.valueArg !== undefined) {
       const v = this.term(args[row.valueArg] ?? null);
       if (v) extra.value = v;
+      const va = args[row.valueArg] ? unwrapValue(args[row.valueArg]) : null;
+      if (va?.type === 'identifier' && path && rootOf(path)?.kind !== 'local') {
+        const name = this.text(va);
+        if ((this.allocated.has(name) || this.callResults.has(name)) && !this.escapes.has(name)) this.escapes.set(name, path);
+      }
       if (row.effect === 'publish' && v?.t === 'null') { this.emit('unpublish', call, extra); return; }
     }
     this.emit(row.effect, call, extra);
@@ -693,6 +775,8 @@ class EffectWalker {
 
   private emit(kind: EffectKind, n: Node, extra: Partial<Effect>): void {
     const e: Effect = { kind, api: extra.api ?? kind, loc: this.loc(n), cond: this.condAt(n.startIndex), ...extra };
+    const guards = this.regions.length ? this.guardsAt(n.startIndex) : [];
+    if (guards.length) e.guards = guards;
     if (e.path) e.text = render(e.path);
     this.fn.effects.push(e);
   }
@@ -705,6 +789,8 @@ class EffectWalker {
       if (e.path) { e.path = map(e.path); e.text = render(e.path); }
       if (e.value) e.value = map(e.value);
       if (e.args) e.args = e.args.map((a) => (a ? map(a) : a));
+      if (e.result) e.result = map(e.result);
+      if (e.guards) e.guards = e.guards.map((g) => ({ ...g, path: map(g.path) }));
     }
   }
 }

@@ -65,6 +65,7 @@ export type EffectKind =
   | 'unregister'
   | 'moduleGet'
   | 'modulePut'
+  | 'store' // `path = value` where value is NULL or a parameter (what guards later test)
   | 'return' // the function returns `path`
   | 'call'; // a call to a function that is not API knowledge (resolved by the index)
 
@@ -83,7 +84,7 @@ export interface Effect {
    * Conditions that are plain pointer tests (`if (t->of)`, `if (!ctx)`, `x == NULL`), as access
    * paths: `cond` is the index into `cond` it explains. The simulator decides these from state.
    */
-  guards?: { cond: number; path: Term; nonnull: boolean }[];
+  guards?: { cond: number; path: Term; nonnull: boolean }[]; // cond -1: an early return above, not a branch
   /** free: when the memory goes away. */
   mode?: 'now' | 'rcu';
   /** pin: FOLL_LONGTERM (or an API that always pins long term); gup: taken with get_user_pages*. */
@@ -99,6 +100,8 @@ export interface Effect {
   /** call: arguments as access paths (null where an argument is not a path), and their text. */
   args?: (Term | null)[];
   argText?: string[];
+  /** call: where the returned value goes (a local, or the path that local was stored into). */
+  result?: Term;
   /** Set on effects copied from a callee by the index: the chain of calls that led here. */
   via?: CallStep[];
 }

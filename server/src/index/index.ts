@@ -172,8 +172,10 @@ export class Index {
         const sub = this.summarize(callee, depth + 1);
         if (sub.truncated) { complete = false; out.truncated ??= sub.truncated; }
         const step: CallStep = { caller: ref.fn.name, callee: callee.fn.name, loc: e.loc };
+        // the callee's returned locals are the caller's result (psi_trigger_create's `t` is `new`)
+        const returned = e.result ? returnedLocals(callee.fn) : null;
         for (const ce of sub.effects) {
-          const mapped = mapEffect(ce, e, step);
+          const mapped = mapEffect(ce, e, step, returned);
           if (mapped) out.effects.push(mapped);
           if (out.effects.length >= this.opts.maxEffects) { out.truncated = 'size'; complete = false; break; }
         }
@@ -207,15 +209,28 @@ function nameOfKey(key: string): string {
  * A callee's effect seen from the caller: callee parameters replaced by the call's arguments.
  * Effects on the callee's own locals are invisible to the caller and dropped.
  */
-function mapEffect(ce: Effect, call: Effect, step: CallStep): Effect | null {
+function returnedLocals(fn: FunctionFacts): Set<string> {
+  const out = new Set<string>();
+  for (const e of fn.effects) if (e.kind === 'return' && e.path?.t === 'root' && e.path.kind === 'local') out.add(e.path.name);
+  return out;
+}
+
+function mapEffect(ce: Effect, call: Effect, step: CallStep, returned: Set<string> | null = null): Effect | null {
   const args = call.args ?? [];
   const map = (t: Term): Term | null =>
     substitute(t, (r) => {
       if (r.kind === 'param' && r.param !== undefined) return args[r.param] ?? null;
-      if (r.kind === 'local') return null;
+      if (r.kind === 'local') return returned?.has(r.name) && call.result && !(call.result.t === 'root' && call.result.kind === 'local') ? call.result : null;
       return undefined;
     });
   const out: Effect = { ...ce, cond: [...call.cond, ...ce.cond], via: [step, ...(ce.via ?? [])] };
+  // guards: the caller's (indices shift by the caller's cond count) and the callee's, mapped
+  const shift = call.cond.length;
+  const guards = [
+    ...(call.guards ?? []),
+    ...(ce.guards ?? []).flatMap((g) => { const p = map(g.path); return p ? [{ ...g, cond: g.cond < 0 ? -1 : g.cond + shift, path: p }] : []; }),
+  ];
+  if (guards.length) out.guards = guards; else delete out.guards;
   if (ce.path) {
     const p = map(ce.path);
     if (!p) return null;

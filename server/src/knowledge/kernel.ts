@@ -112,6 +112,7 @@ export const API_ROWS: ApiRow[] = [
   { name: 'rcu_replace_pointer', header: RCU, effect: 'publish', valueArg: 1 },
 
   // kernfs active protection and locks.
+  { name: 'smp_store_release', header: 'include/asm-generic/barrier.h', effect: 'publish', pointerArg: true, valueArg: 1 },
   { name: 'kernfs_break_active_protection', header: KERNFS, effect: 'breakActive' },
   { name: 'kernfs_unbreak_active_protection', header: KERNFS, effect: 'unbreakActive' },
   { name: 'cgroup_kn_lock_live', header: 'kernel/cgroup/cgroup-internal.h', effect: 'breakActive', also: ['lock'] },
@@ -270,4 +271,21 @@ export const KERNEL_KNOWLEDGE: Knowledge = {
   macros: TABLE_MACROS,
   annotations: [...new Set(ANNOTATIONS.split(' '))],
   annotationsWithArgs: [...new Set(ANNOTATIONS_WITH_ARGS.split(' '))],
+};
+
+/**
+ * What providers do around a table's handlers, as the simulator models it (names only: the
+ * semantics live in sim/build.ts). cgroup: cgroup_file_open kzallocs the per-open context
+ * into of->priv before cft->open, cgroup_file_release kfrees it after cft->release
+ * (kernel/cgroup/cgroup.c); kernfs polls on the open node when ops->poll is NULL
+ * (fs/kernfs/file.c kernfs_fop_poll); procfs releases open files early only for entries
+ * some path removes (fs/proc/generic.c).
+ */
+export const PROVIDER_GLUE = {
+  cgroupOpen: { fn: 'cgroup_file_open', alloc: 'kzalloc' },
+  cgroupRelease: { fn: 'cgroup_file_release', free: 'kfree' },
+  kernfsDefaultPoll: 'kernfs_generic_poll',
+  procfsRemovers: ['remove_proc_entry', 'proc_remove', 'remove_proc_subtree'],
+  /** allocators that return zeroed memory */
+  zeroing: /zalloc|calloc/,
 };

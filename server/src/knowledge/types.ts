@@ -24,6 +24,8 @@ export interface ApiRow {
   callbackArg?: number;
   mechanism?: Effect['mechanism'];
   registry?: Effect['registry'];
+  /** The argument is the address of the location (smp_store_release(&p, v)): the path is *arg. */
+  pointerArg?: boolean;
   /** publish: the argument holding the stored value. */
   valueArg?: number;
   /** Only when these arguments are written exactly so (fcntl(fd, F_SETLEASE, F_UNLCK)). */

@@ -11,9 +11,10 @@
 import type { Effect, FunctionFacts, Loc, OpsTable, Term } from '../facts/types';
 import { render, root, substitute } from '../facts/terms';
 import type { Index } from '../index/index';
+import { PROVIDER_GLUE } from '../knowledge/kernel';
 import type { Guard, HandlerModel, HandlerRole, Op, Provider, Step, TableModel } from './model';
 
-const PROCFS_REMOVERS = new Set(['remove_proc_entry', 'proc_remove', 'remove_proc_subtree']);
+const PROCFS_REMOVERS = new Set(PROVIDER_GLUE.procfsRemovers);
 const MAX_ENUMERATED_ATOMS = 3;
 
 export interface BuildOptions {
@@ -64,12 +65,12 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
   const kernfsGlue = table.kind === 'cftype';
   const field = (role: string) => table.fields.find((f) => f.role === role && f.handler);
   const open = b.handler('open', field('open')?.field ?? 'open', field('open')?.handler,
-    kernfsGlue ? { name: 'cgroup_file_open', pre: [{ op: { op: 'alloc', slot: 'f:of->priv' }, api: 'kzalloc', text: 'of->priv (struct cgroup_file_ctx)' }] } : undefined);
+    kernfsGlue ? { name: PROVIDER_GLUE.cgroupOpen.fn, pre: [{ op: { op: 'alloc', slot: 'f:of->priv', zero: true }, api: PROVIDER_GLUE.cgroupOpen.alloc, text: 'of->priv (struct cgroup_file_ctx)' }] } : undefined);
   const release = b.handler('release', field('release')?.field ?? 'release', field('release')?.handler,
-    kernfsGlue ? { name: 'cgroup_file_release', post: [{ op: { op: 'free', slot: 'f:of->priv', mode: 'now' }, api: 'kfree', text: 'of->priv (struct cgroup_file_ctx)' }] } : undefined);
+    kernfsGlue ? { name: PROVIDER_GLUE.cgroupRelease.fn, post: [{ op: { op: 'free', slot: 'f:of->priv', mode: 'now' }, api: PROVIDER_GLUE.cgroupRelease.free, text: 'of->priv (struct cgroup_file_ctx)' }] } : undefined);
   let poll = b.handler('poll', field('poll')?.field ?? 'poll', field('poll')?.handler);
   if (!poll && (table.kind === 'cftype' || table.kind === 'kernfs_ops')) {
-    poll = b.synthetic('poll', 'poll', 'kernfs_generic_poll', [{ op: { op: 'genericPoll' }, api: 'kernfs_generic_poll', text: 'on->poll' }]);
+    poll = b.synthetic('poll', 'poll', PROVIDER_GLUE.kernfsDefaultPoll, [{ op: { op: 'genericPoll' }, api: PROVIDER_GLUE.kernfsDefaultPoll, text: 'on->poll' }]);
   }
   const io: HandlerModel[] = [];
   for (const f of table.fields) {
@@ -251,7 +252,8 @@ class Builder {
     const push = (op: Op) => out.push(this.step(op, e, text, fn, anchors));
     if (path && e.kind !== 'alloc') this.derefs(path, anchors, e, fn, out);
     switch (e.kind) {
-      case 'alloc': { const s = path && this.slot(path, anchors); if (s) push({ op: 'alloc', slot: s }); break; }
+      case 'alloc': { const s = path && this.slot(path, anchors); if (s) push({ op: 'alloc', slot: s, ...(PROVIDER_GLUE.zeroing.test(e.api) ? { zero: true } : {}) }); break; }
+      case 'store': { const s = path && this.slot(path, anchors); if (s) push({ op: 'store', slot: s, value: e.value?.t === 'null' ? 'null' : 'nonnull' }); break; }
       case 'free': { const s = path && this.slot(path, anchors); if (s && !isAnchor(s)) push({ op: 'free', slot: s, mode: e.mode ?? 'now' }); break; }
       case 'rcuWait': push({ op: 'syncRcu' }); break;
       case 'pollWait': { const h = path && this.host(path, anchors); if (h) push({ op: 'pollWait', slot: h.slot, wq: h.member }); break; }
@@ -288,7 +290,7 @@ class Builder {
     const guards: Guard[] = [];
     for (const g of e.guards ?? []) {
       const s = this.slot(g.path, anchors);
-      if (s) guards.push({ slot: s, nonnull: g.nonnull });
+      if (s) guards.push({ slot: s, nonnull: g.nonnull, ...(g.cond >= 0 ? { branch: true } : {}) });
     }
     return { op, loc: e.loc, api: e.api, text, chain, cond: e.cond, guards };
   }

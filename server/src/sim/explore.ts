@@ -95,6 +95,8 @@ interface Run {
   reg?: 's' | 'e';
   /** a sync RCU wait happened in this run */
   sr?: 1;
+  /** slot instances this run wrote (alloc/store): guards on them were tested before the write */
+  w?: string[];
 }
 
 interface Task {
@@ -127,6 +129,8 @@ interface State {
   objs: Obj[];
   slots: Record<string, number>;
   vals: Record<string, 0 | 1>;
+  /** slot instances holding zero-allocated objects: their pointer fields start NULL */
+  zero: string[];
   entries: Entry[];
   deact?: 1;
   removed?: 1;
@@ -200,7 +204,7 @@ class Explorer {
   run(): SimResult {
     const t0 = Date.now();
     const init: State = {
-      files: [], tasks: [{ fds: [], run: null, work: [] }, { fds: [], run: null, work: [] }], objs: [], slots: {}, vals: {}, entries: [],
+      files: [], tasks: [{ fds: [], run: null, work: [] }, { fds: [], run: null, work: [] }], objs: [], slots: {}, vals: {}, zero: [], entries: [],
       active: 0, on: -1, pend: [], async: [], kw: null, locks: {}, frees: [], regs: [],
     };
     const nodes: Node[] = [{ key: JSON.stringify(init), parent: -1, depth: 0, trace: [] }];
@@ -531,7 +535,9 @@ class Explorer {
   private consistent(s: State, steps: Step[], f: number, host: number | undefined, t: number): boolean {
     for (const st of steps) {
       for (const g of st.guards) {
-        const val = s.vals[this.inst(g.slot, f, host, t)];
+        // only a branch assumption can be contradicted; an early-return guard just skips the step
+        if (!g.branch) continue;
+        const val = this.val(s, this.inst(g.slot, f, host, t));
         if (val !== undefined && (val === 1) !== g.nonnull) return false;
       }
     }
@@ -573,9 +579,12 @@ class Explorer {
   private exec(s: State, t: number, run: Run, st: Step, out: TraceStep[]): boolean {
     const A = ACTORS[t];
     const op = st.op;
-    // a step whose guard the state contradicts does not happen
+    // a step whose guard the state contradicts does not happen (a guard on something this
+    // run itself wrote was tested before the write: `if (p) return; p = alloc(); p->x = ...`)
     for (const g of st.guards) {
-      const val = s.vals[this.inst(g.slot, run.f, run.host, t)];
+      const key = this.inst(g.slot, run.f, run.host, t);
+      if (run.w?.some((w) => w === key || isUnder(key, w))) continue;
+      const val = this.val(s, key);
       if (val !== undefined && (val === 1) !== g.nonnull) return false;
     }
     const say = (message: string) => out.push({ actor: A, event: st.api, handler: st.chain.join(' -> '), loc: st.loc, message });
@@ -584,6 +593,11 @@ class Explorer {
         const key = this.inst(op.slot, run.f, run.host, t);
         s.slots[key] = this.newObj(s, op.slot);
         s.vals[key] = 1;
+        // a new object: what was known about its fields is gone; zeroed ones start NULL
+        for (const k of Object.keys(s.vals)) if (isUnder(k, key)) delete s.vals[k];
+        s.zero = s.zero.filter((z) => z !== key && !isUnder(z, key));
+        if (op.zero) s.zero.push(key);
+        (run.w ??= []).push(key);
         say(`allocates ${st.text}`);
         return false;
       }
@@ -638,6 +652,7 @@ class Explorer {
       case 'store': {
         const key = this.inst(op.slot, run.f, run.host, t);
         s.vals[key] = op.value === 'null' ? 0 : 1;
+        (run.w ??= []).push(key);
         if (op.value === 'null') delete s.slots[key];
         return false;
       }
@@ -687,9 +702,9 @@ class Explorer {
     const where = st.op.op === 'genericPoll' ? 'the kernfs open node\'s waitqueue (on->poll)' : st.text;
     if (k === 's') {
       s.files[run.f].c++;
-      out.push({ actor: ACTORS[t], event: 'poll_wait', handler: st.chain.join(' -> '), loc: st.loc, message: `select entry on ${where}; it holds a reference to file #${run.f + 1} (f_count = ${s.files[run.f].c})` });
+      out.push({ actor: ACTORS[t], event: st.api, handler: st.chain.join(' -> '), loc: st.loc, message: `select entry on ${where}; it holds a reference to file #${run.f + 1} (f_count = ${s.files[run.f].c})` });
     } else {
-      out.push({ actor: ACTORS[t], event: 'poll_wait', handler: st.chain.join(' -> '), loc: st.loc, message: `epoll entry on ${where}; epoll holds no file reference` });
+      out.push({ actor: ACTORS[t], event: st.api, handler: st.chain.join(' -> '), loc: st.loc, message: `epoll entry on ${where}; epoll holds no file reference` });
     }
     if (s.objs[o].st === 2) this.violation(s, k === 's' ? 'P1-select' : 'P1-epoll', o, { what: `registers on freed ${where}`, actor: ACTORS[t], loc: st.loc }, null, out);
   }
@@ -730,6 +745,16 @@ class Explorer {
       this.violation(s, run.k === 'async' ? 'P-async' : 'P2', o, { what: `${st.api}: ${st.text} used after it was freed`, actor: A, loc: st.loc }, null, []);
     }
     return o;
+  }
+
+  /** What the state knows of a pointer: set, NULL, or (undefined) unknown. */
+  private val(s: State, key: string): 0 | 1 | undefined {
+    const v = s.vals[key];
+    if (v !== undefined) return v;
+    // inside a zero-allocated object and not written since: NULL
+    let best = '';
+    for (const k of Object.keys(s.slots)) if (isUnder(key, k) && k.length > best.length) best = k;
+    return best && s.zero.includes(best) ? 0 : undefined;
   }
 
   private newObj(s: State, slot: string): number {
@@ -773,6 +798,11 @@ class Explorer {
 
 }
 
+/** `0|of->priv->x` is under `0|of->priv`. */
+function isUnder(k: string, prefix: string): boolean {
+  return k.length > prefix.length && k.startsWith(prefix) && (k.startsWith('->', prefix.length) || k[prefix.length] === '.');
+}
+
 function violationKey(v: Omit<Violation, 'trace'>): string {
   const f = v.free ? `${v.free.loc.file}:${v.free.loc.line}:${v.free.loc.col}` : '-';
   return `${v.property}|${v.object}|${f}`;
@@ -791,13 +821,13 @@ function stateKey(s: State): string {
   const entries = s.entries.map((e) => [e.k, e.t, e.f, id(e.o), e.wq, e.det ?? 0]).sort();
   const async = s.async.map((a) => [id(a.o), a.cb]);
   const on = id(s.on);
-  const run = (r: Run | null) => r && { ...r, fr: r.fr.map(id).sort(), host: r.host === undefined ? undefined : id(r.host) };
+  const run = (r: Run | null) => r && { ...r, w: r.w && [...new Set(r.w)].sort(), fr: r.fr.map(id).sort(), host: r.host === undefined ? undefined : id(r.host) };
   const tasks = s.tasks.map((T) => ({ ...T, fds: [...T.fds].sort(), run: run(T.run), rd: T.rd?.map((rl) => { const e = s.entries.find((x) => x.rl === rl); return e ? [e.t, e.f, id(e.o), e.wq] : null; }) }));
   const kw = run(s.kw);
   // an RCU-pending object nothing points at any more is as good as freed
   const pend = s.pend.filter((o) => ren.has(o)).map(id).sort();
   const objs = [...ren.entries()].sort((a, b) => a[1] - b[1]).map(([o]) => [s.objs[o].slot, s.objs[o].st, s.objs[o].pf ?? 0]);
-  return JSON.stringify([s.files, tasks, objs, slots, Object.entries(s.vals).sort(), entries, s.deact ?? 0, s.removed ?? 0, s.active, on, pend, async, kw, Object.entries(s.locks).sort()]);
+  return JSON.stringify([s.files, tasks, objs, slots, Object.entries(s.vals).sort(), [...s.zero].sort(), entries, s.deact ?? 0, s.removed ?? 0, s.active, on, pend, async, kw, Object.entries(s.locks).sort()]);
 }
 
 function clone(s: State): State {

@@ -26,7 +26,8 @@ export type Provider =
 export type Slot = string;
 
 export type Op =
-  | { op: 'alloc'; slot: Slot }
+  /** zero: kzalloc-style, every pointer in the new object starts NULL */
+  | { op: 'alloc'; slot: Slot; zero?: boolean }
   | { op: 'free'; slot: Slot; mode: 'now' | 'rcu' }
   | { op: 'syncRcu' }
   | { op: 'pollWait'; slot: Slot; wq: string }
@@ -46,6 +47,8 @@ export type Op =
 export interface Guard {
   slot: Slot;
   nonnull: boolean;
+  /** The guard explains one of the step's branch conditions (not an early return above it). */
+  branch?: boolean;
 }
 
 export interface Step {
