@@ -62,19 +62,17 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
   }
   const t0 = performance.now();
   const rootNode = parsed.root!;
-  const loc = (n: Node): Loc => ({
-    file,
-    line: n.startPosition.row + 1,
-    col: n.startPosition.column + 1,
-    endLine: n.endPosition.row + 1,
-    endCol: n.endPosition.column + 1,
-  });
-  const text = (n: Node): string => src.slice(n.startIndex, n.endIndex);
+  const loc = (n: Node): Loc => {
+    const s = n.startPosition, e = n.endPosition;
+    return { file, line: s.row + 1, col: s.column + 1, endLine: e.row + 1, endCol: e.column + 1 };
+  };
+  const st = new SourceText(src, norm.text);
+  const text = (n: Node): string => st.text(n);
   try {
     // Counting ERROR nodes costs a tree walk; whether the file has any is free.
     if (rootNode.hasError) facts.stats.errorNodes = 1;
     const top = rootNode.namedChildren;
-    const functions = findFunctions(top, text);
+    const functions = findFunctions(top, st);
     facts.stats.functions = functions.length;
     // One collection over the whole tree, bucketed by function body below: one native call per
     // function costs about 3x more in the node binding (a call has a fixed cost of tens of µs).
@@ -96,12 +94,14 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
         while (next < nodes.length && nodes[next].startIndex < start) next++;
         const from = next;
         while (next < nodes.length && nodes[next].startIndex < end) next++;
+        st.clean = fn.clean;
         try {
-          new EffectWalker(ff, nodes, from, next, ck, text, loc, src).run();
+          new EffectWalker(ff, nodes, from, next, ck, st, loc).run();
         } catch (e) {
           problems.push({ severity: 'warning', message: `effects of ${fn.name} not extracted: ${(e as Error).message}`, loc: ff.nameLoc });
         }
       }
+      st.clean = false;
       facts.functions.push(ff);
     }
   } catch (e) {
@@ -111,6 +111,35 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
   }
   facts.stats.extractMs = performance.now() - t0;
   return facts;
+}
+
+/**
+ * Node text, read from the original source (the tree comes from the normalised text, which
+ * keeps every offset). A node's end offset is a native call; inside a function without ERROR
+ * or MISSING nodes (`clean`), a name token ends where its identifier characters end, and an
+ * operator token's text is its type, so neither needs the call.
+ */
+class SourceText {
+  clean = false;
+  constructor(readonly src: string, private norm: string) {}
+  text(n: Node): string { return this.src.slice(n.startIndex, n.endIndex); }
+  /** An identifier-like token: identifier, field_identifier, type_identifier, a keyword. */
+  ident(n: Node): string {
+    if (!this.clean) return this.text(n);
+    const t = this.norm; // what the lexer read
+    const s = n.startIndex;
+    let e = s;
+    for (;;) {
+      const c = t.charCodeAt(e);
+      if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36) { e++; continue; }
+      // non-ASCII identifier characters and \u escapes: let tree-sitter say where the token ends
+      if (c >= 128 || c === 92) return this.text(n);
+      break;
+    }
+    return this.src.slice(s, e);
+  }
+  /** An anonymous token (`->`, `=`, `&`): its type is its text. */
+  token(n: Node): string { return this.clean ? n.type : this.text(n); }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -123,6 +152,8 @@ interface FoundFunction {
   body: Node;
   isStatic: boolean;
   params: Param[];
+  /** No ERROR or MISSING node inside (see SourceText.clean). */
+  clean: boolean;
 }
 
 function innerFunctionDeclarator(d: Node | null): Node | null {
@@ -148,15 +179,31 @@ function declaratorName(d: Node | null): Node | null {
   return null;
 }
 
-/** `struct kernfs_open_file *` from a type node and a declarator's pointer levels. */
-function declaredType(typeText: string, declarator: Node | null): string {
+/**
+ * The declared name (as `declaratorName`) and the pointer/array levels on the way to it
+ * (`*`, `[]`), in one walk down the declarator chain. The levels stop where a level has no
+ * `declarator` field (a parenthesised declarator), the name search goes on inside it.
+ */
+function declaratorInfo(d: Node | null): { name: Node | null; stars: string } {
   let stars = '';
-  for (let d = declarator, i = 0; d && i < 16; i++) {
-    if (d.type === 'pointer_declarator') stars += '*';
-    else if (d.type === 'array_declarator') stars += '[]';
-    else if (d.type === 'identifier' || d.type === 'field_identifier') break;
-    d = d.childForFieldName('declarator');
+  let counting = true;
+  for (let i = 0; d && i < 16; i++) {
+    const t = d.type;
+    if (t === 'identifier' || t === 'field_identifier' || t === 'type_identifier') return { name: d, stars };
+    if (counting) {
+      if (t === 'pointer_declarator') stars += '*';
+      else if (t === 'array_declarator') stars += '[]';
+    }
+    const next: Node | null = d.childForFieldName('declarator');
+    if (next) { d = next; continue; }
+    counting = false;
+    d = t === 'parenthesized_declarator' ? d.namedChildren[0] ?? null : null;
   }
+  return { name: null, stars };
+}
+
+/** `struct kernfs_open_file *` from a type's text and a declarator's pointer levels. */
+function typeWithStars(typeText: string, stars: string): string {
   return squash(typeText) + (stars ? ' ' + stars : '');
 }
 
@@ -177,8 +224,9 @@ function functionNodes(top: Node[]): Node[] {
 
 const SYSCALL_DEFINE = /^(COMPAT_)?SYSCALL_DEFINE\d$/;
 
-function findFunctions(top: Node[], text: (n: Node) => string): FoundFunction[] {
+function findFunctions(top: Node[], st: SourceText): FoundFunction[] {
   const out: FoundFunction[] = [];
+  const text = (n: Node): string => st.text(n);
   let lastEnd = -1;
   for (const node of functionNodes(top)) {
     if (node.startIndex < lastEnd) continue; // a misparse nested inside a function we already have
@@ -189,7 +237,9 @@ function findFunctions(top: Node[], text: (n: Node) => string): FoundFunction[] 
     if (!fd) continue;
     const nameNode = declaratorName(fd.childForFieldName('declarator'));
     if (!nameNode) continue;
-    let name = text(nameNode);
+    const clean = !node.hasError;
+    st.clean = clean;
+    let name = st.ident(nameNode);
     const paramsNode = fd.childForFieldName('parameters');
     const params: Param[] = [];
     if (SYSCALL_DEFINE.test(name) && paramsNode) {
@@ -200,20 +250,20 @@ function findFunctions(top: Node[], text: (n: Node) => string): FoundFunction[] 
     } else if (paramsNode) {
       for (const p of paramsNode.namedChildren) {
         if (p.type !== 'parameter_declaration') continue;
-        const d = p.childForFieldName('declarator');
-        const pn = declaratorName(d);
+        const info = declaratorInfo(p.childForFieldName('declarator'));
         const ty = p.childForFieldName('type');
-        params.push({ name: pn ? text(pn) : '', type: declaredType(ty ? text(ty) : '', d) });
+        params.push({ name: info.name ? st.ident(info.name) : '', type: typeWithStars(ty ? text(ty) : '', info.stars) });
       }
     }
     let isStatic = false;
     const declStart = decl.startIndex;
     for (const c of node.children) {
-      if (c.type === 'storage_class_specifier' && text(c) === 'static') isStatic = true;
+      if (c.type === 'storage_class_specifier' && st.ident(c) === 'static') isStatic = true;
       // (children come in order: the first one at the declarator's offset is the declarator)
       if (c.startIndex >= declStart || c.type === 'compound_statement') break;
     }
-    out.push({ name, node, nameNode, body, isStatic, params });
+    st.clean = false;
+    out.push({ name, node, nameNode, body, isStatic, params, clean });
     lastEnd = node.endIndex;
   }
   return out;
@@ -399,10 +449,23 @@ const EFFECT_NODE_TYPES = [
   'if_statement', 'while_statement', 'for_statement', 'do_statement', 'case_statement', 'conditional_expression',
 ];
 
+/**
+ * A condition's text, built only when an effect inside asks for it: most branches hold no
+ * effect, and the text costs native calls (the condition's node and its end offset).
+ */
+class Cond {
+  private text: string | null = null;
+  constructor(private make: () => string) {}
+  get(): string { return (this.text ??= this.make()); }
+}
+const NO_COND = new Cond(() => '');
+
 interface Region {
   start: number;
   end: number;
-  cond: string;
+  cond: Cond;
+  /** The else branch: the text is `!(cond)`. */
+  negate: boolean;
   /** The condition as a pointer test the simulator can decide. */
   guard?: { path: Term; nonnull: boolean };
   /** Code after `if (!x) return ...;`: guarded, but not a branch of its own (no cond text). */
@@ -419,11 +482,16 @@ class EffectWalker {
   private allocated = new Map<string, string>(); // local -> site
   private escapes = new Map<string, Term>(); // local -> first non-local path it was stored into
   private regions: Region[] = [];
-  /** Source ranges of what each local was assigned, read only when a pin asks (gup_flags |= FOLL_LONGTERM). */
-  private assigned = new Map<string, [number, number][]>();
+  /** What each local was assigned (nodes), read only when a pin asks (gup_flags |= FOLL_LONGTERM). */
+  private assigned = new Map<string, Node[]>();
   private handled = new Set<number>(); // call nodes already consumed (alloc values)
   /** Locals holding what a (non-API) call returned: where they are stored is where the callee's object goes. */
   private callResults = new Set<string>();
+  /** One-entry memos: a call node is asked for its callee and arguments several times in a row. */
+  private calleeNode: Node | null = null;
+  private calleeName: string | null = null;
+  private argsNode: Node | null = null;
+  private argsList: Node[] = [];
 
   constructor(
     private fn: FunctionFacts,
@@ -432,19 +500,26 @@ class EffectWalker {
     private from: number,
     private to: number,
     private ck: CompiledKnowledge,
-    private text: (n: Node) => string,
+    private s: SourceText,
     private loc: (n: Node) => Loc,
-    private src: string,
   ) {
     fn.params.forEach((p, i) => { if (p.name) this.params.set(p.name, i); });
   }
+
+  private text(n: Node): string { return this.s.text(n); }
+  /** `text(n) === 'NULL'`, without the native call when the text cannot start with it. */
+  private isNullText(n: Node): boolean { return this.s.src.startsWith('NULL', n.startIndex) && this.text(n) === 'NULL'; }
 
   run(): void {
     const nodes = this.nodes;
     for (let i = this.from; i < this.to; i++) {
       const n = nodes[i];
       const s = n.startIndex;
-      if (this.regions.length) this.regions = this.regions.filter((r) => r.end > s);
+      if (this.regions.length) {
+        let live = 0;
+        for (const r of this.regions) if (r.end > s) live++;
+        if (live < this.regions.length) this.regions = this.regions.filter((r) => r.end > s);
+      }
       switch (n.type) {
         case 'if_statement': this.ifRegions(n); break;
         case 'while_statement': case 'for_statement': case 'do_statement': this.loopRegion(n); break;
@@ -462,7 +537,9 @@ class EffectWalker {
   // --- control structure -> conditions
   private condAt(off: number): string[] {
     const out: string[] = [];
-    for (const r of this.regions) if (r.start <= off && off < r.end && !r.hidden) out.push(r.cond);
+    for (const r of this.regions) {
+      if (r.start <= off && off < r.end && !r.hidden) out.push(r.negate ? `!(${r.cond.get()})` : r.cond.get());
+    }
     return out;
   }
   private guardsAt(off: number): NonNullable<Effect['guards']> {
@@ -486,17 +563,17 @@ class EffectWalker {
       }
       case 'unary_expression': {
         const op = n.childForFieldName('operator');
-        if (!op || this.text(op) !== '!') return null;
+        if (!op || this.s.token(op) !== '!') return null;
         const g = this.guardOf(n.childForFieldName('argument'), depth + 1);
         return g && { path: g.path, nonnull: !g.nonnull };
       }
       case 'binary_expression': {
         const op = n.childForFieldName('operator');
-        const o = op ? this.text(op) : '';
+        const o = op ? this.s.token(op) : '';
         if (o !== '==' && o !== '!=') return null;
         const l = n.childForFieldName('left');
         const r = n.childForFieldName('right');
-        const isNull = (x: Node | null) => !!x && (x.type === 'null' || this.text(x) === 'NULL');
+        const isNull = (x: Node | null) => !!x && (x.type === 'null' || this.isNullText(x));
         const side = isNull(r) ? l : isNull(l) ? r : null;
         if (!side) return null;
         const t = this.term(side);
@@ -523,19 +600,20 @@ class EffectWalker {
   }
   private ifRegions(n: Node): void {
     const condNode = n.childForFieldName('condition');
-    const c = this.condText(condNode);
+    const c = new Cond(() => this.condText(condNode));
     const g = this.guardOf(condNode);
     const neg = g ? { path: g.path, nonnull: !g.nonnull } : undefined;
     const cons = n.childForFieldName('consequence');
     const alt = n.childForFieldName('alternative');
-    if (cons) this.regions.push({ start: cons.startIndex, end: cons.endIndex, cond: c, ...(g ? { guard: g } : {}) });
-    if (alt) this.regions.push({ start: alt.startIndex, end: alt.endIndex, cond: `!(${c})`, ...(neg ? { guard: neg } : {}) });
+    if (cons) this.regions.push({ start: cons.startIndex, end: cons.endIndex, cond: c, negate: false, ...(g ? { guard: g } : {}) });
+    if (alt) this.regions.push({ start: alt.startIndex, end: alt.endIndex, cond: c, negate: true, ...(neg ? { guard: neg } : {}) });
     // `if (!t) return;` guards the rest of the block: the simulator may decide it
     // (to the end of the innermost enclosing branch or loop body, else of the function)
     if (!alt && neg && this.exits(cons)) {
       let end = Number.MAX_SAFE_INTEGER;
-      for (const r of this.regions) if (r.start <= n.startIndex && n.endIndex <= r.end ) end = Math.min(end, r.end);
-      this.regions.push({ start: n.endIndex, end, cond: '', guard: neg, hidden: true });
+      const ns = n.startIndex, ne = n.endIndex;
+      for (const r of this.regions) if (r.start <= ns && ne <= r.end ) end = Math.min(end, r.end);
+      this.regions.push({ start: ne, end, cond: NO_COND, negate: false, guard: neg, hidden: true });
     }
   }
   private loopRegion(n: Node): void {
@@ -543,19 +621,39 @@ class EffectWalker {
     if (!b) return;
     if (n.type === 'do_statement') return; // the body of a do-while always runs once
     // the source text (not the normalised one): `list_for_each_entry(...)` rather than `while`
-    const head = squash(this.src.slice(n.startIndex, b.startIndex));
-    this.regions.push({ start: b.startIndex, end: b.endIndex, cond: clip(`loop: ${head}`) });
+    const from = n.startIndex, to = b.startIndex;
+    const c = new Cond(() => clip(`loop: ${squash(this.s.src.slice(from, to))}`));
+    this.regions.push({ start: b.startIndex, end: b.endIndex, cond: c, negate: false });
   }
   private caseRegion(n: Node): void {
-    const v = n.childForFieldName('value');
-    this.regions.push({ start: n.startIndex, end: n.endIndex, cond: v ? `case ${squash(this.text(v))}` : 'default' });
+    const c = new Cond(() => { const v = n.childForFieldName('value'); return v ? `case ${squash(this.text(v))}` : 'default'; });
+    this.regions.push({ start: n.startIndex, end: n.endIndex, cond: c, negate: false });
   }
   private ternaryRegions(n: Node): void {
-    const c = this.condText(n.childForFieldName('condition'));
+    const c = new Cond(() => this.condText(n.childForFieldName('condition')));
     const a = n.childForFieldName('consequence');
     const b = n.childForFieldName('alternative');
-    if (a) this.regions.push({ start: a.startIndex, end: a.endIndex, cond: c });
-    if (b) this.regions.push({ start: b.startIndex, end: b.endIndex, cond: `!(${c})` });
+    if (a) this.regions.push({ start: a.startIndex, end: a.endIndex, cond: c, negate: false });
+    if (b) this.regions.push({ start: b.startIndex, end: b.endIndex, cond: c, negate: true });
+  }
+
+  // --- calls
+  /** The callee's name when it is a plain identifier, else null. */
+  private callee(call: Node): string | null {
+    if (call !== this.calleeNode) {
+      const c = call.childForFieldName('function');
+      this.calleeNode = call;
+      this.calleeName = c && c.type === 'identifier' ? this.s.ident(c) : null;
+    }
+    return this.calleeName;
+  }
+
+  private args(call: Node): Node[] {
+    if (call !== this.argsNode) {
+      this.argsNode = call;
+      this.argsList = call.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+    }
+    return this.argsList;
   }
 
   // --- paths
@@ -563,7 +661,7 @@ class EffectWalker {
     if (!n || depth > 32) return null;
     switch (n.type) {
       case 'identifier': {
-        const name = this.text(n);
+        const name = this.s.ident(n);
         const bound = this.env.get(name);
         if (bound) return bound;
         const pi = this.params.get(name);
@@ -575,31 +673,33 @@ class EffectWalker {
       case 'null': return { t: 'null' };
       case 'field_expression': {
         const b = this.term(n.childForFieldName('argument'), depth + 1);
-        const f = n.childForFieldName('field');
+        const f = b && n.childForFieldName('field');
         if (!b || !f) return null;
         const op = n.childForFieldName('operator');
-        const arrow = op ? this.text(op) === '->' : this.text(n).includes('->');
-        return field(b, this.text(f), arrow);
+        const arrow = op ? this.s.token(op) === '->' : this.text(n).includes('->');
+        return field(b, f.type === 'field_identifier' ? this.s.ident(f) : this.text(f), arrow);
       }
       case 'pointer_expression': {
         const b = this.term(n.childForFieldName('argument'), depth + 1);
         if (!b) return null;
         const op = n.childForFieldName('operator');
-        return op && this.text(op) === '&' ? addr(b) : deref(b);
+        return op && this.s.token(op) === '&' ? addr(b) : deref(b);
       }
-      case 'parenthesized_expression': return n.namedChildren.length === 1 ? this.term(n.namedChildren[0], depth + 1) : null;
+      case 'parenthesized_expression': {
+        const inner = n.namedChildren;
+        return inner.length === 1 ? this.term(inner[0], depth + 1) : null;
+      }
       case 'cast_expression': return this.term(n.childForFieldName('value'), depth + 1);
       case 'subscript_expression': {
         const b = this.term(n.childForFieldName('argument'), depth + 1);
         return b && { t: 'index', base: b };
       }
       case 'call_expression': {
-        const callee = n.childForFieldName('function');
-        if (!callee || callee.type !== 'identifier') return null;
-        const name = this.text(callee);
-        const args = n.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+        const name = this.callee(n);
+        if (name === null) return null;
         const v = this.ck.values.get(name);
         if (!v) return null;
+        const args = this.args(n);
         const t = this.term(args[v.arg] ?? null, depth + 1);
         if (!t) return null;
         if (!v.container) return v.load ? deref(t) : t;
@@ -608,7 +708,7 @@ class EffectWalker {
         // the type is everything between the type argument and the last (member) argument.
         const last = args[args.length - 1];
         const ta = v.container.typeArg;
-        const type = ta !== undefined && ta < args.length - 1 ? squash(this.src.slice(args[ta].startIndex, args[args.length - 2].endIndex)) : '?';
+        const type = ta !== undefined && ta < args.length - 1 ? squash(this.s.src.slice(args[ta].startIndex, args[args.length - 2].endIndex)) : '?';
         return up(t, type, squash(this.text(last)));
       }
       default: return null;
@@ -621,15 +721,15 @@ class EffectWalker {
     const tyText = ty ? this.text(ty) : '';
     for (const d of n.childrenForFieldName('declarator')) {
       const inner = d.type === 'init_declarator' ? d.childForFieldName('declarator') : d;
-      const nameNode = declaratorName(inner);
-      if (!nameNode) continue;
-      const name = this.text(nameNode);
+      const info = declaratorInfo(inner);
+      if (!info.name) continue;
+      const name = this.s.ident(info.name);
       this.localNames.add(name);
       this.env.delete(name);
-      this.fn.locals.push({ name, type: declaredType(tyText, inner) });
+      this.fn.locals.push({ name, type: typeWithStars(tyText, info.stars) });
       if (d.type === 'init_declarator') {
         const v = d.childForFieldName('value');
-        if (v) this.assigned.set(name, [[v.startIndex, v.endIndex]]);
+        if (v) this.assigned.set(name, [v]);
         this.bindLocal(name, v);
       }
     }
@@ -663,17 +763,15 @@ class EffectWalker {
     const left = n.childForFieldName('left');
     const right = n.childForFieldName('right');
     if (!left || !right) return;
-    const plain = !op || this.text(op) === '=';
-    if (left.type === 'identifier') {
-      const name = this.text(left);
-      const range: [number, number] = [right.startIndex, right.endIndex];
-      this.assigned.set(name, plain ? [range] : [...(this.assigned.get(name) ?? []), range]);
+    const plain = !op || this.s.token(op) === '=';
+    const leftName = left.type === 'identifier' ? this.s.ident(left) : null;
+    if (leftName !== null) {
+      this.assigned.set(leftName, plain ? [right] : [...(this.assigned.get(leftName) ?? []), right]);
     }
     if (!plain) return;
-    if (left.type === 'identifier' && (this.localNames.has(this.text(left)) || this.params.has(this.text(left)))) {
-      const name = this.text(left);
-      if (this.params.has(name)) this.localNames.add(name); // a reassigned parameter behaves like a local from here on
-      this.bindLocal(name, right);
+    if (leftName !== null && (this.localNames.has(leftName) || this.params.has(leftName))) {
+      if (this.params.has(leftName)) this.localNames.add(leftName); // a reassigned parameter behaves like a local from here on
+      this.bindLocal(leftName, right);
       return;
     }
     const target = this.term(left);
@@ -681,11 +779,11 @@ class EffectWalker {
     const v = unwrapValue(right);
     if (v.type === 'call_expression' && this.allocCall(v, target)) return;
     if (v.type === 'identifier') {
-      const name = this.text(v);
+      const name = this.s.ident(v);
       if ((this.allocated.has(name) || this.callResults.has(name)) && !this.escapes.has(name) && rootOf(target)?.kind !== 'local') this.escapes.set(name, target);
     }
     // stores the simulator's guards depend on: `x->p = NULL`, `t->of = of`
-    const vt = v.type === 'null' || this.text(v) === 'NULL' ? { t: 'null' as const } : v.type === 'identifier' ? this.term(v) : null;
+    const vt = v.type === 'null' || this.isNullText(v) ? { t: 'null' as const } : v.type === 'identifier' ? this.term(v) : null;
     if (vt && (vt.t === 'null' || (vt.t === 'root' && vt.kind === 'param' && /\*/.test(vt.type ?? ''))) && target.t === 'field') {
       this.emit('store', n, { api: '=', path: target, value: vt });
     }
@@ -700,18 +798,14 @@ class EffectWalker {
 
   /** An allocation call whose result lands in `target`. */
   private allocCall(call: Node, target: Term): boolean {
-    const callee = call.childForFieldName('function');
-    if (!callee || callee.type !== 'identifier') return false;
-    const rows = this.ck.apis.get(this.text(callee));
+    const name = this.callee(call);
+    if (name === null) return false;
+    const rows = this.ck.apis.get(name);
     const row = rows?.find((r) => r.arg === 'ret' && this.whenOk(r, call));
     if (!row) return false;
     this.handled.add(call.startIndex);
     this.effectFromRow(row, call, target);
     return true;
-  }
-
-  private args(call: Node): Node[] {
-    return call.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
   }
 
   private whenOk(r: ApiRow, call: Node): boolean {
@@ -721,9 +815,8 @@ class EffectWalker {
   }
 
   private call(n: Node, resultTarget: Term | null): void {
-    const callee = n.childForFieldName('function');
-    if (!callee || callee.type !== 'identifier') return;
-    const name = this.text(callee);
+    const name = this.callee(n);
+    if (name === null) return;
     if (this.ck.values.has(name)) return;
     const rows = this.ck.apis.get(name);
     const row = rows?.find((r) => this.whenOk(r, n));
@@ -748,14 +841,14 @@ class EffectWalker {
       const flags = row.flagsArg !== undefined ? args[row.flagsArg] : undefined;
       const flagText = !flags ? '' : [
         this.text(flags),
-        ...(flags.type === 'identifier' ? this.assigned.get(this.text(flags)) ?? [] : []).map(([a, b]) => this.src.slice(a, b)),
+        ...(flags.type === 'identifier' ? this.assigned.get(this.s.ident(flags)) ?? [] : []).map((a) => this.text(a)),
       ].join(' ');
       extra.longterm = row.longterm ?? /FOLL_LONGTERM/.test(flagText);
       if (row.gup) extra.gup = true;
     }
     if (row.callbackArg !== undefined && args[row.callbackArg]) {
       const cb = unwrapValue(args[row.callbackArg]);
-      if (cb.type === 'identifier') extra.callback = this.text(cb);
+      if (cb.type === 'identifier') extra.callback = this.s.ident(cb);
     }
     if (row.mechanism) extra.mechanism = row.mechanism;
     if (row.registry) extra.registry = row.registry;
@@ -764,7 +857,7 @@ class EffectWalker {
       if (v) extra.value = v;
       const va = args[row.valueArg] ? unwrapValue(args[row.valueArg]) : null;
       if (va?.type === 'identifier' && path && rootOf(path)?.kind !== 'local') {
-        const name = this.text(va);
+        const name = this.s.ident(va);
         if ((this.allocated.has(name) || this.callResults.has(name)) && !this.escapes.has(name)) this.escapes.set(name, path);
       }
       if (row.effect === 'publish' && v?.t === 'null') { this.emit('unpublish', call, extra); return; }

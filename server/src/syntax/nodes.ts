@@ -81,8 +81,9 @@ class RawNode implements Node {
     const n = NAMES[this.sym];
     if (n) return n;
     if (this.sym === ERROR_SYMBOL) return 'ERROR';
+    // an anonymous token (`->`, `(`): the name is a function of the symbol, ask once
     this.load();
-    return NM.type(this.tree) as string;
+    return (NAMES[this.sym] = NM.type(this.tree) as string);
   }
   // the binding parses UTF-16: byte offsets and columns are twice the string's
   get startIndex(): number { return this.s >>> 1; }
