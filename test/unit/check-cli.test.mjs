@@ -5,7 +5,7 @@
 // Specification schema, draft-07, from oasis-tcs/sarif-spec Documents/CommitteeSpecifications/2.1.0)
 // so nothing here needs the network. Expected lines are read from the example sources by text,
 // never hard-coded.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -50,9 +50,17 @@ function json(r) {
   }
 }
 
+const tmpDirs = [];
+after(() => { for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true }); });
+function tmpDir() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-check-'));
+  tmpDirs.push(dir);
+  return dir;
+}
+
 /** examples/ copied to a fresh directory, so sources can be edited; run with cwd = that directory. */
 function copyExamples() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-check-'));
+  const dir = tmpDir();
   fs.cpSync(path.join(root, 'examples'), path.join(dir, 'examples'), { recursive: true });
   return dir;
 }
@@ -247,7 +255,7 @@ static void __exit m_exit(void) { }
 module_init(m_init);
 module_exit(m_exit);
 `;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-owner-'));
+  const dir = tmpDir();
   fs.writeFileSync(path.join(dir, 'm.c'), src(false));
   const r = run(['check', '--format', 'json', '.'], { cwd: dir });
   assert.equal(r.status, 1, r.stderr);
