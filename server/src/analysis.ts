@@ -6,7 +6,7 @@
  */
 import { compileKnowledge, extractFile, type CompiledKnowledge } from './facts/extract';
 import type { ExtractLevel, FileFacts } from './facts/types';
-import { Index, type Summary } from './index/index';
+import { Index, summarySize, type Summary } from './index/index';
 import { KERNEL_KNOWLEDGE } from './knowledge/kernel';
 import { applyConfig } from './knowledge/config';
 import type { Knowledge } from './knowledge/types';
@@ -119,5 +119,5 @@ export function functionReports(index: Index, name?: string): FunctionReport[] {
   return out;
 }
 
-export { Index };
+export { Index, summarySize };
 export type { FileFacts, Summary };

@@ -5,7 +5,7 @@
  * could have used it, transitively through callers.
  */
 import type { CallStep, Effect, FileFacts, FunctionFacts, Loc, OpsTable, Term } from '../facts/types';
-import { render, substitute } from '../facts/terms';
+import { render, rootOf, substitute } from '../facts/terms';
 
 export interface SummaryOptions {
   /** How deep callee chains are followed. */
@@ -35,10 +35,95 @@ export interface Summary {
 /** Effects that describe what happens; `call` and `return` are plumbing for summaries. */
 const PLUMBING = new Set(['call', 'return']);
 
+type Root = Extract<Term, { t: 'root' }>;
+/** How a call sees a callee's root: a term, null (invisible to the caller), or undefined (unchanged). */
+type RootMap = (r: Root) => Term | null | undefined;
+
+/**
+ * Summaries are computed on a compact form: which effects a summary holds, in order, as its
+ * own effects plus runs of a callee summary's effects seen through a call (a `Segment`). The
+ * mapped effects themselves (substituted paths, `via` chains, conditions) are only built when
+ * someone reads `Summary.effects`. Whether a callee effect survives the call depends only on
+ * its path's root (see mapEffect), so each compact summary keeps the root of every effect and
+ * counts, truncation and caching come out exactly as if every effect had been built.
+ */
+class Segment {
+  constructor(
+    readonly sub: Core,
+    readonly call: Effect,
+    readonly callee: string,
+    readonly f: RootMap,
+    /** How many of `sub`'s effects were taken (the rest did not fit). */
+    readonly upto: number,
+  ) {}
+}
+
+interface Core {
+  function: string;
+  file: string;
+  parts: (Effect | Segment)[];
+  /** The root of each effect's path (null: no path, or one without a root such as NULL). */
+  roots: (Root | null)[];
+  unresolved: string[];
+  truncated?: 'depth' | 'cycle' | 'size';
+  effects: Effect[] | null;
+  pub: Summary | null;
+}
+
+const OWN = 1;
+const CALL = 2;
+
+/** What summarising one function needs from its effects, computed once per index generation. */
+class Plan {
+  /** Per effect: 0 plumbing, OWN, CALL. */
+  readonly kinds: Uint8Array;
+  readonly roots: (Root | null)[];
+  private callees: (FunctionRef | null | undefined)[];
+  private unresolvedAll: string[] | null = null;
+  private returnedSet: Set<string> | undefined;
+  /** Per summary key: how many leading effects already recorded their `depend` (dependents only grow until the next update). */
+  readonly dependUpTo = new Map<string, number>();
+
+  constructor(private ref: FunctionRef, private index: Index) {
+    const effects = ref.fn.effects;
+    this.kinds = new Uint8Array(effects.length);
+    this.roots = new Array(effects.length).fill(null);
+    this.callees = new Array(effects.length);
+    effects.forEach((e, i) => {
+      if (e.kind === 'call') this.kinds[i] = CALL;
+      else if (!PLUMBING.has(e.kind)) { this.kinds[i] = OWN; this.roots[i] = e.path ? rootOf(e.path) : null; }
+    });
+  }
+
+  callee(i: number): FunctionRef | null {
+    let c = this.callees[i];
+    if (c === undefined) c = this.callees[i] = this.index.resolve(this.ref.fn.effects[i].api, this.ref.file);
+    return c;
+  }
+
+  /** Sorted names of the calls before `end` that resolve to no definition. */
+  unresolved(end: number): string[] {
+    const all = end >= this.kinds.length;
+    if (all && this.unresolvedAll) return this.unresolvedAll;
+    const names = new Set<string>();
+    for (let i = 0; i < end && i < this.kinds.length; i++) {
+      if (this.kinds[i] === CALL && !this.callee(i)) names.add(this.ref.fn.effects[i].api);
+    }
+    const out = [...names].sort();
+    if (all) this.unresolvedAll = out;
+    return out;
+  }
+
+  returned(): Set<string> {
+    return (this.returnedSet ??= returnedLocals(this.ref.fn));
+  }
+}
+
 export class Index {
   private files = new Map<string, FileFacts>();
   private byName = new Map<string, FunctionRef[]>();
-  private summaries = new Map<string, Summary>();
+  private summaries = new Map<string, Core>();
+  private plans = new WeakMap<FunctionFacts, Plan>();
   /** callee name -> keys of summaries that looked it up (resolved or not). */
   private dependents = new Map<string, Set<string>>();
   private inProgress = new Set<string>();
@@ -47,6 +132,7 @@ export class Index {
 
   /** Add or replace one file's facts. Returns the keys of the summaries that were invalidated. */
   update(facts: FileFacts): string[] {
+    this.plans = new WeakMap(); // resolutions change
     const old = this.files.get(facts.file);
     const names = new Set<string>();
     if (old) { for (const f of old.functions) names.add(f.name); this.unlink(old); }
@@ -64,6 +150,7 @@ export class Index {
   remove(file: string): string[] {
     const old = this.files.get(file);
     if (!old) return [];
+    this.plans = new WeakMap();
     this.unlink(old);
     this.files.delete(file);
     return this.invalidate(new Set(old.functions.map((f) => f.name)));
@@ -147,45 +234,67 @@ export class Index {
   }
 
   summary(ref: FunctionRef): Summary {
-    return this.summarize(ref, 0);
+    return publicSummary(this.summarize(ref, 0));
   }
 
-  private summarize(ref: FunctionRef, depth: number): Summary {
+  private planOf(ref: FunctionRef): Plan {
+    let p = this.plans.get(ref.fn);
+    if (!p) { p = new Plan(ref, this); this.plans.set(ref.fn, p); }
+    return p;
+  }
+
+  private summarize(ref: FunctionRef, depth: number): Core {
     const cached = this.summaries.get(ref.key);
     if (cached) return cached;
-    const out: Summary = { function: ref.fn.name, file: ref.file, effects: [], unresolved: [] };
-    this.inProgress.add(ref.key);
-    const unresolved = new Set<string>();
+    const plan = this.planOf(ref);
+    const effects = ref.fn.effects;
+    const max = this.opts.maxEffects;
+    const parts: (Effect | Segment)[] = [];
+    const roots: (Root | null)[] = [];
+    let truncated: Core['truncated'];
     let complete = true;
+    const dependFrom = plan.dependUpTo.get(ref.key) ?? 0;
+    let i = 0;
+    this.inProgress.add(ref.key);
     try {
-      for (const e of ref.fn.effects) {
-        if (out.effects.length >= this.opts.maxEffects) { out.truncated = 'size'; complete = false; break; }
-        if (e.kind !== 'call') {
-          if (!PLUMBING.has(e.kind)) out.effects.push(e);
-          continue;
-        }
-        this.depend(e.api, ref.key);
-        const callee = this.resolve(e.api, ref.file);
-        if (!callee) { unresolved.add(e.api); continue; }
-        if (this.inProgress.has(callee.key)) { out.truncated = 'cycle'; complete = false; continue; }
-        if (depth >= this.opts.maxDepth) { out.truncated = 'depth'; complete = false; continue; }
+      for (; i < effects.length; i++) {
+        if (roots.length >= max) { truncated = 'size'; complete = false; break; }
+        const kind = plan.kinds[i];
+        if (kind === OWN) { parts.push(effects[i]); roots.push(plan.roots[i]); continue; }
+        if (kind !== CALL) continue;
+        const e = effects[i];
+        if (i >= dependFrom) this.depend(e.api, ref.key);
+        const callee = plan.callee(i);
+        if (!callee) continue;
+        if (this.inProgress.has(callee.key)) { truncated = 'cycle'; complete = false; continue; }
+        if (depth >= this.opts.maxDepth) { truncated = 'depth'; complete = false; continue; }
         const sub = this.summarize(callee, depth + 1);
-        if (sub.truncated) { complete = false; out.truncated ??= sub.truncated; }
-        const step: CallStep = { caller: ref.fn.name, callee: callee.fn.name, loc: e.loc };
+        if (sub.truncated) { complete = false; truncated ??= sub.truncated; }
+        const n = sub.roots.length;
+        if (n === 0) continue;
         // the callee's returned locals are the caller's result (psi_trigger_create's `t` is `new`)
-        const returned = e.result ? returnedLocals(callee.fn) : null;
-        for (const ce of sub.effects) {
-          const mapped = mapEffect(ce, e, step, returned);
-          if (mapped) out.effects.push(mapped);
-          if (out.effects.length >= this.opts.maxEffects) { out.truncated = 'size'; complete = false; break; }
+        const f = rootMap(e, e.result ? this.planOf(callee).returned() : null);
+        let j = 0;
+        while (j < n) {
+          const r = sub.roots[j++];
+          if (r === null) roots.push(null);
+          else {
+            const m = f(r);
+            if (m === undefined) roots.push(r);
+            else if (m !== null) roots.push(rootOf(m));
+          }
+          if (roots.length >= max) { truncated = 'size'; complete = false; break; }
         }
+        parts.push(new Segment(sub, e, callee.fn.name, f, j));
       }
     } finally {
       this.inProgress.delete(ref.key);
     }
-    out.unresolved = [...unresolved].sort();
+    if (i > dependFrom) plan.dependUpTo.set(ref.key, i);
+    const out: Core = { function: ref.fn.name, file: ref.file, parts, roots, unresolved: plan.unresolved(i), effects: null, pub: null };
+    if (truncated) out.truncated = truncated;
     // A summary cut short by a cycle or depth depends on where the walk started: do not cache it.
-    if (complete || out.truncated === 'size') this.summaries.set(ref.key, out);
+    if (complete || truncated === 'size') this.summaries.set(ref.key, out);
     return out;
   }
 
@@ -205,6 +314,52 @@ function nameOfKey(key: string): string {
   return i < 0 ? key : key.slice(i + 2);
 }
 
+/** The effects of a compact summary, built on first read (see Segment). */
+function materialize(core: Core): Effect[] {
+  if (core.effects) return core.effects;
+  const out: Effect[] = [];
+  for (const p of core.parts) {
+    if (!(p instanceof Segment)) { out.push(p); continue; }
+    const sub = materialize(p.sub);
+    const step: CallStep = { caller: core.function, callee: p.callee, loc: p.call.loc };
+    for (let j = 0; j < p.upto; j++) {
+      const mapped = mapEffect(sub[j], p.call, step, p.f);
+      if (mapped) out.push(mapped);
+    }
+  }
+  if (out.length !== core.roots.length) throw new Error(`summary of ${core.function}: built ${out.length} effects, counted ${core.roots.length}`);
+  core.effects = out;
+  core.parts = []; // the sub-summaries are not needed any more
+  return out;
+}
+
+const cores = new WeakMap<Summary, Core>();
+
+/** The Summary handed out: `effects` is built when first read, then a plain property. */
+function publicSummary(core: Core): Summary {
+  if (core.pub) return core.pub;
+  const s = { function: core.function, file: core.file } as Summary;
+  const set = (v: Effect[]): void => { Object.defineProperty(s, 'effects', { value: v, writable: true, enumerable: true, configurable: true }); };
+  Object.defineProperty(s, 'effects', {
+    get: () => { const v = materialize(core); set(v); return v; },
+    set,
+    enumerable: true,
+    configurable: true,
+  });
+  s.unresolved = core.unresolved.slice();
+  if (core.truncated) s.truncated = core.truncated;
+  cores.set(s, core);
+  core.pub = s;
+  return s;
+}
+
+/** `summary.effects.length` without building the effects. */
+export function summarySize(s: Summary): number {
+  const core = cores.get(s);
+  const d = Object.getOwnPropertyDescriptor(s, 'effects');
+  return core && d && d.get ? core.roots.length : s.effects.length;
+}
+
 /**
  * A callee's effect seen from the caller: callee parameters replaced by the call's arguments.
  * Effects on the callee's own locals are invisible to the caller and dropped.
@@ -215,14 +370,21 @@ function returnedLocals(fn: FunctionFacts): Set<string> {
   return out;
 }
 
-function mapEffect(ce: Effect, call: Effect, step: CallStep, returned: Set<string> | null = null): Effect | null {
+function rootMap(call: Effect, returned: Set<string> | null): RootMap {
   const args = call.args ?? [];
-  const map = (t: Term): Term | null =>
-    substitute(t, (r) => {
-      if (r.kind === 'param' && r.param !== undefined) return args[r.param] ?? null;
-      if (r.kind === 'local') return returned?.has(r.name) && call.result && !(call.result.t === 'root' && call.result.kind === 'local') ? call.result : null;
-      return undefined;
-    });
+  return (r) => {
+    if (r.kind === 'param' && r.param !== undefined) return args[r.param] ?? null;
+    if (r.kind === 'local') return returned?.has(r.name) && call.result && !(call.result.t === 'root' && call.result.kind === 'local') ? call.result : null;
+    return undefined;
+  };
+}
+
+/**
+ * Invariant the compact summaries rely on: an effect is dropped exactly when its path's root
+ * maps to null through `f` (materialize checks the count).
+ */
+function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect | null {
+  const map = (t: Term): Term | null => substitute(t, f);
   const out: Effect = { ...ce, cond: [...call.cond, ...ce.cond], via: [step, ...(ce.via ?? [])] };
   // guards: the caller's (indices shift by the caller's cond count) and the callee's, mapped
   const shift = call.cond.length;
