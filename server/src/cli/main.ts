@@ -243,11 +243,28 @@ if (!isMainThread && workerData?.kernlifeWorker) {
   const options = workerData.options as AnalysisOptions;
   const gc = explicitGc();
   let since = 0;
+  // Jobs queue up here: after a collection the event loop must turn (setImmediate) before the
+  // next job, because the trees' native finalizers run from there. Message events alone never
+  // give them the chance while jobs keep arriving, and the workers' RSS grew without bound.
+  const queue: Job[] = [];
+  let busy = false;
+  const drain = async (): Promise<void> => {
+    busy = true;
+    while (queue.length) {
+      const r = runJob(queue.shift()!, options);
+      parentPort!.postMessage(r);
+      since += r.ok ? r.facts.stats.bytes : 0;
+      if (gc && since > GC_EVERY_BYTES) {
+        since = 0;
+        gc();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    busy = false;
+  };
   parentPort!.on('message', (job: Job) => {
-    const r = runJob(job, options);
-    parentPort!.postMessage(r);
-    since += r.ok ? r.facts.stats.bytes : 0;
-    if (gc && since > GC_EVERY_BYTES) { since = 0; gc(); }
+    queue.push(job);
+    if (!busy) void drain();
   });
 } else if (require.main === module) {
   run(process.argv.slice(2)).then(

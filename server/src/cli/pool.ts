@@ -6,6 +6,8 @@ import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import { extract, type AnalysisOptions, type ExtractResult } from '../analysis';
 
+const YIELD_EVERY_BYTES = 4 * 1024 * 1024;
+
 export interface Job {
   id: number;
   file: string;
@@ -30,10 +32,35 @@ export function runJob(job: Job, options: AnalysisOptions): JobResult {
   const probe = buf.subarray(0, 8192);
   if (probe.includes(0)) return { id: job.id, file: job.file, ok: false, reason: 'binary file (NUL bytes); skipped' };
   try {
-    return { id: job.id, file: job.file, ok: true, facts: extract(job.file, buf.toString('utf8'), options) };
+    const facts = extract(job.file, buf.toString('utf8'), options);
+    return { id: job.id, file: job.file, ok: true, facts: options.level === 'tables' ? forTables(facts) : facts };
   } catch (e) {
     return { id: job.id, file: job.file, ok: false, reason: `internal error: ${(e as Error).message}` };
   }
+}
+
+/**
+ * What the `tables` command keeps of a file: its tables, problems and counts, and per function
+ * only what handler resolution reads (name, static, where the name is; loc kept for the
+ * brace count). Parameters are dropped: on the whole tree they were most of the main thread's
+ * heap. The arrays are shared, so a message carries one empty array per file.
+ */
+function forTables(facts: ExtractResult): ExtractResult {
+  const none: never[] = [];
+  return {
+    ...facts,
+    functions: facts.functions.map((f) => ({ name: f.name, loc: f.loc, nameLoc: f.nameLoc, isStatic: f.isStatic, params: none, locals: none, effects: none })),
+  };
+}
+
+/**
+ * A message from a worker carries its own copy of the file name in every location; point them
+ * all at one string (a file's functions and tables would otherwise hold thousands of copies).
+ */
+function shareFileNames(facts: ExtractResult): void {
+  const file = facts.file;
+  for (const f of facts.functions) { f.loc.file = file; f.nameLoc.file = file; }
+  for (const t of facts.tables) { t.loc.file = file; for (const x of t.fields) x.loc.file = file; }
 }
 
 export async function runPool(
@@ -41,7 +68,14 @@ export async function runPool(
   onResult: (r: JobResult, done: number) => void,
 ): Promise<void> {
   if (jobs <= 1 || files.length < 8) {
-    files.forEach((file, id) => onResult(runJob({ id, file }, options), id + 1));
+    let since = 0;
+    for (let id = 0; id < files.length; id++) {
+      const r = runJob({ id, file: files[id] }, options);
+      onResult(r, id + 1);
+      since += r.ok ? r.facts.stats.bytes : 0;
+      // parse trees are freed by native finalizers, which wait for the event loop to turn
+      if (since > YIELD_EVERY_BYTES) { since = 0; await new Promise<void>((resolve) => setImmediate(resolve)); }
+    }
     return;
   }
   let next = 0;
@@ -56,7 +90,12 @@ export async function runPool(
         if (next < files.length) { const id = next++; inFlight++; worker.postMessage({ id, file: files[id] } satisfies Job); }
         else if (inFlight === 0) void worker.terminate();
       };
-      worker.on('message', (r: JobResult) => { inFlight--; done++; onResult(r, done); feed(); });
+      worker.on('message', (r: JobResult) => {
+        inFlight--; done++;
+        if (r.ok) shareFileNames(r.facts);
+        onResult(r, done);
+        feed();
+      });
       worker.on('error', (e) => reject(e));
       worker.on('exit', () => { if (--alive === 0) resolve(); });
       // two jobs in flight per worker hide the message round trip
