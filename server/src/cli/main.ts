@@ -144,14 +144,16 @@ async function run(argv: string[]): Promise<number> {
   const t0 = performance.now();
   for (const p of args.paths) if (!fs.existsSync(p)) throw new UsageError(`${p}: no such file or directory`);
   const { files, problems: walkProblems } = walk(args.paths);
-  const skipped = [...walkProblems];
   const results: ExtractResult[] = new Array(files.length);
+  const failed: { file: string; reason: string }[] = new Array(files.length);
   const progress = new Progress();
   await runPool(files, args.jobs, options, __filename, (r: JobResult, done) => {
-    if (r.ok) results[r.id] = r.facts; else skipped.push({ file: r.file, reason: r.reason });
+    if (r.ok) results[r.id] = r.facts; else failed[r.id] = { file: r.file, reason: r.reason };
     progress.tick(done, files.length, r.file);
   });
   progress.end();
+  // in file order, whatever order the workers finished in
+  const skipped = [...walkProblems, ...failed.filter((x) => x !== undefined)];
   const facts = results.filter((r): r is ExtractResult => r !== undefined);
   const index = buildIndex(facts);
   const problems = facts.flatMap((f) => f.problems.map((p) => ({ file: f.file, ...p })));
