@@ -121,7 +121,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
  */
 class SourceText {
   clean = false;
-  constructor(readonly src: string, private norm: string) {}
+  constructor(readonly src: string, readonly norm: string) {}
   text(n: Node): string { return this.src.slice(n.startIndex, n.endIndex); }
   /** An identifier-like token: identifier, field_identifier, type_identifier, a keyword. */
   ident(n: Node): string {
@@ -140,6 +140,26 @@ class SourceText {
   }
   /** An anonymous token (`->`, `=`, `&`): its type is its text. */
   token(n: Node): string { return this.clean ? n.type : this.text(n); }
+  /**
+   * In a clean function, the operator token ending right before `pos` when it can be read off
+   * the text: `->`, `.`, or a lone `=` (not the end of `+=`, `<<=`, `==`). Null when unsure:
+   * a comment or line continuation in between, another operator, or not clean.
+   */
+  operatorBefore(pos: number): '->' | '.' | '=' | null {
+    if (!this.clean) return null;
+    const t = this.norm;
+    let k = pos - 1;
+    while (k >= 0) {
+      const c = t.charCodeAt(k);
+      if (c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12) { k--; continue; }
+      break;
+    }
+    const c = t[k];
+    if (c === '.') return t[k - 1] === '.' ? null : '.';
+    if (c === '>') return t[k - 1] === '-' ? '->' : null;
+    if (c === '=') return '*/%+-<>&^|=!~'.includes(t[k - 1] ?? '') ? null : '=';
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -562,8 +582,12 @@ class EffectWalker {
         return t && t.t !== 'null' ? { path: t, nonnull: true } : null;
       }
       case 'unary_expression': {
-        const op = n.childForFieldName('operator');
-        if (!op || this.s.token(op) !== '!') return null;
+        if (this.s.clean) {
+          if (this.s.norm[n.startIndex] !== '!') return null; // the operator is the node's first token
+        } else {
+          const op = n.childForFieldName('operator');
+          if (!op || this.s.token(op) !== '!') return null;
+        }
         const g = this.guardOf(n.childForFieldName('argument'), depth + 1);
         return g && { path: g.path, nonnull: !g.nonnull };
       }
@@ -675,13 +699,18 @@ class EffectWalker {
         const b = this.term(n.childForFieldName('argument'), depth + 1);
         const f = b && n.childForFieldName('field');
         if (!b || !f) return null;
-        const op = n.childForFieldName('operator');
-        const arrow = op ? this.s.token(op) === '->' : this.text(n).includes('->');
-        return field(b, f.type === 'field_identifier' ? this.s.ident(f) : this.text(f), arrow);
+        let arrow: string | null = this.s.operatorBefore(f.startIndex);
+        if (arrow !== '->' && arrow !== '.') {
+          const op = n.childForFieldName('operator');
+          arrow = op ? this.s.token(op) : this.text(n).includes('->') ? '->' : '.';
+        }
+        return field(b, f.type === 'field_identifier' ? this.s.ident(f) : this.text(f), arrow === '->');
       }
       case 'pointer_expression': {
         const b = this.term(n.childForFieldName('argument'), depth + 1);
         if (!b) return null;
+        // the operator is the node's first token
+        if (this.s.clean) return this.s.norm[n.startIndex] === '&' ? addr(b) : deref(b);
         const op = n.childForFieldName('operator');
         return op && this.s.token(op) === '&' ? addr(b) : deref(b);
       }
@@ -759,11 +788,15 @@ class EffectWalker {
   }
 
   private assignment(n: Node): void {
-    const op = n.childForFieldName('operator');
     const left = n.childForFieldName('left');
     const right = n.childForFieldName('right');
     if (!left || !right) return;
-    const plain = !op || this.s.token(op) === '=';
+    // `=` right before the value, not the end of `+=`, `<<=`...: plain; anything else asks the tree
+    let plain = this.s.operatorBefore(right.startIndex) === '=';
+    if (!plain) {
+      const op = n.childForFieldName('operator');
+      plain = !op || this.s.token(op) === '=';
+    }
     const leftName = left.type === 'identifier' ? this.s.ident(left) : null;
     if (leftName !== null) {
       this.assigned.set(leftName, plain ? [right] : [...(this.assigned.get(leftName) ?? []), right]);
