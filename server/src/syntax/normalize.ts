@@ -60,8 +60,15 @@ function conditionals(src: string, buf: Buf): ReadonlyArray<readonly string[]> {
       end = nl;
       break;
     }
-    const line = src.slice(pos, end);
-    const m = /^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)$/s.exec(line);
+    // only a line whose first non-blank is `#` can be a directive (the regex then decides)
+    let k = pos;
+    for (;;) {
+      const c = src.charCodeAt(k);
+      if (k < end && (c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12)) { k++; continue; }
+      break;
+    }
+    const first = k < end ? src.charCodeAt(k) : -1;
+    const m = first === 35 || first >= 128 ? /^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)$/s.exec(src.slice(pos, end)) : null;
     let isDirective = false;
     if (m) {
       isDirective = true;
@@ -144,7 +151,22 @@ function nextNonSpace(s: string, i: number): number {
 }
 
 /** Pass 2: token-level rewrites outside comments, strings and directive lines. */
+/** Per options: which characters an annotation can start with (ASCII code -> true). */
+const FIRSTS = new WeakMap<NormalizeOptions, boolean[]>();
+function firstChars(opts: NormalizeOptions): boolean[] {
+  let f = FIRSTS.get(opts);
+  if (!f) {
+    f = new Array<boolean>(128).fill(false);
+    for (const set of [opts.annotations, opts.annotationsWithArgs]) {
+      for (const w of set) { const c = w.charCodeAt(0); if (c < 128) f[c] = true; }
+    }
+    FIRSTS.set(opts, f);
+  }
+  return f;
+}
+
 function tokens(buf: Buf, opts: NormalizeOptions): void {
+  const firsts = firstChars(opts);
   const s = decode(buf);
   const n = s.length;
   let i = 0;
@@ -166,9 +188,11 @@ function tokens(buf: Buf, opts: NormalizeOptions): void {
     if (isIdStart(c)) {
       let j = i + 1;
       while (j < n && isIdChar(s.charCodeAt(j))) j++;
-      const word = s.slice(i, j);
       const atLineStart = lineStart && indented;
       lineStart = false;
+      // most words can be neither an annotation nor a statement macro: skip the string
+      if (!firsts[c] && !(atLineStart && j - i >= 5)) { i = j; continue; }
+      const word = s.slice(i, j);
       if (opts.annotations.has(word)) { blank(buf, i, j); i = j; continue; }
       if (opts.annotationsWithArgs.has(word)) {
         const p = nextNonSpace(s, j);
