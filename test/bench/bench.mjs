@@ -38,24 +38,26 @@ const log = (...a) => console.error('[bench]', ...a);
 
 function usage() {
   return [
-    'usage: node test/bench/bench.mjs [--jobs N] [--spatch-full] [--keep] [SUBTREE...]',
+    'usage: node test/bench/bench.mjs [--jobs N] [--spatch-full] [--facts-full] [--keep] [SUBTREE...]',
     '       node test/bench/bench.mjs --whole [--jobs N] [--keep]',
     '  SUBTREE      directories of linux-source-6.1 (default: fs), e.g. `kernel mm`',
     '  --jobs N     worker threads for parse-only and kernlife, processes for spatch (default 2)',
     '  --whole      extract the whole tree; run parse-only and tables only',
     '  --spatch-full  also run spatch with --disable-worth-trying-opt (parses every file)',
+    '  --facts-full   also run facts with every summary built and printed (JSON to /dev/null)',
     '  --keep       keep the raw outputs of every run (path printed on stderr)',
   ].join('\n');
 }
 
 function parseArgs(argv) {
-  const o = { jobs: 2, whole: false, spatchFull: false, keep: false, subtrees: [] };
+  const o = { jobs: 2, whole: false, spatchFull: false, factsFull: false, keep: false, subtrees: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--jobs' || a === '-j') o.jobs = Number(argv[++i]);
     else if (a.startsWith('--jobs=')) o.jobs = Number(a.slice(7));
     else if (a === '--whole') o.whole = true;
     else if (a === '--spatch-full') o.spatchFull = true;
+    else if (a === '--facts-full') o.factsFull = true;
     else if (a === '--keep') o.keep = true;
     else if (a === '-h' || a === '--help') {
       console.log(usage());
@@ -133,8 +135,8 @@ function extractMyself(dirs) {
  * Runs one command (cwd, stdout and stderr to files) under /usr/bin/time when present.
  * Returns wall seconds (measured here), CPU seconds and peak RSS in KB (from time), exit code.
  */
-function timed(name, cmd, args, cwd, outDir) {
-  const stdout = join(outDir, `${name}.out`);
+function timed(name, cmd, args, cwd, outDir, discard = false) {
+  const stdout = discard ? '/dev/null' : join(outDir, `${name}.out`);
   const stderr = join(outDir, `${name}.err`);
   const timeFile = join(outDir, `${name}.time`);
   const hasTime = existsSync(TIME);
@@ -277,10 +279,10 @@ async function main() {
   const commands = [];
   let failed = false;
 
-  const run = async (name, label, cmd, args, { cwd = root, shown = shell('node', args) } = {}) => {
+  const run = async (name, label, cmd, args, { cwd = root, shown = shell('node', args), discard = false } = {}) => {
     log(`running ${label} ...`);
-    commands.push(`(cd ${quote(cwd)} && ${shown})`);
-    const r = await timed(name, cmd, args, cwd, outDir);
+    commands.push(`(cd ${quote(cwd)} && ${shown}${discard ? ' > /dev/null' : ''})`);
+    const r = await timed(name, cmd, args, cwd, outDir, discard);
     r.label = label;
     r.ok = r.code === 0 && !r.spawnError;
     if (!r.ok) {
@@ -354,6 +356,18 @@ async function main() {
       }
     }
     rows.push(f);
+
+    // --stats-only counts every summary's effects without building them (they are built when
+    // read); this row builds and prints them all, as `facts --format json` does for real.
+    if (o.factsFull) {
+      const aArgs = ['facts', '--format', 'json', '--jobs', jobs, ...targets];
+      commands.push(...(haveCli ? [] : [`(cd ${quote(root)} && ${cliShown(aArgs)} > /dev/null)`]));
+      const a = haveCli
+        ? await run('facts-full', 'kernlife facts, every summary built (JSON to /dev/null)', node, [CLI, ...aArgs], { shown: cliShown(aArgs), discard: true })
+        : notBuilt('facts-full', 'kernlife facts, every summary built');
+      if (a.ok) a.found = 'output not kept';
+      rows.push(a);
+    }
 
     // spatch: one run per subtree (spatch keeps only the last --dir), summed. cwd is the
     // temp dir, not the kernel root, so the kernel's .cocciconfig (--use-gitgrep) is not read.
