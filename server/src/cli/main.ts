@@ -38,7 +38,7 @@ options:
   --table NAME           simulate: only this table
   --function NAME        facts: only functions with this name
   --stats-only           facts/tables: print only the statistics (JSON)
-  --jobs N               worker threads (default: all cores)
+  --jobs N               threads extracting files (default: all cores)
   --config FILE          API rows for out-of-tree wrappers (default: .kernlife.json in the current
                          directory or above the first PATH)
   --max-size BYTES       skip files larger than this (default ${DEFAULT_OPTIONS.maxFileBytes})
@@ -150,7 +150,7 @@ async function run(argv: string[]): Promise<number> {
   await runPool(files, args.jobs, options, __filename, (r: JobResult, done) => {
     if (r.ok) results[r.id] = r.facts; else failed[r.id] = { file: r.file, reason: r.reason };
     progress.tick(done, files.length, r.file);
-  });
+  }, options.level === 'facts');
   progress.end();
   // in file order, whatever order the workers finished in
   const skipped = [...walkProblems, ...failed.filter((x) => x !== undefined)];

@@ -1,6 +1,7 @@
 /**
- * Worker pool: each worker reads and extracts files; the main thread builds the index.
- * Workers run this same bundle (dist/cli.js) with workerData set.
+ * Worker pool: workers (and for facts the main thread too, see runPool) read and extract
+ * files; the main thread builds the index. Workers run this same bundle (dist/cli.js) with
+ * workerData set.
  */
 import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
@@ -63,9 +64,17 @@ function shareFileNames(facts: ExtractResult): void {
   for (const t of facts.tables) { t.loc.file = file; for (const x of t.fields) x.loc.file = file; }
 }
 
+/**
+ * Runs every file through `runJob`: inline for one job, else on worker threads. With
+ * `mainTakesShare`, N jobs are N - 1 workers plus this thread: facts are heavy messages, and
+ * receiving a worker's facts costs this thread about as much CPU as extracting them, so on N
+ * cores it does better to extract its own share than to sit between N workers and their
+ * results. Tables are light messages; there N workers keep this thread's heap free of trees.
+ */
 export async function runPool(
   files: string[], jobs: number, options: AnalysisOptions, script: string,
   onResult: (r: JobResult, done: number) => void,
+  mainTakesShare = false,
 ): Promise<void> {
   if (jobs <= 1 || files.length < 8) {
     let since = 0;
@@ -80,14 +89,17 @@ export async function runPool(
   }
   let next = 0;
   let done = 0;
-  const workers = Math.min(jobs, files.length);
+  const take = (): number => (next < files.length ? next++ : -1);
+  const workers = Math.min(mainTakesShare ? jobs - 1 : jobs, files.length);
   await new Promise<void>((resolve, reject) => {
-    let alive = workers;
+    let alive = workers + (mainTakesShare ? 1 : 0);
+    const finished = (): void => { if (--alive === 0) resolve(); };
     for (let w = 0; w < workers; w++) {
       const worker = new Worker(script, { workerData: { kernlifeWorker: true, options } });
       let inFlight = 0;
       const feed = (): void => {
-        if (next < files.length) { const id = next++; inFlight++; worker.postMessage({ id, file: files[id] } satisfies Job); }
+        const id = take();
+        if (id >= 0) { inFlight++; worker.postMessage({ id, file: files[id] } satisfies Job); }
         else if (inFlight === 0) void worker.terminate();
       };
       worker.on('message', (r: JobResult) => {
@@ -97,9 +109,20 @@ export async function runPool(
         feed();
       });
       worker.on('error', (e) => reject(e));
-      worker.on('exit', () => { if (--alive === 0) resolve(); });
-      // two jobs in flight per worker hide the message round trip
-      feed(); feed();
+      worker.on('exit', finished);
+      // jobs in flight hide the message round trip (and this thread's long files)
+      for (let i = 0; i < (mainTakesShare ? 4 : 2); i++) feed();
     }
+    if (!mainTakesShare) return;
+    void (async () => {
+      for (let id = take(); id >= 0; id = take()) {
+        const r = runJob({ id, file: files[id] }, options);
+        done++;
+        onResult(r, done);
+        // let the workers' results and new requests in, and the trees' finalizers run
+        await new Promise<void>((res) => setImmediate(res));
+      }
+      finished();
+    })().catch(reject);
   });
 }
