@@ -94,7 +94,9 @@ export function checkIndex(index: Index, opts: CheckOptions = {}): CheckResult {
     }
     opts.progress?.(++done, tables.length, table.name);
   }
-  const findings = suppress(index, dedupe(raw), stats);
+  // merge per location, then suppress, then fold: a suppressed select finding must not hide
+  // the epoll findings at the same free
+  const findings = fold(suppress(index, merge(raw), stats));
   for (const f of findings) stats.findings[f.rule] = (stats.findings[f.rule] ?? 0) + 1;
   stats.ms = Date.now() - t0;
   return { findings, runs, stats };
@@ -109,8 +111,8 @@ function confidenceOf(m: TableModel, r: SimResult | null): Confidence {
 
 const locKey = (l: Loc) => `${l.file}:${l.line}:${l.col}`;
 
-/** One finding per rule and location; the tables that reach it are merged. The select rule subsumes the epoll ones at the same free. */
-function dedupe(raw: Finding[]): Finding[] {
+/** One finding per rule and location; the tables that reach it are merged. */
+function merge(raw: Finding[]): Finding[] {
   const by = new Map<string, Finding>();
   for (const f of raw) {
     const k = `${f.rule}|${locKey(f.loc)}`;
@@ -121,8 +123,13 @@ function dedupe(raw: Finding[]): Finding[] {
     if (rank(f.confidence) > rank(old.confidence)) old.confidence = f.confidence;
     if (f.trace.length && (!old.trace.length || f.trace.length < old.trace.length)) old.trace = f.trace;
   }
-  const selectAt = new Set([...by.values()].filter((f) => f.rule === 'waitqueue-freed-while-polled').map((f) => locKey(f.loc)));
-  const out = [...by.values()].filter((f) => !(f.rule.startsWith('pollfree-') && selectAt.has(locKey(f.loc))));
+  return [...by.values()];
+}
+
+/** The select rule subsumes the epoll ones at the same free (its fix, the file's lifetime, fixes both). */
+function fold(merged: Finding[]): Finding[] {
+  const selectAt = new Set(merged.filter((f) => f.rule === 'waitqueue-freed-while-polled').map((f) => locKey(f.loc)));
+  const out = merged.filter((f) => !(f.rule.startsWith('pollfree-') && selectAt.has(locKey(f.loc))));
   for (const f of out) if (f.tables.length > 1) f.message += ` (reached from ${f.tables.length} tables: ${f.tables.slice(0, 4).join(', ')}${f.tables.length > 4 ? ', …' : ''})`;
   return out.sort((a, b) => (a.loc.file < b.loc.file ? -1 : a.loc.file > b.loc.file ? 1 : a.loc.line - b.loc.line || a.loc.col - b.loc.col || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0)));
 }

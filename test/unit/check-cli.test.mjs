@@ -360,7 +360,6 @@ test('simulate --format json lists the tables of the file with status, states an
 test('suppression comments: on the line above, with all, or above the function; a wrong id does not', () => {
   const rule = 'waitqueue-freed-while-polled';
   const base = json(run(['check', '--format', 'json', 'examples']));
-  const others = base.findings.filter((f) => f.rule !== rule).length;
   assert.ok(base.findings.some((f) => f.rule === rule && f.file === TRIGGER));
 
   const check = (edit) => {
@@ -375,7 +374,13 @@ test('suppression comments: on the line above, with all, or above the function; 
   let { j } = check(kfreeAbove(`/* kernlife-ignore ${rule}: test */`));
   assert.ok(!j.findings.some((f) => f.rule === rule), 'the finding is gone');
   assert.equal(j.stats.suppressed, base.stats.suppressed + 1);
-  assert.equal(j.findings.filter((f) => f.rule !== rule).length, others, 'other findings stay');
+  // other findings stay; and the epoll finding the select finding had folded in at this free
+  // (pollfree-missing) now shows: suppressing one rule must not hide another
+  const kfreeLine = oneLine(TRIGGER, 'kfree(t);') + 1; // one line moved down by the comment
+  const shape = (f) => `${f.rule} ${path.basename(f.file)}`;
+  assert.deepEqual(j.findings.filter((f) => f.rule !== rule).map(shape).sort(),
+    [...base.findings.filter((f) => f.rule !== rule).map(shape), `pollfree-missing ${path.basename(TRIGGER)}`].sort(), 'other findings stay, and the folded epoll one shows');
+  assert.ok(j.findings.some((f) => f.rule === 'pollfree-missing' && f.line === kfreeLine));
 
   // `all`
   ({ j } = check(kfreeAbove('/* kernlife-ignore all: test */')));

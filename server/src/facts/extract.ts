@@ -501,6 +501,7 @@ class EffectWalker {
   private localNames = new Set<string>();
   private allocated = new Map<string, string>(); // local -> site
   private escapes = new Map<string, Term>(); // local -> first non-local path it was stored into
+  private escapedAt = new Map<string, Loc>(); // local -> where that store is
   private regions: Region[] = [];
   /** What each local was assigned (nodes), read only when a pin asks (gup_flags |= FOLL_LONGTERM). */
   private assigned = new Map<string, Node[]>();
@@ -813,7 +814,7 @@ class EffectWalker {
     if (v.type === 'call_expression' && this.allocCall(v, target)) return;
     if (v.type === 'identifier') {
       const name = this.s.ident(v);
-      if ((this.allocated.has(name) || this.callResults.has(name)) && !this.escapes.has(name) && rootOf(target)?.kind !== 'local') this.escapes.set(name, target);
+      if ((this.allocated.has(name) || this.callResults.has(name)) && !this.escapes.has(name) && rootOf(target)?.kind !== 'local') { this.escapes.set(name, target); this.escapedAt.set(name, this.loc(n)); }
     }
     // stores the simulator's guards depend on: `x->p = NULL`, `t->of = of`
     const vt = v.type === 'null' || this.isNullText(v) ? { t: 'null' as const } : v.type === 'identifier' ? this.term(v) : null;
@@ -891,7 +892,7 @@ class EffectWalker {
       const va = args[row.valueArg] ? unwrapValue(args[row.valueArg]) : null;
       if (va?.type === 'identifier' && path && rootOf(path)?.kind !== 'local') {
         const name = this.s.ident(va);
-        if ((this.allocated.has(name) || this.callResults.has(name)) && !this.escapes.has(name)) this.escapes.set(name, path);
+        if ((this.allocated.has(name) || this.callResults.has(name)) && !this.escapes.has(name)) { this.escapes.set(name, path); this.escapedAt.set(name, this.loc(call)); }
       }
       if (row.effect === 'publish' && v?.t === 'null') { this.emit('unpublish', call, extra); return; }
     }
@@ -911,10 +912,14 @@ class EffectWalker {
   private resolveEscapes(): void {
     if (!this.escapes.size) return;
     const map = (t: Term): Term => substitute(t, (r) => (r.t === 'root' && r.kind === 'local' ? this.escapes.get(r.name) : undefined)) ?? t;
+    const locals = (t: Term): string[] => { const r = rootOf(t); return r?.kind === 'local' && this.escapes.has(r.name) ? [r.name] : []; };
     for (const e of this.fn.effects) {
-      if (e.path) { e.path = map(e.path); e.text = render(e.path); }
+      // before the store, the object is not yet reachable through its path: effects on it touch
+      // only the new object (onReturned), and call arguments naming it are not uses of the path
+      const before = (t: Term) => locals(t).some((n) => { const at = this.escapedAt.get(n)!; return e.loc.line < at.line || (e.loc.line === at.line && e.loc.col < at.col); });
+      if (e.path) { if (before(e.path)) e.onReturned = true; e.path = map(e.path); e.text = render(e.path); }
       if (e.value) e.value = map(e.value);
-      if (e.args) e.args = e.args.map((a) => (a ? map(a) : a));
+      if (e.args) e.args = e.args.map((a) => (a && !before(a) ? map(a) : a));
       if (e.result) e.result = map(e.result);
       if (e.guards) e.guards = e.guards.map((g) => ({ ...g, path: map(g.path) }));
     }

@@ -102,6 +102,11 @@ export interface Effect {
   argText?: string[];
   /** call: where the returned value goes (a local, or the path that local was stored into). */
   result?: Term;
+  /**
+   * Set by the index when the effect happened on an object the callee created and returned:
+   * the caller's path names where it ends up, not memory the effect touched on the way.
+   */
+  onReturned?: boolean;
   /** Set on effects copied from a callee by the index: the chain of calls that led here. */
   via?: CallStep[];
 }

@@ -398,6 +398,8 @@ function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect
     if (!p) return null;
     out.path = p;
     out.text = render(p);
+    // only a returned local survives the root map as a local: the effect was on the callee's new object
+    if (ce.path && rootOf(ce.path)?.kind === 'local') out.onReturned = true;
   }
   if (ce.value) {
     const v = map(ce.value);

@@ -20,9 +20,9 @@ export const privateDataUsedAfterRelease: Rule = {
     // P2 is about ->release: a use racing some other free is a different (unmodelled) story
     if (v.property !== 'P2' || !v.free || (v.free.event !== 'drain' && v.free.event !== 'fput')) return null;
     const f = finding(this.meta.id, this.meta.severity, v, ctx,
-      `${v.object} is used after ${v.free ? chainText(v.free.chain) : 'another path'} freed it: ${v.use.what}. The handler broke its active protection (or runs outside kernfs's gate), so removal could release the file in between. Fix: clear the pointer in ->release under the lock both paths take, and read/re-check it after taking that lock.`,
-      v.use.loc ? [{ loc: v.use.loc, message: 'used here after the free' }] : []);
-    if (f && v.use.loc) { f.related.unshift({ loc: v.free!.loc, message: 'freed here' }); f.loc = v.use.loc; f.related = f.related.filter((r, i, a) => a.findIndex((x) => x.loc === r.loc) === i); }
+      `${v.object} is used after ${v.free ? chainText(v.free.chain) : 'another path'} freed it: ${v.use.what}. The handler broke its active protection (or runs outside kernfs's gate), so removal could release the file in between. Fix: clear the pointer in ->release under the lock both paths take, and read/re-check it after taking that lock.`);
+    // the use is the primary location; the free becomes the first note
+    if (f && v.use.loc) { f.related.unshift({ loc: f.loc, message: 'freed here' }); f.loc = v.use.loc; }
     return f;
   },
 };

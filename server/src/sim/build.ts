@@ -250,7 +250,8 @@ class Builder {
     const path = e.path;
     const text = e.text ?? (path ? render(path) : '');
     const push = (op: Op) => out.push(this.step(op, e, text, fn, anchors));
-    if (path && e.kind !== 'alloc') this.derefs(path, anchors, e, fn, out);
+    // effects on an object a callee created and returned touch that object, not the path it is stored at later
+    if (path && e.kind !== 'alloc' && !e.onReturned) this.derefs(path, anchors, e, fn, out);
     switch (e.kind) {
       case 'alloc': { const s = path && this.slot(path, anchors); if (s) push({ op: 'alloc', slot: s, ...(PROVIDER_GLUE.zeroing.test(e.api) ? { zero: true } : {}) }); break; }
       case 'store': { const s = path && this.slot(path, anchors); if (s) push({ op: 'store', slot: s, value: e.value?.t === 'null' ? 'null' : 'nonnull' }); break; }

@@ -17,7 +17,7 @@
  * kernfs_break_active_protection). Breadth-first with state hashing, so every counterexample
  * is a shortest one; a budget in states, depth and time; output depends on nothing but input.
  */
-import type { HandlerModel, Op, Slot, Step, TableModel } from './model';
+import type { HandlerModel, Slot, Step, TableModel } from './model';
 import type { Actor, Property, TraceStep, Violation } from './trace';
 
 export interface SimOptions {
@@ -30,7 +30,7 @@ export interface SimOptions {
   cancelled?: () => boolean;
 }
 
-export const DEFAULT_SIM_OPTIONS: SimOptions = { maxStates: 40_000, maxDepth: 14, timeMs: 3_000, maxTasks: 2, maxFiles: 2 };
+export const DEFAULT_SIM_OPTIONS: SimOptions = { maxStates: 40_000, maxDepth: 14, timeMs: 30_000, maxTasks: 2, maxFiles: 2 };
 
 export interface SimResult {
   status: 'complete' | 'truncated' | 'cancelled';
@@ -653,7 +653,6 @@ class Explorer {
         const key = this.inst(op.slot, run.f, run.host, t);
         s.vals[key] = op.value === 'null' ? 0 : 1;
         (run.w ??= []).push(key);
-        if (op.value === 'null') delete s.slots[key];
         return false;
       }
       case 'breakActive': {
@@ -662,7 +661,7 @@ class Explorer {
       }
       case 'unbreakActive': return false;
       case 'lock': {
-        const l = this.lockName(op.lock);
+        const l = op.lock;
         if (run.brk) {
           // taking a sleeping lock with the active reference broken: removal may run first
           run.lk = l;
@@ -674,7 +673,7 @@ class Explorer {
         return false;
       }
       case 'unlock': {
-        const l = this.lockName(op.lock);
+        const l = op.lock;
         if (s.locks[l] === t) delete s.locks[l];
         return false;
       }
@@ -722,15 +721,6 @@ class Explorer {
     } else {
       out.push({ actor: t === KW ? 'kworker' : ACTORS[t], event: api, message: msg });
     }
-    // an epoll remover inside its RCU read section still holds the old head: P1-epoll second case
-    if (mode === 'now') {
-      for (let u = 0; u < 2; u++) {
-        const rd = s.tasks[u].rd;
-        if (rd?.some((i) => s.entries.find((e) => e.rl === i)?.o === o)) {
-          // reported when that task leaves the read section (epollDelEnd): the shortest trace includes it
-        }
-      }
-    }
   }
 
   private objAt(s: State, slot: Slot, run: Run, st: Step, A: Actor): number {
@@ -767,10 +757,6 @@ class Explorer {
     if (slot.startsWith('t:')) return `t${task}|${slot.slice(2)}`;
     if (slot.startsWith('h:')) return `h${host ?? -1}|${slot.slice(2)}`;
     return `n|${slot.slice(2)}`;
-  }
-
-  private lockName(l: string): string {
-    return l;
   }
 
   private wqText(s: State, e: Entry): string {
@@ -834,4 +820,3 @@ function clone(s: State): State {
   return JSON.parse(JSON.stringify(s));
 }
 
-export type { Op };
