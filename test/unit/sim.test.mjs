@@ -166,6 +166,36 @@ test('sim: release clears of->priv and the writer re-checks it -> no violation',
   assert.deepEqual(r.violations, []);
 });
 
+// cgroup removes (cgroup_destroy_locked) and hides (cgroup_file_show) files under cgroup_mutex:
+// a writer that holds cgroup_mutex cannot be overtaken; one still waiting for it can.
+test('sim: cgroup severing holds cgroup_mutex; the writer is overtaken only while it waits for the lock', () => {
+  const w = fn('p_write', [['of', 'struct kernfs_open_file *'], ['buf', 'char *'], ['n', 'size_t'], ['off', 'loff_t']], [
+    eff('breakActive', kn, { api: 'cgroup_kn_lock_live' }), eff('lock', kn, { api: 'cgroup_kn_lock_live' }),
+    eff('publish', ctxPath, { api: 'smp_store_release', value: G('x') }),
+    eff('unlock', kn, { api: 'cgroup_kn_unlock' }), eff('unbreakActive', kn, { api: 'cgroup_kn_unlock' }),
+  ]);
+  const rel = fn('p_release', [['of', 'struct kernfs_open_file *']], []);
+  const { model, r } = run([w, rel], cgTable());
+  assert.equal(model.severLock, 'n:cgroup_mutex');
+  assert.deepEqual(props(r), ['P2']);
+  const m = r.violations[0].trace.map((s) => s.message);
+  const at = (re) => m.findIndex((x) => re.test(x));
+  const waits = at(/waits for cgroup_mutex/), sever = at(/holding cgroup_mutex/), done = at(/every open file has been released/), takes = at(/takes cgroup_mutex again/);
+  assert.ok(waits >= 0 && waits < sever && sever < done && done < takes && takes < m.length - 1, m.join('\n'));
+});
+
+test('sim: a writer that re-reads of->priv under cgroup_mutex after release cleared it -> no violation', () => {
+  const w = fn('p_write', [['of', 'struct kernfs_open_file *'], ['buf', 'char *'], ['n', 'size_t'], ['off', 'loff_t']], [
+    eff('breakActive', kn, { api: 'cgroup_kn_lock_live' }), eff('lock', kn, { api: 'cgroup_kn_lock_live' }),
+    { ...eff('publish', ctxPath, { api: 'smp_store_release', value: G('x') }), guards: [{ cond: -1, path: ARW(P('of', 0, 'struct kernfs_open_file *'), 'priv'), nonnull: true }] },
+    eff('unlock', kn, { api: 'cgroup_kn_unlock' }), eff('unbreakActive', kn, { api: 'cgroup_kn_unlock' }),
+  ]);
+  const rel = fn('p_release', [['of', 'struct kernfs_open_file *']], [eff('store', ARW(P('of', 0, 'struct kernfs_open_file *'), 'priv'), { api: '=', value: { t: 'null' } })]);
+  const { r } = run([w, rel], cgTable());
+  assert.equal(r.status, 'complete');
+  assert.deepEqual(r.violations, []);
+});
+
 // free with pending async work
 const work = ADDR(ARW(priv, 'work'));
 const asyncFns = (releaseEffects) => [

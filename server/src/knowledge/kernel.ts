@@ -119,6 +119,8 @@ export const API_ROWS: ApiRow[] = [
   { name: 'cgroup_kn_unlock', header: 'kernel/cgroup/cgroup-internal.h', effect: 'unlock', also: ['unbreakActive'] },
   ...rows('include/linux/mutex.h', { effect: 'lock' }, 'mutex_lock', 'mutex_lock_interruptible', 'mutex_lock_killable', 'mutex_lock_nested'),
   { name: 'mutex_unlock', header: 'include/linux/mutex.h', effect: 'unlock' },
+  { name: 'cgroup_lock', header: 'include/linux/cgroup.h', effect: 'lock' },
+  { name: 'cgroup_unlock', header: 'include/linux/cgroup.h', effect: 'unlock' },
   ...rows(SPIN, { effect: 'lock' }, 'spin_lock', 'spin_lock_irq', 'spin_lock_irqsave', 'spin_lock_bh'),
   ...rows(SPIN, { effect: 'unlock' }, 'spin_unlock', 'spin_unlock_irq', 'spin_unlock_irqrestore', 'spin_unlock_bh'),
 
@@ -284,6 +286,10 @@ export const KERNEL_KNOWLEDGE: Knowledge = {
 export const PROVIDER_GLUE = {
   cgroupOpen: { fn: 'cgroup_file_open', alloc: 'kzalloc' },
   cgroupRelease: { fn: 'cgroup_file_release', free: 'kfree' },
+  /** cgroup removes (cgroup_rmdir -> cgroup_destroy_locked) and hides (cgroup_file_show) files under this lock */
+  cgroupSeverLock: 'cgroup_mutex',
+  /** Calls whose lock is implied, not an argument: the lock each one takes or drops. */
+  impliedLocks: { cgroup_lock: 'cgroup_mutex', cgroup_unlock: 'cgroup_mutex', cgroup_kn_lock_live: 'cgroup_mutex', cgroup_kn_unlock: 'cgroup_mutex' } as Record<string, string>,
   kernfsDefaultPoll: 'kernfs_generic_poll',
   procfsRemovers: ['remove_proc_entry', 'proc_remove', 'remove_proc_subtree'],
   /** allocators that return zeroed memory */

@@ -88,6 +88,7 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
   return {
     table: { name: table.name, kind: table.kind, ...(table.index !== undefined ? { index: table.index } : {}), loc: table.loc, file },
     provider, severable, severReason: opts.severable !== undefined ? 'set by the caller' : p.reason,
+    ...(kernfsGlue && severable ? { severLock: `n:${PROVIDER_GLUE.cgroupSeverLock}` } : {}),
     ...(table.kind === 'file_operations' && !owner && isModular(index, file) ? { moduleUnprotected: true } : {}),
     open, release, poll, io, callbacks, notes: b.notes,
   };
@@ -264,9 +265,10 @@ class Builder {
       case 'breakActive': push({ op: 'breakActive' }); break;
       case 'unbreakActive': push({ op: 'unbreakActive' }); break;
       case 'lock': case 'unlock': {
-        const s = path ? (this.slot(path, anchors) ?? render(path)) : e.api;
-        // the kernfs node lock (cgroup_kn_lock_live takes cgroup_mutex): one per node
-        const l = s.startsWith('f:of->kn') ? 'n:cgroup_mutex' : s.startsWith('f:') || s.startsWith('n:') ? s : `n:${s}`;
+        // calls that imply their lock (cgroup_kn_lock_live and cgroup_lock take cgroup_mutex)
+        const implied = Object.prototype.hasOwnProperty.call(PROVIDER_GLUE.impliedLocks, e.api) ? PROVIDER_GLUE.impliedLocks[e.api] : undefined;
+        const s = implied ?? (path ? (this.slot(path, anchors) ?? render(path)) : e.api);
+        const l = s.startsWith('f:') || s.startsWith('n:') ? s : `n:${s.replace(/^&/, '')}`;
         push({ op: e.kind, lock: l });
         break;
       }

@@ -314,11 +314,13 @@ class Explorer {
         }
       }
       // the remover: rmdir / kernfs_remove / remove_proc_entry
-      if (t === 1 && m.severable && !s.deact && s.files.some((f) => f.st < 2)) {
+      const sl = m.severLock;
+      if (t === 1 && m.severable && !s.deact && s.files.some((f) => f.st < 2) && !(sl && s.locks[sl] !== undefined)) {
         ev.push(['sever', (s, out) => {
           s.deact = 1;
           s.tasks[t].drain = 1;
-          out.push({ actor: A, event: this.severEvent(), message: `the node is deactivated: new opens and handler calls are refused; removal waits for in-flight handlers (active = ${s.active})` });
+          if (sl) s.locks[sl] = t;
+          out.push({ actor: A, event: this.severEvent(), message: `${sl ? `holding ${sl.slice(2)}, ` : ''}the node is deactivated: new opens and handler calls are refused; removal waits for in-flight handlers (active = ${s.active})` });
         }]);
       }
     }
@@ -341,7 +343,7 @@ class Explorer {
   private severEvent(): string {
     switch (this.m.provider) {
       case 'procfs': return 'remove_proc_entry(): procfs removes the entry';
-      default: return this.m.table.kind === 'cftype' ? 'rmdir(cgroup): kernfs removes the file' : 'kernfs_remove(): kernfs removes the node';
+      default: return this.m.table.kind === 'cftype' ? 'cgroup removes or hides the file (rmdir, cgroup_file_show(false))' : 'kernfs_remove(): kernfs removes the node';
     }
   }
 
@@ -407,6 +409,7 @@ class Explorer {
     if (f < 0) {
       s.removed = 1;
       delete s.tasks[t].drain;
+      if (this.m.severLock && s.locks[this.m.severLock] === t) delete s.locks[this.m.severLock];
       out.push({ actor: ACTORS[t], event: 'removal done', message: 'every open file has been released; the files themselves stay open' });
       return;
     }
@@ -566,7 +569,8 @@ class Explorer {
   private finish(s: State, t: number, run: Run, out: TraceStep[]): void {
     if (t === KW) s.kw = null; else s.tasks[t].run = null;
     if (run.act && !run.brk) s.active--;
-    for (const [l, holder] of Object.entries(s.locks)) if (holder === t) delete s.locks[l];
+    // a handler's locks go with it; the remover keeps the lock it severs under
+    for (const [l, holder] of Object.entries(s.locks)) if (holder === t && !(s.tasks[t]?.drain && l === this.m.severLock)) delete s.locks[l];
     switch (run.k) {
       case 'select': s.tasks[t].sel = 1; out.push({ actor: ACTORS[t], event: 'select() sleeps', message: 'task sleeps in select() with its poll-table entries queued' }); break;
       case 'epoll': if (!s.files[run.f].ep.includes(t)) s.files[run.f].ep.push(t); break;
@@ -602,7 +606,7 @@ class Explorer {
         return false;
       }
       case 'free': {
-        const o = this.objAt(s, op.slot, run, st, A);
+        const o = this.objAt(s, op.slot, run, st, A, out);
         if (s.objs[o].st !== 0) return false; // already going: a double free is another rule's business
         run.fr.push(o);
         this.freeObj(s, o, op.mode, this.stepIds.get(st)!, t, out, st.api, `frees ${st.text}${op.mode === 'rcu' ? ' after a grace period' : ''}`, run, st);
@@ -617,7 +621,7 @@ class Explorer {
         return true;
       }
       case 'pollWait': {
-        const o = this.objAt(s, op.slot, run, st, A);
+        const o = this.objAt(s, op.slot, run, st, A, out);
         if (run.reg) this.register(s, t, run, o, op.wq, st, out);
         return false;
       }
@@ -626,7 +630,7 @@ class Explorer {
         return false;
       }
       case 'wake': {
-        const o = this.objAt(s, op.slot, run, st, A);
+        const o = this.objAt(s, op.slot, run, st, A, out);
         if (op.pollfree) {
           s.objs[o].pf = 1;
           let n = 0;
@@ -646,7 +650,7 @@ class Explorer {
       }
       case 'notify': return false;
       case 'deref': {
-        this.objAt(s, op.slot, run, st, A);
+        this.objAt(s, op.slot, run, st, A, out);
         return false;
       }
       case 'store': {
@@ -678,13 +682,13 @@ class Explorer {
         return false;
       }
       case 'asyncArm': {
-        const o = this.objAt(s, op.slot, run, st, A);
+        const o = this.objAt(s, op.slot, run, st, A, out);
         if (!s.async.some((a) => a.o === o && a.cb === op.callback)) s.async.push({ o, cb: op.callback, m: op.mechanism });
         say(`arms ${op.callback}() (${op.mechanism}) on ${st.text}`);
         return false;
       }
       case 'asyncCancel': {
-        const o = this.objAt(s, op.slot, run, st, A);
+        const o = this.objAt(s, op.slot, run, st, A, out);
         const before = s.async.length;
         s.async = s.async.filter((a) => a.o !== o);
         if (before !== s.async.length) say(`cancels pending callbacks on ${st.text}`);
@@ -723,7 +727,7 @@ class Explorer {
     }
   }
 
-  private objAt(s: State, slot: Slot, run: Run, st: Step, A: Actor): number {
+  private objAt(s: State, slot: Slot, run: Run, st: Step, A: Actor, out: TraceStep[]): number {
     const key = this.inst(slot, run.f, run.host, ACTORS.indexOf(A));
     let o = s.slots[key];
     if (o === undefined) {
@@ -732,7 +736,7 @@ class Explorer {
       s.slots[key] = o;
     }
     if (s.objs[o].st === 2 && !run.fr.includes(o)) {
-      this.violation(s, run.k === 'async' ? 'P-async' : 'P2', o, { what: `${st.api}: ${st.text} used after it was freed`, actor: A, loc: st.loc }, null, []);
+      this.violation(s, run.k === 'async' ? 'P-async' : 'P2', o, { what: `${st.api}: ${st.text} used after it was freed`, actor: A, loc: st.loc }, null, out);
     }
     return o;
   }

@@ -91,6 +91,11 @@ export interface TableModel {
   severable: boolean;
   /** Why (or why not), for `simulate` output. */
   severReason: string;
+  /**
+   * A lock the remover holds across severing (slot form, `n:cgroup_mutex`): every cgroup path
+   * that removes or hides a file (cgroup_destroy_locked, cgroup_file_show) runs under cgroup_mutex.
+   */
+  severLock?: string;
   /** The table is in code that can be a module and has no `.owner`. */
   moduleUnprotected?: boolean;
   open: HandlerModel | null;
