@@ -11,4 +11,5 @@ await import('./fixtures/fixtures.test.mjs');
 await import('./fixtures/rules.test.mjs');
 await import('./corpus/corpus.test.mjs');
 await import('./corpus/psi.test.mjs');
+await import('./corpus/psi-check.test.mjs');
 await import('./corpus/knowledge.test.mjs');
