@@ -4,13 +4,19 @@
  *
  * Self-written, after the shape of the "*.pressure" files in kernel/cgroup/cgroup.c.
  * Writing a trigger spec to "demo.pressure" creates a trigger (psi_like_trigger.c) and
- * publishes it in the open file's private context, of->priv. poll() waits on the trigger's
+ * publishes it in the open file's cgroup context, of->priv. poll() waits on the trigger's
  * embedded waitqueue; release() destroys the trigger.
+ *
+ * Two bugs on purpose (kernlife check examples): the trigger's waitqueue is freed by
+ * ->release while select() may still be queued on it, and demo_pressure_write() reads
+ * of->priv before cgroup_kn_lock_live(), which gives up the file's active protection, so a
+ * removal can release the context before the write stores into it.
  *
  * Why release() matters more than it looks: when the cgroup is removed (rmdir), kernfs
  * drains the files that are still open and calls ->release for them right away
  * (kernfs_drain_open_files), while user space still holds the file and its epoll entry.
- * So ->release can free memory that a live poller is registered on.
+ * So ->release can free memory that a live poller is registered on. The upstream cure is to
+ * poll the kernfs open node instead (kernfs_generic_poll(of, pt), kernfs_notify(of->kn)).
  *
  * Try:  node dist/cli.js tables examples
  *       node dist/cli.js facts examples --function demo_pressure_release
@@ -25,21 +31,14 @@ struct demo_trigger *demo_trigger_create(char *buf, size_t nbytes);
 void demo_trigger_destroy(struct demo_trigger *t);
 __poll_t demo_trigger_poll(void **trigger_ptr, struct file *file, poll_table *wait);
 
-/* what of->priv points to for an open "demo.pressure" file */
-struct demo_pressure_ctx {
+/*
+ * of->priv of a cgroup file is not ours: cgroup_file_open() allocates a struct cgroup_file_ctx
+ * there before calling our handlers and cgroup_file_release() frees it after our .release.
+ * A cftype keeps its per-open state in that context (here: the trigger slot).
+ */
+struct cgroup_file_ctx {
 	struct demo_trigger *trigger;
 };
-
-static int demo_pressure_open(struct kernfs_open_file *of)
-{
-	struct demo_pressure_ctx *ctx;
-
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
-	if (!ctx)
-		return -ENOMEM;
-	of->priv = ctx;
-	return 0;
-}
 
 static int demo_pressure_show(struct seq_file *seq, void *v)
 {
@@ -50,7 +49,7 @@ static int demo_pressure_show(struct seq_file *seq, void *v)
 static ssize_t demo_pressure_write(struct kernfs_open_file *of, char *buf,
 				   size_t nbytes, loff_t off)
 {
-	struct demo_pressure_ctx *ctx = of->priv;
+	struct cgroup_file_ctx *ctx = of->priv;
 	struct demo_trigger *new;
 	struct cgroup *cgrp;
 
@@ -79,25 +78,24 @@ static ssize_t demo_pressure_write(struct kernfs_open_file *of, char *buf,
 
 static __poll_t demo_pressure_poll(struct kernfs_open_file *of, poll_table *pt)
 {
-	struct demo_pressure_ctx *ctx = of->priv;
+	struct cgroup_file_ctx *ctx = of->priv;
 
 	return demo_trigger_poll((void **)&ctx->trigger, of->file, pt);
 }
 
 static void demo_pressure_release(struct kernfs_open_file *of)
 {
-	struct demo_pressure_ctx *ctx = of->priv;
+	struct cgroup_file_ctx *ctx = of->priv;
 
 	/* frees the waitqueue demo_pressure_poll() registered pollers on */
 	demo_trigger_destroy(ctx->trigger);
-	kfree(ctx);
+	ctx->trigger = NULL;
 }
 
 static struct cftype demo_pressure_files[] = {
 	{
 		.name = "demo.pressure",
 		.flags = CFTYPE_NOT_ON_ROOT,
-		.open = demo_pressure_open,
 		.seq_show = demo_pressure_show,
 		.write = demo_pressure_write,
 		.poll = demo_pressure_poll,

@@ -16,7 +16,10 @@
  *
  * A plain wake_up*() does not detach epoll's wait entries; once the memory is gone, epoll
  * later unlinks its entry from freed memory (ep_remove_wait_queue -> remove_wait_queue).
- * The fix is wake_up_pollfree(&t->event_wait), which tears the entries down first.
+ * wake_up_pollfree(&t->event_wait) followed by an RCU grace period fixes only that epoll
+ * half: select()/poll() entries ignore POLLFREE and poll_freewait() still touches the head.
+ * The real fix for a kernfs/cgroup file is to poll the kernfs open node, whose lifetime
+ * follows the open files (kernfs_generic_poll() and kernfs_notify()).
  */
 #include <linux/poll.h>
 #include <linux/rcupdate.h>
@@ -64,8 +67,8 @@ void demo_trigger_destroy(struct demo_trigger *t)
 		return;
 
 	/*
-	 * BUG (the shape kernlife looks for): this wakes pollers but leaves epoll's
-	 * entries on t->event_wait. Should be wake_up_pollfree(&t->event_wait).
+	 * BUG (the shape kernlife looks for): this wakes pollers but leaves their entries
+	 * on t->event_wait, which the kfree() below frees under them.
 	 */
 	wake_up_interruptible(&t->event_wait);
 
