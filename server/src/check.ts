@@ -36,6 +36,8 @@ export interface CheckStats {
   suppressed: number;
   findings: Record<string, number>;
   ms: number;
+  /** The slowest simulations, slowest first (timings: not deterministic, JSON stats only). */
+  slowest?: { table: string; file: string; line: number; ms: number; states: number; status: string }[];
 }
 
 export interface CheckResult {
@@ -73,6 +75,7 @@ export function checkIndex(index: Index, opts: CheckOptions = {}): CheckResult {
     const skip = needSim ? worthSimulating(model) : 'no interleaving rule selected';
     if (!skip) {
       result = simulate(model, { ...DEFAULT_SIM_OPTIONS, ...opts.sim, ...(opts.cancelled ? { cancelled: opts.cancelled } : {}) });
+      noteSlow(stats, table, result);
       stats.simulated++;
       stats.states += result.states;
       if (result.status !== 'complete') stats.truncated++;
@@ -100,6 +103,14 @@ export function checkIndex(index: Index, opts: CheckOptions = {}): CheckResult {
   for (const f of findings) stats.findings[f.rule] = (stats.findings[f.rule] ?? 0) + 1;
   stats.ms = Date.now() - t0;
   return { findings, runs, stats };
+}
+
+/** Keep the ten slowest simulations (for BENCHMARKS and for finding budget hogs). */
+function noteSlow(stats: CheckStats, table: { name: string; index?: number; loc: Loc }, r: SimResult): void {
+  const list = (stats.slowest ??= []);
+  list.push({ table: table.index !== undefined ? `${table.name}[${table.index}]` : table.name, file: table.loc.file, line: table.loc.line, ms: r.ms, states: r.states, status: r.status });
+  list.sort((a, b) => b.ms - a.ms);
+  if (list.length > 10) list.length = 10;
 }
 
 function confidenceOf(m: TableModel, r: SimResult | null): Confidence {

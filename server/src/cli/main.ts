@@ -13,6 +13,7 @@ import { buildIndex, DEFAULT_OPTIONS, eachFunctionReport, functionReports, knowl
 import { runJob, runPool, type Job, type JobResult } from './pool';
 import { walk } from './walk';
 import { formatFactsText, formatTablesText } from './format';
+import { DEFAULT_SIM_OPTIONS } from '../sim/explore';
 import { checkIndex } from '../check';
 import { RULE_IDS } from '../rules/index';
 import { findingsJson, findingsSarif, findingsText, simulateJson, simulateText } from './report';
@@ -42,6 +43,8 @@ options:
   --config FILE          API rows for out-of-tree wrappers (default: .kernlife.json in the current
                          directory or above the first PATH)
   --max-size BYTES       skip files larger than this (default ${DEFAULT_OPTIONS.maxFileBytes})
+  --max-states N         check/simulate: states explored per table (default ${DEFAULT_SIM_OPTIONS.maxStates})
+  --sim-time MS          check/simulate: time limit per table (default ${DEFAULT_SIM_OPTIONS.timeMs})
   -h, --help             this text
 `;
 
@@ -58,6 +61,9 @@ interface Args {
   jobs: number;
   config?: string;
   maxSize: number;
+  /** simulation budget overrides (check, simulate) */
+  maxStates?: number;
+  simTimeMs?: number;
   paths: string[];
 }
 
@@ -79,6 +85,8 @@ function parseArgs(argv: string[]): Args {
     if (x === '--stats-only') { a.statsOnly = true; continue; }
     if (x === '--jobs' || x === '-j') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--jobs must be a positive integer'); a.jobs = n; continue; }
     if (x === '--config') { a.config = value(i++, x); continue; }
+    if (x === '--max-states') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-states must be a positive integer'); a.maxStates = n; continue; }
+    if (x === '--sim-time') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--sim-time must be a positive integer (milliseconds)'); a.simTimeMs = n; continue; }
     if (x === '--max-size') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-size must be a positive integer'); a.maxSize = n; continue; }
     if (x.startsWith('-') && x !== '-') throw new UsageError(`unknown option ${x}`);
     if (!a.command) a.command = x; else a.paths.push(x);
@@ -181,6 +189,7 @@ async function run(argv: string[]): Promise<number> {
     const res = checkIndex(index, {
       ...(args.rules.length ? { rules: args.rules } : {}),
       ...(only ? { files: only } : {}),
+      ...(args.maxStates || args.simTimeMs ? { sim: { ...(args.maxStates ? { maxStates: args.maxStates } : {}), ...(args.simTimeMs ? { timeMs: args.simTimeMs } : {}) } } : {}),
       progress: (d, n, t) => cp.tick(d, n, `simulating ${t}`),
     });
     cp.end();

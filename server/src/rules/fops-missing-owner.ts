@@ -17,12 +17,12 @@ export const fopsMissingOwner: Rule = {
   structural(ctx) {
     const m = ctx.model;
     if (m.table.kind !== 'file_operations' || !m.moduleUnprotected) return [];
-    const handlers = [m.open, m.release, m.poll, ...m.io].filter((h) => h && h.loc && h.loc.file === m.table.file);
+    const handlers = m.defined.filter((h) => h.loc.file === m.table.file);
     if (!handlers.length) return [];
     return [{
       rule: this.meta.id, severity: this.meta.severity, confidence: 'high', loc: m.table.loc,
-      message: `${tableLabel(m)} has no .owner = THIS_MODULE, but its handlers (${handlers.map((h) => h!.name).join(', ')}) live in code that can be unloaded: nothing stops rmmod while a file is open, and the next call or the final ->release runs in freed module text. Fix: add .owner = THIS_MODULE.`,
-      related: handlers.map((h) => ({ loc: h!.loc!, message: `${h!.field} handler ${h!.name}` })),
+      message: `${tableLabel(m)} has no .owner = THIS_MODULE, but its handlers (${handlers.map((h) => h.name).join(', ')}) live in code that can be unloaded: nothing stops rmmod while a file is open, and the next call or the final ->release runs in freed module text. Fix: add .owner = THIS_MODULE.`,
+      related: handlers.map((h) => ({ loc: h.loc, message: `${h.field} handler ${h.name}` })),
       trace: [], tables: [tableLabel(m)],
     }];
   },

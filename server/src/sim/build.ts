@@ -72,25 +72,36 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
   if (!poll && (table.kind === 'cftype' || table.kind === 'kernfs_ops')) {
     poll = b.synthetic('poll', 'poll', PROVIDER_GLUE.kernfsDefaultPoll, [{ op: { op: 'genericPoll' }, api: PROVIDER_GLUE.kernfsDefaultPoll, text: 'on->poll' }]);
   }
-  const io: HandlerModel[] = [];
+  let io: HandlerModel[] = [];
   for (const f of table.fields) {
     if (f.role !== 'io' || !f.handler) continue;
     const h = b.handler('io', f.field, f.handler);
-    if (h && h.variants.some((v) => v.steps.length)) io.push(h);
+    if (h) io.push(h);
   }
   const callbacks: Record<string, HandlerModel> = {};
   for (const name of b.callbackNames()) {
     const h = b.handler('async', 'callback', name);
     if (h) callbacks[name] = h;
   }
-  b.keepInteresting([open, release, poll, ...io, ...Object.values(callbacks)]);
+  const defined = [open, release, poll, ...io].filter((h): h is HandlerModel => !!h && !!h.loc).map((h) => ({ field: h.field, name: h.name, loc: h.loc! }));
+  const severLock = kernfsGlue && severable ? `n:${PROVIDER_GLUE.cgroupSeverLock}` : undefined;
+  b.keepInteresting([open, release, poll, ...io, ...Object.values(callbacks)], severLock);
+  // an io handler with nothing left changes nothing; two with the same program are one event
+  const ioSeen = new Set<string>();
+  io = io.filter((h) => {
+    if (!h.variants.some((v) => v.steps.length)) return false;
+    const key = JSON.stringify(h.variants.map((v) => v.steps.map((s) => [s.op, s.guards])));
+    if (ioSeen.has(key)) { b.notes.push(`.${h.field} = ${h.name}: same operations as another handler, explored once`); return false; }
+    ioSeen.add(key);
+    return true;
+  });
   const owner = table.fields.find((f) => f.role === 'owner');
   return {
     table: { name: table.name, kind: table.kind, ...(table.index !== undefined ? { index: table.index } : {}), loc: table.loc, file },
     provider, severable, severReason: opts.severable !== undefined ? 'set by the caller' : p.reason,
-    ...(kernfsGlue && severable ? { severLock: `n:${PROVIDER_GLUE.cgroupSeverLock}` } : {}),
+    ...(severLock ? { severLock } : {}),
     ...(table.kind === 'file_operations' && !owner && isModular(index, file) ? { moduleUnprotected: true } : {}),
-    open, release, poll, io, callbacks, notes: b.notes,
+    open, release, poll, io, callbacks, defined, notes: b.notes,
   };
 }
 
@@ -298,19 +309,61 @@ class Builder {
     return { op, loc: e.loc, api: e.api, text, chain, cond: e.cond, guards };
   }
 
-  /** Drop use steps on slots nothing else in the model touches (keeps the state space small). */
-  keepInteresting(hs: (HandlerModel | null)[]): void {
-    const live = new Set<string>();
-    for (const h of hs) for (const v of h?.variants ?? []) for (const s of v.steps) {
-      const o = s.op;
-      if (o.op === 'alloc' || o.op === 'free' || o.op === 'pollWait' || o.op === 'asyncArm' || o.op === 'asyncCancel' || o.op === 'wake') live.add(o.slot);
+  /**
+   * Prune what cannot change a verdict, so the search spends its budget on what can:
+   * - a slot matters when something frees it, polls on it or arms async work on it; uses,
+   *   wakes and registrations on other slots are dropped; allocs and stores stay where a
+   *   guard reads them;
+   * - a lock matters when it is the remover's lock, when some handler can sleep while holding
+   *   it, or when a handler takes it with its active protection broken (that wait is the
+   *   window removal runs in); other lock/unlock pairs are no-ops in an atomic handler;
+   * - variants that are the same program after pruning are one variant.
+   */
+  keepInteresting(hs: (HandlerModel | null)[], severLock?: string): void {
+    const all = hs.flatMap((h) => h?.variants.flatMap((v) => v.steps) ?? []);
+    const hot = new Set<string>();
+    const guarded = new Set<string>();
+    for (const st of all) {
+      const o = st.op;
+      if (o.op === 'free' || o.op === 'pollWait' || o.op === 'asyncArm' || o.op === 'asyncCancel') hot.add(o.slot);
+      for (const g of st.guards) guarded.add(g.slot);
     }
+    const under = (slot: string, set: Set<string>) => { for (const x of set) if (x === slot || isUnderSlot(x, slot)) return true; return false; };
+    const locks = new Set<string>(severLock ? [severLock] : []);
+    for (const h of hs) for (const v of h?.variants ?? []) {
+      const held: string[] = [];
+      let brk = false;
+      for (const st of v.steps) {
+        const o = st.op;
+        if (o.op === 'breakActive') brk = true;
+        else if (o.op === 'unbreakActive') brk = false;
+        else if (o.op === 'lock') { if (brk) locks.add(o.lock); held.push(o.lock); }
+        else if (o.op === 'unlock') { const i = held.lastIndexOf(o.lock); if (i >= 0) held.splice(i, 1); }
+        else if (o.op === 'syncRcu') for (const l of held) locks.add(l);
+      }
+    }
+    const keep = (st: Step): boolean => {
+      const o = st.op;
+      switch (o.op) {
+        case 'deref': case 'wake': return hot.has(o.slot);
+        case 'pollWait': return hot.has(o.slot);
+        case 'alloc': return hot.has(o.slot) || under(o.slot, guarded) || under(o.slot, hot);
+        case 'store': return hot.has(o.slot) || guarded.has(o.slot);
+        case 'lock': case 'unlock': return locks.has(o.lock);
+        default: return true;
+      }
+    };
     for (const h of hs) {
       if (!h) continue;
-      for (const v of h.variants) v.steps = v.steps.filter((s, i, a) => s.op.op !== 'deref' || (live.has(s.op.slot) && !(i > 0 && a[i - 1].op.op === 'deref' && (a[i - 1].op as { slot: string }).slot === s.op.slot)));
-      h.variants = dedupeVariants(h.variants);
+      for (const v of h.variants) v.steps = v.steps.filter((s, i, a) => keep(s) && !(s.op.op === 'deref' && i > 0 && a[i - 1].op.op === 'deref' && (a[i - 1].op as { slot: string }).slot === s.op.slot));
+      h.variants = dedupeVariants(h.variants, true);
     }
   }
+}
+
+/** `f:of->priv->x` is under `f:of->priv`. */
+function isUnderSlot(k: string, prefix: string): boolean {
+  return k.length > prefix.length && k.startsWith(prefix) && (k.startsWith('->', prefix.length) || k[prefix.length] === '.');
 }
 
 function isAnchor(s: string): boolean {
@@ -375,11 +428,15 @@ export function variantsOf(steps: Step[]): HandlerModel['variants'] {
   return dedupeVariants(out);
 }
 
-function dedupeVariants(vs: HandlerModel['variants']): HandlerModel['variants'] {
+function dedupeVariants(vs: HandlerModel['variants'], byProgram = false): HandlerModel['variants'] {
   const seen = new Map<string, number>();
   const out: HandlerModel['variants'] = [];
   for (const v of vs) {
-    const key = v.steps.map((s) => `${s.loc.line}:${s.loc.col}:${s.op.op}`).join(',');
+    // byProgram: the same operations on the same slots under the same guards are one variant,
+    // wherever in the source they come from (the first one's locations explain the trace)
+    const key = byProgram
+      ? JSON.stringify(v.steps.map((s) => [s.op, s.guards]))
+      : v.steps.map((s) => `${s.loc.line}:${s.loc.col}:${s.op.op}`).join(',');
     if (seen.has(key)) continue;
     seen.set(key, out.length);
     out.push(v);

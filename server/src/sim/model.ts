@@ -98,6 +98,8 @@ export interface TableModel {
   severLock?: string;
   /** The table is in code that can be a module and has no `.owner`. */
   moduleUnprotected?: boolean;
+  /** Every handler of the table with a definition in this run, before pruning (structural rules). */
+  defined: { field: string; name: string; loc: Loc }[];
   open: HandlerModel | null;
   release: HandlerModel | null;
   poll: HandlerModel | null;
