@@ -154,7 +154,8 @@ const KW = 2;
 // ------------------------------------------------------------------------------------------
 
 interface Node {
-  key: string;
+  /** the state itself: never mutated once queued (successors work on clones) */
+  state: State;
   parent: number;
   depth: number;
   trace: TraceStep[];
@@ -207,7 +208,7 @@ class Explorer {
       files: [], tasks: [{ fds: [], run: null, work: [] }, { fds: [], run: null, work: [] }], objs: [], slots: {}, vals: {}, zero: [], entries: [],
       active: 0, on: -1, pend: [], async: [], kw: null, locks: {}, frees: [], regs: [],
     };
-    const nodes: Node[] = [{ key: JSON.stringify(init), parent: -1, depth: 0, trace: [] }];
+    const nodes: Node[] = [{ state: clone(init), parent: -1, depth: 0, trace: [] }];
     const seen = new Map<string, number>([[stateKey(init), 0]]);
     const violations = new Map<string, Violation>();
     let transitions = 0;
@@ -223,7 +224,7 @@ class Explorer {
       const node = nodes[qi];
       // the depth bound is a bound of the model (like two tasks), not a budget: not 'truncated'
       if (node.depth >= this.o.maxDepth) { bounded = true; continue; }
-      const state: State = JSON.parse(node.key);
+      const state: State = node.state;
       for (const [label, fire, hkey] of this.enabled(state)) for (let v = 0; v < (hkey ? this.handlers.get(hkey)?.variants.length ?? 1 : 1); v++) {
         const s = clone(state);
         const steps: TraceStep[] = [];
@@ -245,7 +246,7 @@ class Explorer {
         if (seen.has(key)) continue;
         if (nodes.length >= this.o.maxStates) { status = 'truncated'; limit = `states (${this.o.maxStates})`; break; }
         seen.set(key, nodes.length);
-        nodes.push({ key: JSON.stringify(s), parent: qi, depth: node.depth + 1, trace: steps });
+        nodes.push({ state: s, parent: qi, depth: node.depth + 1, trace: steps });
         maxDepth = Math.max(maxDepth, node.depth + 1);
       }
       if (status === 'truncated' && limit?.startsWith('states')) break;
@@ -820,7 +821,37 @@ function stateKey(s: State): string {
   return JSON.stringify([s.files, tasks, objs, slots, Object.entries(s.vals).sort(), [...s.zero].sort(), entries, s.deact ?? 0, s.removed ?? 0, s.active, on, pend, async, kw, Object.entries(s.locks).sort()]);
 }
 
+/** A deep copy of a state (hand-written: the search clones once per transition). */
 function clone(s: State): State {
-  return JSON.parse(JSON.stringify(s));
+  const c: State = {
+    files: s.files.map((f) => ({ ...f, ep: f.ep.slice() })),
+    tasks: s.tasks.map((T) => {
+      const n: Task = { ...T, fds: T.fds.slice(), run: T.run && cloneRun(T.run), work: T.work.slice() };
+      if (T.rd) n.rd = T.rd.slice();
+      return n;
+    }),
+    objs: s.objs.map((o) => ({ ...o })),
+    slots: { ...s.slots },
+    vals: { ...s.vals },
+    zero: s.zero.slice(),
+    entries: s.entries.map((e) => ({ ...e })),
+    active: s.active,
+    on: s.on,
+    pend: s.pend.slice(),
+    async: s.async.map((a) => ({ ...a })),
+    kw: s.kw && cloneRun(s.kw),
+    locks: { ...s.locks },
+    frees: s.frees.slice(),
+    regs: s.regs.slice(),
+  };
+  if (s.deact) c.deact = s.deact;
+  if (s.removed) c.removed = s.removed;
+  return c;
+}
+
+function cloneRun(r: Run): Run {
+  const n: Run = { ...r, fr: r.fr.slice() };
+  if (r.w) n.w = r.w.slice();
+  return n;
 }
 
