@@ -52,6 +52,7 @@ export function worthSimulating(m: TableModel): string | null {
   for (const h of [m.open, m.release, m.poll, ...m.io, ...Object.values(m.callbacks)]) {
     for (const v of h?.variants ?? []) for (const s of v.steps) ops.add(s.op.op);
   }
+  if (ops.has('pin')) return null;
   if (!ops.has('free')) return 'no handler frees anything';
   if (!ops.has('pollWait') && !ops.has('asyncArm') && !ops.has('deref')) return 'nothing registers on a waitqueue, arms a callback or uses freed state';
   return null;

@@ -6,6 +6,8 @@ import { pollfreeWithoutRcu } from './pollfree-without-rcu';
 import { privateDataUsedAfterRelease } from './private-data-used-after-release';
 import { freeWithPendingAsync } from './free-with-pending-async';
 import { fopsMissingOwner } from './fops-missing-owner';
+import { longtermPinWithoutLease } from './longterm-pin-without-lease';
+import { pinLeakedAtRelease } from './pin-leaked-at-release';
 
 export const RULES: Rule[] = [
   waitqueueFreedWhilePolled,
@@ -14,6 +16,8 @@ export const RULES: Rule[] = [
   privateDataUsedAfterRelease,
   freeWithPendingAsync,
   fopsMissingOwner,
+  longtermPinWithoutLease,
+  pinLeakedAtRelease,
 ];
 
 export const RULE_IDS = RULES.map((r) => r.meta.id);

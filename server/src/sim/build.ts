@@ -90,7 +90,7 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
   const ioSeen = new Set<string>();
   io = io.filter((h) => {
     if (!h.variants.some((v) => v.steps.length)) return false;
-    const key = JSON.stringify(h.variants.map((v) => v.steps.map((s) => [s.op, s.guards])));
+    const key = JSON.stringify(h.variants.map((v) => [v.steps.map((s) => [s.op, s.guards]), v.guards ?? []]));
     if (ioSeen.has(key)) { b.notes.push(`.${h.field} = ${h.name}: same operations as another handler, explored once`); return false; }
     ioSeen.add(key);
     return true;
@@ -289,6 +289,8 @@ class Builder {
         break;
       }
       case 'asyncInit': { if (e.callback) this.cbNames.add(e.callback); break; }
+      case 'pin': { const s = path && this.slot(path, anchors); if (s && !isAnchor(s)) push({ op: 'pin', slot: s, longterm: !!e.longterm, gup: !!e.gup }); break; }
+      case 'unpin': { const s = path && this.slot(path, anchors); if (s && !isAnchor(s)) push({ op: 'unpin', slot: s }); break; }
       case 'asyncCancel': { const h = path && this.host(path, anchors); if (h) push({ op: 'asyncCancel', slot: h.slot }); break; }
       case 'publish': case 'unpublish': {
         const s = path && this.slot(path, anchors);
@@ -304,7 +306,11 @@ class Builder {
     const guards: Guard[] = [];
     for (const g of e.guards ?? []) {
       const s = this.slot(g.path, anchors);
-      if (s) guards.push({ slot: s, nonnull: g.nonnull, ...(g.cond >= 0 ? { branch: true } : {}) });
+      if (!s) continue;
+      if (g.cond >= 0 && e.cond[g.cond] !== undefined) {
+        const { atom, neg } = atomOf(e.cond[g.cond]);
+        guards.push({ slot: s, nonnull: g.nonnull, branch: true, atom, whenTrue: g.nonnull !== neg });
+      } else guards.push({ slot: s, nonnull: g.nonnull, ...(g.cond >= 0 ? { branch: true } : {}) });
     }
     return { op, loc: e.loc, api: e.api, text, chain, cond: e.cond, guards };
   }
@@ -325,7 +331,7 @@ class Builder {
     const guarded = new Set<string>();
     for (const st of all) {
       const o = st.op;
-      if (o.op === 'free' || o.op === 'pollWait' || o.op === 'asyncArm' || o.op === 'asyncCancel') hot.add(o.slot);
+      if (o.op === 'free' || o.op === 'pollWait' || o.op === 'asyncArm' || o.op === 'asyncCancel' || o.op === 'pin' || o.op === 'unpin') hot.add(o.slot);
       for (const g of st.guards) guarded.add(g.slot);
     }
     const under = (slot: string, set: Set<string>) => { for (const x of set) if (x === slot || isUnderSlot(x, slot)) return true; return false; };
@@ -407,6 +413,16 @@ export function variantsOf(steps: Step[]): HandlerModel['variants'] {
     for (const c of s.cond) { const a = atomOf(c).atom; if (!atoms.includes(a)) atoms.push(a); }
   }
   if (!atoms.length) return [{ assume: [], steps }];
+  const atomGuards = new Map<string, Guard>();
+  // (not for a pointer the handler writes before it tests it: the start state says nothing then)
+  steps.forEach((st, i) => {
+    for (const g of st.guards) {
+      if (g.atom === undefined || atomGuards.has(g.atom)) continue;
+      const first = steps.findIndex((x) => x.cond.some((c) => atomOf(c).atom === g.atom));
+      const writtenBefore = steps.slice(0, first < 0 ? i : first).some((x) => (x.op.op === 'alloc' || x.op.op === 'store') && x.op.slot === g.slot);
+      if (!writtenBefore) atomGuards.set(g.atom, g);
+    }
+  });
   const head = atoms.slice(0, MAX_ENUMERATED_ATOMS);
   const tail = atoms.slice(MAX_ENUMERATED_ATOMS);
   const combos = 1 << (head.length + (tail.length ? 1 : 0));
@@ -423,7 +439,13 @@ export function variantsOf(steps: Step[]): HandlerModel['variants'] {
     }));
     const assume = atoms.filter((a) => steps.some((s) => s.op.op !== 'deref' && s.cond.some((c) => atomOf(c).atom === a)))
       .map((a) => (val.get(a) ? a : `!(${a})`));
-    out.push({ assume, steps: chosen });
+    // a branch not taken leaves no step to carry its pointer test: the variant carries it
+    const vg: Guard[] = [];
+    for (const [a, v] of val) {
+      const g = atomGuards.get(a);
+      if (g) vg.push({ slot: g.slot, nonnull: v ? g.whenTrue! : !g.whenTrue!, branch: true });
+    }
+    out.push({ assume, steps: chosen, ...(vg.length ? { guards: vg } : {}) });
   }
   return dedupeVariants(out);
 }
@@ -435,7 +457,7 @@ function dedupeVariants(vs: HandlerModel['variants'], byProgram = false): Handle
     // byProgram: the same operations on the same slots under the same guards are one variant,
     // wherever in the source they come from (the first one's locations explain the trace)
     const key = byProgram
-      ? JSON.stringify(v.steps.map((s) => [s.op, s.guards]))
+      ? JSON.stringify([v.steps.map((s) => [s.op, s.guards]), v.guards ?? []])
       : v.steps.map((s) => `${s.loc.line}:${s.loc.col}:${s.op.op}`).join(',');
     if (seen.has(key)) continue;
     seen.set(key, out.length);

@@ -17,7 +17,7 @@
  * kernfs_break_active_protection). Breadth-first with state hashing, so every counterexample
  * is a shortest one; a budget in states, depth and time; output depends on nothing but input.
  */
-import type { HandlerModel, Slot, Step, TableModel } from './model';
+import type { HandlerModel, Slot, Step, TableModel, Op } from './model';
 import type { Actor, Property, TraceStep, Violation } from './trace';
 
 export interface SimOptions {
@@ -97,6 +97,8 @@ interface Run {
   sr?: 1;
   /** slot instances this run wrote (alloc/store): guards on them were tested before the write */
   w?: string[];
+  /** slot instances this run pinned pages into */
+  pn?: string[];
 }
 
 interface Task {
@@ -140,11 +142,14 @@ interface State {
   async: { o: number; cb: string; m: string }[];
   kw: Run | null;
   locks: Record<string, number>;
+  /** pages pinned and not yet unpinned: slot instance, owner file (-1: node/global), pinning step, actor */
+  pins: PinRec[];
   /** free log and registration log: indices into the model-wide step tables */
   frees: FreeRec[];
   regs: RegRec[];
 }
 
+interface PinRec { k: string; f: number; s: number; t: number }
 interface FreeRec { step: number; actor: number; ev: string; rcu: 0 | 1; pf: 0 | 1 }
 interface RegRec { step: number; kind: 's' | 'e' }
 
@@ -206,7 +211,7 @@ class Explorer {
     const t0 = Date.now();
     const init: State = {
       files: [], tasks: [{ fds: [], run: null, work: [] }, { fds: [], run: null, work: [] }], objs: [], slots: {}, vals: {}, zero: [], entries: [],
-      active: 0, on: -1, pend: [], async: [], kw: null, locks: {}, frees: [], regs: [],
+      active: 0, on: -1, pend: [], async: [], kw: null, locks: {}, pins: [], frees: [], regs: [],
     };
     const nodes: Node[] = [{ state: clone(init), parent: -1, depth: 0, trace: [] }];
     const seen = new Map<string, number>([[stateKey(init), 0]]);
@@ -393,6 +398,11 @@ class Explorer {
 
   private fileGone(s: State, f: number, out: TraceStep[], t: number): void {
     s.files[f].st = 2;
+    const left = s.pins.find((p) => p.f === f);
+    if (left) {
+      out.push({ actor: ACTORS[t], event: '__fput() done', message: `file #${f + 1} is gone${this.m.release ? ' and ->release has returned' : ' (no ->release)'}, but the pages pinned into ${this.stepList[left.s].text} are still pinned: nothing can unpin them now` });
+      this.pinViolation(s, 'P8', left, out, `pages pinned through file #${f + 1} outlive it`);
+    }
     if (this.kernfsLike && s.on >= 0 && s.files.every((F) => F.st === 2)) {
       // kernfs_unlink_open_file: the open node goes with kfree_rcu once no file is left
       const o = s.on;
@@ -507,7 +517,7 @@ class Explorer {
     if (this.variantOverride !== null) {
       v = this.variantOverride;
       this.variantOverride = null;
-      if (v >= h.variants.length || !this.consistent(s, h.variants[v].steps, f, host, t)) throw new Skip();
+      if (v >= h.variants.length || !this.consistent(s, h.variants[v], f, host, t)) throw new Skip();
     } else v = this.pickVariant(s, h, f, host, t);
     const run: Run = { h: key, v, i: 0, f, k, fr: [] };
     if (host !== undefined) run.host = host;
@@ -532,12 +542,16 @@ class Explorer {
 
   private pickVariant(s: State, h: HandlerModel, f: number, host: number | undefined, t: number): number {
     // the first variant consistent with what the state knows about guarded pointers
-    for (let v = 0; v < h.variants.length; v++) if (this.consistent(s, h.variants[v].steps, f, host, t)) return v;
+    for (let v = 0; v < h.variants.length; v++) if (this.consistent(s, h.variants[v], f, host, t)) return v;
     return 0;
   }
 
-  private consistent(s: State, steps: Step[], f: number, host: number | undefined, t: number): boolean {
-    for (const st of steps) {
+  private consistent(s: State, variant: HandlerModel['variants'][number], f: number, host: number | undefined, t: number): boolean {
+    for (const g of variant.guards ?? []) {
+      const val = this.val(s, this.inst(g.slot, f, host, t));
+      if (val !== undefined && (val === 1) !== g.nonnull) return false;
+    }
+    for (const st of variant.steps) {
       for (const g of st.guards) {
         // only a branch assumption can be contradicted; an early-return guard just skips the step
         if (!g.branch) continue;
@@ -568,6 +582,15 @@ class Explorer {
   }
 
   private finish(s: State, t: number, run: Run, out: TraceStep[]): void {
+    for (const k of new Set(run.pn ?? [])) {
+      const p = s.pins.find((x) => x.k === k);
+      if (!p) continue;
+      const op = this.stepList[p.s].op as Extract<Op, { op: 'pin' }>;
+      if (op.gup || !op.longterm) {
+        out.push({ actor: ACTORS[t], event: 'return', handler: this.handlers.get(run.h)!.name, message: `the call returns with the pages in ${this.stepList[p.s].text} still pinned: the pin outlives the syscall` });
+        this.pinViolation(s, 'P6', p, out, op.gup ? 'pages taken with get_user_pages*() (FOLL_GET) are kept after the call returns' : 'pages pinned without FOLL_LONGTERM are kept after the call returns');
+      }
+    }
     if (t === KW) s.kw = null; else s.tasks[t].run = null;
     if (run.act && !run.brk) s.active--;
     // a handler's locks go with it; the remover keeps the lock it severs under
@@ -695,6 +718,24 @@ class Explorer {
         if (before !== s.async.length) say(`cancels pending callbacks on ${st.text}`);
         return false;
       }
+      case 'pin': {
+        const key = this.inst(op.slot, run.f, run.host, t);
+        const rec: PinRec = { k: key, f: op.slot.startsWith('f:') ? run.f : -1, s: this.stepIds.get(st)!, t };
+        s.pins = [...s.pins.filter((p) => p.k !== key), rec];
+        (run.pn ??= []).push(key);
+        const how = op.gup ? 'with get_user_pages (FOLL_GET), which is not a pin the kernel tracks as long term'
+          : op.longterm ? 'long term (FOLL_LONGTERM)' : 'without FOLL_LONGTERM';
+        say(`pins user pages into ${st.text} ${how}`);
+        if (op.gup && op.longterm) this.pinViolation(s, 'P6', rec, out, 'get_user_pages*() with FOLL_LONGTERM: the kernel warns and refuses it (mm/gup.c); long-term pins must use pin_user_pages*()');
+        return false;
+      }
+      case 'unpin': {
+        const key = this.inst(op.slot, run.f, run.host, t);
+        const before = s.pins.length;
+        s.pins = s.pins.filter((p) => p.k !== key);
+        if (before !== s.pins.length) say(`unpins the pages in ${st.text}`);
+        return false;
+      }
     }
   }
 
@@ -769,6 +810,18 @@ class Explorer {
     return O.slot === 'n:@open_node' ? 'on->poll' : `&${O.slot.slice(2)}->${e.wq}`;
   }
 
+  private pinViolation(_s: State, property: Property, p: PinRec, out: TraceStep[], what: string): never {
+    const st = this.stepList[p.s];
+    const op = st.op as Extract<Op, { op: 'pin' }>;
+    const h = [...this.handlers.values()].find((x) => x.variants.some((v) => v.steps.includes(st)));
+    throw new Found({
+      property, object: st.text, free: null,
+      use: { what, actor: ACTORS[p.t] ?? 'kworker', loc: st.loc },
+      afterPollfree: false, rcuDelayed: false,
+      pin: { loc: st.loc, api: st.api, chain: st.chain, actor: ACTORS[p.t] ?? 'kworker', text: st.text, longterm: op.longterm, gup: op.gup, handler: h ? `.${h.field}` : '' },
+    }, out);
+  }
+
   private violation(s: State, property: Property, o: number, use: Violation['use'], e: Entry | null, out: TraceStep[]): never {
     const O = s.objs[o];
     const fr = O.fl !== undefined ? s.frees[O.fl] : undefined;
@@ -795,7 +848,8 @@ function isUnder(k: string, prefix: string): boolean {
 }
 
 function violationKey(v: Omit<Violation, 'trace'>): string {
-  const f = v.free ? `${v.free.loc.file}:${v.free.loc.line}:${v.free.loc.col}` : '-';
+  const at = v.free?.loc ?? v.pin?.loc;
+  const f = at ? `${at.file}:${at.line}:${at.col}` : '-';
   return `${v.property}|${v.object}|${f}`;
 }
 
@@ -812,13 +866,13 @@ function stateKey(s: State): string {
   const entries = s.entries.map((e) => [e.k, e.t, e.f, id(e.o), e.wq, e.det ?? 0]).sort();
   const async = s.async.map((a) => [id(a.o), a.cb]);
   const on = id(s.on);
-  const run = (r: Run | null) => r && { ...r, w: r.w && [...new Set(r.w)].sort(), fr: r.fr.map(id).sort(), host: r.host === undefined ? undefined : id(r.host) };
+  const run = (r: Run | null) => r && { ...r, w: r.w && [...new Set(r.w)].sort(), pn: r.pn && [...new Set(r.pn)].sort(), fr: r.fr.map(id).sort(), host: r.host === undefined ? undefined : id(r.host) };
   const tasks = s.tasks.map((T) => ({ ...T, fds: [...T.fds].sort(), run: run(T.run), rd: T.rd?.map((rl) => { const e = s.entries.find((x) => x.rl === rl); return e ? [e.t, e.f, id(e.o), e.wq] : null; }) }));
   const kw = run(s.kw);
   // an RCU-pending object nothing points at any more is as good as freed
   const pend = s.pend.filter((o) => ren.has(o)).map(id).sort();
   const objs = [...ren.entries()].sort((a, b) => a[1] - b[1]).map(([o]) => [s.objs[o].slot, s.objs[o].st, s.objs[o].pf ?? 0]);
-  return JSON.stringify([s.files, tasks, objs, slots, Object.entries(s.vals).sort(), [...s.zero].sort(), entries, s.deact ?? 0, s.removed ?? 0, s.active, on, pend, async, kw, Object.entries(s.locks).sort()]);
+  return JSON.stringify([s.files, tasks, objs, slots, Object.entries(s.vals).sort(), [...s.zero].sort(), entries, s.deact ?? 0, s.removed ?? 0, s.active, on, pend, async, kw, Object.entries(s.locks).sort(), s.pins.map((p) => p.k).sort()]);
 }
 
 /** A deep copy of a state (hand-written: the search clones once per transition). */
@@ -841,6 +895,7 @@ function clone(s: State): State {
     async: s.async.map((a) => ({ ...a })),
     kw: s.kw && cloneRun(s.kw),
     locks: { ...s.locks },
+    pins: s.pins.slice(),
     frees: s.frees.slice(),
     regs: s.regs.slice(),
   };
@@ -852,6 +907,7 @@ function clone(s: State): State {
 function cloneRun(r: Run): Run {
   const n: Run = { ...r, fr: r.fr.slice() };
   if (r.w) n.w = r.w.slice();
+  if (r.pn) n.pn = r.pn.slice();
   return n;
 }
 

@@ -13,6 +13,16 @@
  */
 import type { Loc, TableKind } from '../facts/types';
 
+/**
+ * How long-term pins of file-backed pages must be protected (lifecycle-model 2.7):
+ * upstream: FOLL_LONGTERM through pin_user_pages*() (the kernel refuses it on FS-DAX);
+ * layout-lease: the pinning process must also hold a layout lease on the pinned file for the
+ * pin's lifetime; blocking-close: like layout-lease, and the last close of a leased file with
+ * pins outstanding blocks until they go (interruptible by a fatal signal).
+ */
+export type PinPolicy = 'upstream' | 'layout-lease' | 'blocking-close';
+export const PIN_POLICIES: PinPolicy[] = ['upstream', 'layout-lease', 'blocking-close'];
+
 export type Provider =
   /** plain VFS: ->release runs at the last __fput, after poll entries are gone */
   | 'vfs'
@@ -41,7 +51,10 @@ export type Op =
   | { op: 'lock'; lock: string }
   | { op: 'unlock'; lock: string }
   | { op: 'asyncArm'; slot: Slot; callback: string; mechanism: string }
-  | { op: 'asyncCancel'; slot: Slot };
+  | { op: 'asyncCancel'; slot: Slot }
+  /** user pages pinned into the page array (or umem) at `slot`: FOLL_LONGTERM or not, FOLL_GET (get_user_pages) or FOLL_PIN */
+  | { op: 'pin'; slot: Slot; longterm: boolean; gup: boolean }
+  | { op: 'unpin'; slot: Slot };
 
 /** A pointer test the model can decide: `slot` is (not) NULL. */
 export interface Guard {
@@ -49,6 +62,9 @@ export interface Guard {
   nonnull: boolean;
   /** The guard explains one of the step's branch conditions (not an early return above it). */
   branch?: boolean;
+  /** For branch guards: the condition's atom (`ctx->pages` for `if (!ctx->pages)`) and the slot's nullness when the atom holds. */
+  atom?: string;
+  whenTrue?: boolean;
 }
 
 export interface Step {
@@ -79,7 +95,7 @@ export interface HandlerModel {
    * One step list per combination of undecided branch conditions (deduplicated). A handler
    * with no conditional steps has exactly one variant.
    */
-  variants: { assume: string[]; steps: Step[] }[];
+  variants: { assume: string[]; steps: Step[]; guards?: Guard[] }[];
   /** The summary was cut (depth, cycle, size) or callees were unresolved. */
   incomplete?: string;
 }

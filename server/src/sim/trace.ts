@@ -26,7 +26,11 @@ export type Property =
   /** a handler used an object after another path freed it (P2/P10) */
   | 'P2'
   /** an async callback ran on a freed object (free with pending async work) */
-  | 'P-async';
+  | 'P-async'
+  /** pages pinned by a handler outlive the call without long-term protection (P6) */
+  | 'P6'
+  /** the last __fput of the pinning file finished with pages still pinned (P8) */
+  | 'P8';
 
 export interface Violation {
   property: Property;
@@ -42,6 +46,8 @@ export interface Violation {
   rcuDelayed: boolean;
   /** Where the waitqueue entry was registered, for poll properties. */
   registration?: { loc: Loc; chain: string[]; kind: 'select' | 'epoll' };
+  /** Pin properties: the pin that outlived its call or its file. */
+  pin?: { loc: Loc; api: string; chain: string[]; actor: Actor; text: string; longterm: boolean; gup: boolean; handler: string };
   trace: TraceStep[];
 }
 
