@@ -36,6 +36,8 @@ export function knowledgeFor(options: AnalysisOptions): { ck: CompiledKnowledge;
 }
 
 /** Code that can be unloaded: it names an exit routine (or a helper macro that defines one). */
+/** `cdev.owner = THIS_MODULE;` / `x->owner = THIS_MODULE;` as a statement: an object that pins the module itself. */
+const OWNER_ASSIGN = /^\s*[\w\]\[.>-]+(?:\.|->)owner\s*=\s*THIS_MODULE\s*;/m;
 const MODULE_EXIT = /^\s*module_(?:exit|\w+_driver|misc_device)\s*\(/m;
 
 const SUPPRESS = /kernlife-ignore\s+([\w-]+(?:\s*,\s*[\w-]+)*)\s*(?::\s*([^\n]*?))?\s*(?:\*\/|$)/gm;
@@ -79,6 +81,7 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
   const { ck } = knowledgeFor(options);
   const facts = extractFile(file, text, ck, { level: options.level, parseBudgetMs: options.parseBudgetMs });
   if (MODULE_EXIT.test(text)) facts.modular = true;
+  if (OWNER_ASSIGN.test(text)) facts.ownerAssigned = true;
   const sup = suppressionsOf(text);
   if (sup.length) facts.suppressions = sup;
   const expected = countBodyBraces(text);

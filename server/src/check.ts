@@ -58,25 +58,46 @@ export function worthSimulating(m: TableModel): string | null {
   return null;
 }
 
-export function checkIndex(index: Index, opts: CheckOptions = {}): CheckResult {
+/** What `check` will do: a model per table, and which of them the simulator must explore. */
+export interface CheckPlan {
+  t0: number;
+  tables: ReturnType<Index['tables']>;
+  models: TableModel[];
+  /** Why a table is not simulated (null: it is). */
+  skips: (string | null)[];
+}
+
+export function planCheck(index: Index, opts: CheckOptions = {}): CheckPlan {
   const t0 = Date.now();
-  const wanted = new Set(opts.rules?.length ? opts.rules : RULES.map((r) => r.meta.id));
-  const rules = RULES.filter((r) => wanted.has(r.meta.id));
-  const runs: TableRun[] = [];
-  const raw: Finding[] = [];
+  const needSim = selectedRules(opts).some((r) => r.meta.kind === 'interleaving');
   const tables = index.tables().filter((t) => !opts.files || opts.files.has(t.loc.file));
-  const stats: CheckStats = { tables: tables.length, simulated: 0, truncated: 0, states: 0, suppressed: 0, findings: {}, ms: 0 };
-  const needSim = rules.some((r) => r.meta.kind === 'interleaving');
-  let done = 0;
+  const models: TableModel[] = [];
+  const skips: (string | null)[] = [];
   for (const table of tables) {
     if (opts.cancelled?.()) break;
-    const file = table.loc.file;
-    const model = buildModel(table, index, file);
-    let result: SimResult | null = null;
-    const skip = needSim ? worthSimulating(model) : 'no interleaving rule selected';
-    if (!skip) {
-      result = simulate(model, { ...DEFAULT_SIM_OPTIONS, ...opts.sim, ...(opts.cancelled ? { cancelled: opts.cancelled } : {}) });
-      noteSlow(stats, table, result);
+    const model = buildModel(table, index, table.loc.file);
+    models.push(model);
+    skips.push(needSim ? worthSimulating(model) : 'no interleaving rule selected');
+  }
+  return { t0, tables: tables.slice(0, models.length), models, skips };
+}
+
+/** The simulator's options for a check run. */
+export function simOptions(opts: CheckOptions): SimOptions {
+  return { ...DEFAULT_SIM_OPTIONS, ...opts.sim, ...(opts.cancelled ? { cancelled: opts.cancelled } : {}) };
+}
+
+/** Rules over the plan's models and the simulator's results (null where a table was not simulated). */
+export function finishCheck(index: Index, plan: CheckPlan, results: (SimResult | null)[], opts: CheckOptions = {}): CheckResult {
+  const rules = selectedRules(opts);
+  const runs: TableRun[] = [];
+  const raw: Finding[] = [];
+  const stats: CheckStats = { tables: plan.tables.length, simulated: 0, truncated: 0, states: 0, suppressed: 0, findings: {}, ms: 0 };
+  plan.models.forEach((model, i) => {
+    const skip = plan.skips[i];
+    const result = skip ? null : results[i] ?? null;
+    if (result) {
+      noteSlow(stats, plan.tables[i], result);
       stats.simulated++;
       stats.states += result.states;
       if (result.status !== 'complete') stats.truncated++;
@@ -96,14 +117,32 @@ export function checkIndex(index: Index, opts: CheckOptions = {}): CheckResult {
         }
       }
     }
-    opts.progress?.(++done, tables.length, table.name);
-  }
+  });
   // merge per location, then suppress, then fold: a suppressed select finding must not hide
   // the epoll findings at the same free
   const findings = fold(suppress(index, merge(raw), stats));
   for (const f of findings) stats.findings[f.rule] = (stats.findings[f.rule] ?? 0) + 1;
-  stats.ms = Date.now() - t0;
+  stats.ms = Date.now() - plan.t0;
   return { findings, runs, stats };
+}
+
+/** check in one thread: plan, simulate each table in turn, finish. */
+export function checkIndex(index: Index, opts: CheckOptions = {}): CheckResult {
+  const plan = planCheck(index, opts);
+  const so = simOptions(opts);
+  const results: (SimResult | null)[] = [];
+  let done = 0;
+  for (let i = 0; i < plan.models.length; i++) {
+    if (opts.cancelled?.()) break;
+    results.push(plan.skips[i] ? null : simulate(plan.models[i], so));
+    opts.progress?.(++done, plan.models.length, plan.tables[i].name);
+  }
+  return finishCheck(index, { ...plan, tables: plan.tables.slice(0, results.length), models: plan.models.slice(0, results.length), skips: plan.skips.slice(0, results.length) }, results, opts);
+}
+
+function selectedRules(opts: CheckOptions) {
+  const wanted = new Set(opts.rules?.length ? opts.rules : RULES.map((r) => r.meta.id));
+  return RULES.filter((r) => wanted.has(r.meta.id));
 }
 
 /** Keep the ten slowest simulations (for BENCHMARKS and for finding budget hogs). */

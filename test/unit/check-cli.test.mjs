@@ -252,8 +252,9 @@ ${owner ? '\t.owner = THIS_MODULE,\n' : ''}\t.open = m_open,
 	.release = m_release,
 };
 
-static int __init m_init(void) { return 0; }
-static void __exit m_exit(void) { }
+static int m_major;
+static int __init m_init(void) { m_major = register_chrdev(0, "m", &m_fops); return m_major < 0 ? m_major : 0; }
+static void __exit m_exit(void) { unregister_chrdev(m_major, "m"); }
 module_init(m_init);
 module_exit(m_exit);
 `;

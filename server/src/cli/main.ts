@@ -10,11 +10,11 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { buildIndex, DEFAULT_OPTIONS, eachFunctionReport, functionReports, knowledgeFor, summarySize, type AnalysisOptions, type ExtractResult } from '../analysis';
-import { runJob, runPool, type Job, type JobResult } from './pool';
+import { runJob, runPool, runSimJob, simulatePool, type Job, type JobResult, type SimJob } from './pool';
 import { walk } from './walk';
 import { formatFactsText, formatTablesText } from './format';
 import { DEFAULT_SIM_OPTIONS } from '../sim/explore';
-import { checkIndex } from '../check';
+import { planCheck, finishCheck, simOptions, type CheckOptions } from '../check';
 import { RULE_IDS } from '../rules/index';
 import { findingsJson, findingsSarif, findingsText, simulateJson, simulateText } from './report';
 
@@ -186,12 +186,16 @@ async function run(argv: string[]): Promise<number> {
   if (args.command === 'check' || args.command === 'simulate') {
     const cp = new Progress();
     const only = args.command === 'simulate' ? new Set([facts.find((f) => path.resolve(f.file) === path.resolve(args.paths[0]))?.file ?? args.paths[0]]) : undefined;
-    const res = checkIndex(index, {
+    const copts: CheckOptions = {
       ...(args.rules.length ? { rules: args.rules } : {}),
       ...(only ? { files: only } : {}),
       ...(args.maxStates || args.simTimeMs ? { sim: { ...(args.maxStates ? { maxStates: args.maxStates } : {}), ...(args.simTimeMs ? { timeMs: args.simTimeMs } : {}) } } : {}),
-      progress: (d, n, t) => cp.tick(d, n, `simulating ${t}`),
-    });
+    };
+    // models are built here (they need the index); the searches run on worker threads
+    const plan = planCheck(index, copts);
+    const results = await simulatePool(plan.models.map((m, i) => (plan.skips[i] ? null : m)), args.jobs, simOptions(copts), __filename,
+      (d, n, t) => cp.tick(d, n, `simulating ${t}`));
+    const res = finishCheck(index, plan, results, copts);
     cp.end();
     if (args.command === 'simulate') {
       let runs = res.runs;
@@ -259,7 +263,9 @@ function explicitGc(): (() => void) | null {
   }
 }
 
-if (!isMainThread && workerData?.kernlifeWorker) {
+if (!isMainThread && workerData?.kernlifeSimWorker) {
+  parentPort!.on('message', (job: SimJob) => { parentPort!.postMessage(runSimJob(job)); });
+} else if (!isMainThread && workerData?.kernlifeWorker) {
   const options = workerData.options as AnalysisOptions;
   const gc = explicitGc();
   let since = 0;

@@ -186,6 +186,8 @@ export interface FileFacts {
   file: string;
   /** The file can be built as a module and unloaded (module_exit, module_*_driver). */
   modular?: boolean;
+  /** Code assigns `x.owner = THIS_MODULE` (a cdev, a driver object): that object pins the module. */
+  ownerAssigned?: boolean;
   /** `kernlife-ignore <rule-id>[, <rule-id>]: reason` comments. */
   suppressions?: { line: number; rules: string[]; reason: string }[];
   functions: FunctionFacts[];

@@ -133,6 +133,7 @@ export class Index {
   /** Add or replace one file's facts. Returns the keys of the summaries that were invalidated. */
   update(facts: FileFacts): string[] {
     this.plans = new WeakMap(); // resolutions change
+    this.exposureMap = null;
     const old = this.files.get(facts.file);
     const names = new Set<string>();
     if (old) { for (const f of old.functions) names.add(f.name); this.unlink(old); }
@@ -151,6 +152,7 @@ export class Index {
     const old = this.files.get(file);
     if (!old) return [];
     this.plans = new WeakMap();
+    this.exposureMap = null;
     this.unlink(old);
     this.files.delete(file);
     return this.invalidate(new Set(old.functions.map((f) => f.name)));
@@ -189,6 +191,35 @@ export class Index {
 
   fileFacts(file: string): FileFacts | undefined {
     return this.files.get(file);
+  }
+
+  private exposureMap: Map<string, { registry: string; file: string; loc: Loc }[]> | null = null;
+
+  /**
+   * Where ops tables are handed to a registry (debugfs_create_file(.., &fops), cdev_init(.., &fops),
+   * misc_register of a miscdevice whose .fops names the table, anon_inode_getfd(.., &fops, ..)),
+   * by table name. Computed once per index generation.
+   */
+  exposures(name: string): { registry: string; file: string; loc: Loc }[] {
+    if (!this.exposureMap) {
+      const m = new Map<string, { registry: string; file: string; loc: Loc }[]>();
+      const add = (n: string, e: { registry: string; file: string; loc: Loc }) => { const l = m.get(n) ?? []; l.push(e); m.set(n, l); };
+      for (const [file, ff] of this.files) {
+        for (const fn of ff.functions) for (const e of fn.effects) {
+          if (e.kind !== 'register' || !e.registry || !e.path) continue;
+          const r = rootOf(e.path);
+          if (r) add(r.name, { registry: e.registry, file, loc: e.loc });
+        }
+        for (const t of ff.tables) {
+          if (t.kind !== 'miscdevice') continue;
+          const f = t.fields.find((x) => x.field === 'fops');
+          const n = f && /^&?\s*([A-Za-z_]\w*)$/.exec(f.value.trim());
+          if (n) add(n[1], { registry: 'misc', file, loc: t.loc });
+        }
+      }
+      this.exposureMap = m;
+    }
+    return this.exposureMap.get(name) ?? [];
   }
 
   /** Resolve a called name as the linker would: the file's own definition first, then a unique global one. */

@@ -141,6 +141,9 @@ export const API_ROWS: ApiRow[] = [
   { name: 'misc_deregister', header: 'include/linux/miscdevice.h', effect: 'unregister', registry: 'misc' },
   { name: 'cdev_init', header: 'include/linux/cdev.h', effect: 'register', arg: 1, registry: 'cdev' },
   { name: 'cdev_del', header: 'include/linux/cdev.h', effect: 'unregister', registry: 'cdev' },
+  // __register_chrdev copies fops->owner into its cdev: without .owner nothing pins the module
+  { name: 'register_chrdev', header: 'include/linux/fs.h', effect: 'register', arg: 2, registry: 'cdev' },
+  { name: '__register_chrdev', header: 'include/linux/fs.h', effect: 'register', arg: 4, registry: 'cdev' },
   ...rows('include/linux/anon_inodes.h', { effect: 'register', arg: 1, registry: 'anon_inode' }, 'anon_inode_getfd', 'anon_inode_getfile'),
   { name: '__platform_driver_register', header: 'include/linux/platform_device.h', effect: 'register', registry: 'driver' },
   { name: 'platform_driver_register', header: 'include/linux/platform_device.h', effect: 'register', registry: 'driver' },

@@ -17,8 +17,12 @@ export const privateDataUsedAfterRelease: Rule = {
     kind: 'interleaving',
   },
   fromViolation(v, ctx) {
-    // P2 is about ->release: a use racing some other free is a different (unmodelled) story
-    if (v.property !== 'P2' || !v.free || (v.free.event !== 'drain' && v.free.event !== 'fput')) return null;
+    // P2 here is about ->release running early, at removal (kernfs/cgroup/procfs drain), while
+    // a handler of the same open file is still inside. A ->release at the last fput cannot
+    // overlap a handler of its own file (the syscall holds a file reference), so a use after
+    // such a free is another file's handler touching shared state: refcounts and locks the
+    // model does not see decide that, and it is not this rule's bug.
+    if (v.property !== 'P2' || !v.free || v.free.event !== 'drain') return null;
     const f = finding(this.meta.id, this.meta.severity, v, ctx,
       `${v.object} is used after ${v.free ? chainText(v.free.chain) : 'another path'} freed it: ${v.use.what}. The handler broke its active protection (or runs outside kernfs's gate), so removal could release the file in between. Fix: clear the pointer in ->release under the lock both paths take, and read/re-check it after taking that lock.`);
     // the use is the primary location; the free becomes the first note

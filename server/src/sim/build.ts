@@ -57,6 +57,21 @@ export function isModular(index: Index, file: string): boolean {
   return !!ff?.modular;
 }
 
+/**
+ * How files of this fops come to exist without anything else pinning the module: debugfs
+ * (the full proxy takes real_fops->owner), a misc device or anon inode (fops_get at open), a
+ * cdev whose own .owner the code never sets (chrdev_open pins cdev->owner and fops->owner).
+ * Fops reached only through inodes of a filesystem are pinned by the file_system_type's
+ * owner through the superblock, and are not this rule's case.
+ */
+export function unpinnedExposure(name: string, index: Index): { registry: string; loc: Loc } | null {
+  for (const x of index.exposures(name)) {
+    if (x.registry === 'debugfs' || x.registry === 'misc' || x.registry === 'anon_inode') return x;
+    if (x.registry === 'cdev' && !index.fileFacts(x.file)?.ownerAssigned) return x;
+  }
+  return null;
+}
+
 export function buildModel(table: OpsTable, index: Index, file: string, opts: BuildOptions = {}): TableModel {
   const p = providerOf(table, index, file);
   const provider = opts.provider ?? p.provider;
@@ -100,7 +115,7 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
     table: { name: table.name, kind: table.kind, ...(table.index !== undefined ? { index: table.index } : {}), loc: table.loc, file },
     provider, severable, severReason: opts.severable !== undefined ? 'set by the caller' : p.reason,
     ...(severLock ? { severLock } : {}),
-    ...(table.kind === 'file_operations' && !owner && isModular(index, file) ? { moduleUnprotected: true } : {}),
+    ...(table.kind === 'file_operations' && !owner && isModular(index, file) && unpinnedExposure(table.name, index) ? { moduleUnprotected: true, exposure: unpinnedExposure(table.name, index)! } : {}),
     open, release, poll, io, callbacks, defined, notes: b.notes,
   };
 }
@@ -329,9 +344,11 @@ class Builder {
     const all = hs.flatMap((h) => h?.variants.flatMap((v) => v.steps) ?? []);
     const hot = new Set<string>();
     const guarded = new Set<string>();
+    const armed = new Set<string>();
     for (const st of all) {
       const o = st.op;
-      if (o.op === 'free' || o.op === 'pollWait' || o.op === 'asyncArm' || o.op === 'asyncCancel' || o.op === 'pin' || o.op === 'unpin') hot.add(o.slot);
+      if (o.op === 'free' || o.op === 'pollWait' || o.op === 'asyncArm' || o.op === 'pin' || o.op === 'unpin') hot.add(o.slot);
+      if (o.op === 'asyncArm') armed.add(o.slot);
       for (const g of st.guards) guarded.add(g.slot);
     }
     const under = (slot: string, set: Set<string>) => { for (const x of set) if (x === slot || isUnderSlot(x, slot)) return true; return false; };
@@ -356,15 +373,49 @@ class Builder {
         case 'alloc': return hot.has(o.slot) || under(o.slot, guarded) || under(o.slot, hot);
         case 'store': return hot.has(o.slot) || guarded.has(o.slot);
         case 'lock': case 'unlock': return locks.has(o.lock);
+        // cancelling what nothing in the model arms is a no-op
+        case 'asyncCancel': return armed.has(o.slot);
         default: return true;
       }
     };
     for (const h of hs) {
       if (!h) continue;
-      for (const v of h.variants) v.steps = v.steps.filter((s, i, a) => keep(s) && !(s.op.op === 'deref' && i > 0 && a[i - 1].op.op === 'deref' && (a[i - 1].op as { slot: string }).slot === s.op.slot));
+      for (const v of h.variants) v.steps = trimLocks(v.steps.filter((s, i, a) => keep(s) && !(s.op.op === 'deref' && i > 0 && a[i - 1].op.op === 'deref' && (a[i - 1].op as { slot: string }).slot === s.op.slot)));
       h.variants = dedupeVariants(h.variants, true);
     }
   }
+}
+
+const CONTROL = new Set(['lock', 'unlock', 'breakActive', 'unbreakActive']);
+
+/**
+ * Locking only matters around something that changes or reads state: drop the locking after
+ * the last such step (and a handler that is nothing but locking), and between two such steps
+ * keep one lock/unlock pair per lock (the wait is the window; several in a row add nothing).
+ */
+function trimLocks(steps: Step[]): Step[] {
+  // a grace-period wait is a pause, not an effect: before the first effect or after the last
+  // one it only delays the handler, which the interleavings already cover
+  const effect = (st: Step) => !CONTROL.has(st.op.op) && st.op.op !== 'syncRcu';
+  let last = -1;
+  let first = -1;
+  steps.forEach((st, i) => { if (effect(st)) { last = i; if (first < 0) first = i; } });
+  if (last < 0) return [];
+  const out: Step[] = [];
+  let seen = new Set<string>();
+  for (let i = 0; i <= last; i++) {
+    const st = steps[i];
+    const o = st.op;
+    if (o.op === 'syncRcu' && i < first) continue;
+    if (!CONTROL.has(o.op)) { seen = new Set(); out.push(st); continue; }  // effects and inner waits
+    if (o.op === 'lock' || o.op === 'unlock') {
+      const key = `${o.op}:${o.lock}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
+    out.push(st);
+  }
+  return out;
 }
 
 /** `f:of->priv->x` is under `f:of->priv`. */

@@ -159,8 +159,8 @@ const KW = 2;
 // ------------------------------------------------------------------------------------------
 
 interface Node {
-  /** the state itself: never mutated once queued (successors work on clones) */
-  state: State;
+  /** the state itself: never mutated once queued (successors work on clones); dropped once expanded */
+  state: State | null;
   parent: number;
   depth: number;
   trace: TraceStep[];
@@ -227,9 +227,10 @@ class Explorer {
         if (Date.now() - t0 > this.o.timeMs) { status = 'truncated'; limit = `time (${this.o.timeMs} ms)`; break; }
       }
       const node = nodes[qi];
+      const state = node.state!;
+      node.state = null;
       // the depth bound is a bound of the model (like two tasks), not a budget: not 'truncated'
       if (node.depth >= this.o.maxDepth) { bounded = true; continue; }
-      const state: State = node.state;
       for (const [label, fire, hkey] of this.enabled(state)) for (let v = 0; v < (hkey ? this.handlers.get(hkey)?.variants.length ?? 1 : 1); v++) {
         const s = clone(state);
         const steps: TraceStep[] = [];

@@ -114,6 +114,8 @@ export interface TableModel {
   severLock?: string;
   /** The table is in code that can be a module and has no `.owner`. */
   moduleUnprotected?: boolean;
+  /** Where the table is handed to a registry that does not pin the module by itself. */
+  exposure?: { registry: string; loc: Loc };
   /** Every handler of the table with a definition in this run, before pruning (structural rules). */
   defined: { field: string; name: string; loc: Loc }[];
   open: HandlerModel | null;
