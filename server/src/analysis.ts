@@ -43,6 +43,18 @@ const MODULE_EXIT = /^\s*module_(?:exit|\w+_driver|misc_device)\s*\(/m;
 const SUPPRESS = /kernlife-ignore\s+([\w-]+(?:\s*,\s*[\w-]+)*)\s*(?::\s*([^\n]*?))?\s*(?:\*\/|$)/gm;
 
 /** `/* kernlife-ignore rule-id[, rule-id]: reason *\/` comments, by line. */
+/** `misc.fops = &x_fops;` in code (a miscdevice filled in at probe time): where and which table. */
+export function fopsAssignments(text: string): { name: string; line: number }[] {
+  const out: { name: string; line: number }[] = [];
+  const re = /(?:\.|->)fops\s*=\s*&\s*([A-Za-z_]\w*)\s*;/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    let line = 1;
+    for (let i = text.indexOf('\n'); i >= 0 && i < m.index; i = text.indexOf('\n', i + 1)) line++;
+    out.push({ name: m[1], line });
+  }
+  return out;
+}
+
 export function suppressionsOf(text: string): { line: number; rules: string[]; reason: string }[] {
   const out: { line: number; rules: string[]; reason: string }[] = [];
   if (!text.includes('kernlife-ignore')) return out;
@@ -82,6 +94,8 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
   const facts = extractFile(file, text, ck, { level: options.level, parseBudgetMs: options.parseBudgetMs });
   if (MODULE_EXIT.test(text)) facts.modular = true;
   if (OWNER_ASSIGN.test(text)) facts.ownerAssigned = true;
+  const fa = fopsAssignments(text);
+  if (fa.length) facts.fopsAssigned = fa;
   const sup = suppressionsOf(text);
   if (sup.length) facts.suppressions = sup;
   const expected = countBodyBraces(text);

@@ -188,6 +188,8 @@ export interface FileFacts {
   modular?: boolean;
   /** Code assigns `x.owner = THIS_MODULE` (a cdev, a driver object): that object pins the module. */
   ownerAssigned?: boolean;
+  /** `x.fops = &name;` statements (a miscdevice or similar filled in by code), by table name. */
+  fopsAssigned?: { name: string; line: number }[];
   /** `kernlife-ignore <rule-id>[, <rule-id>]: reason` comments. */
   suppressions?: { line: number; rules: string[]; reason: string }[];
   functions: FunctionFacts[];

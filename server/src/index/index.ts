@@ -210,6 +210,7 @@ export class Index {
           const r = rootOf(e.path);
           if (r) add(r.name, { registry: e.registry, file, loc: e.loc });
         }
+        for (const a of ff.fopsAssigned ?? []) add(a.name, { registry: 'misc', file, loc: { file, line: a.line, col: 1, endLine: a.line, endCol: 1 } });
         for (const t of ff.tables) {
           if (t.kind !== 'miscdevice') continue;
           const f = t.fields.find((x) => x.field === 'fops');
