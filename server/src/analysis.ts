@@ -38,6 +38,8 @@ export function knowledgeFor(options: AnalysisOptions): { ck: CompiledKnowledge;
 /** Code that can be unloaded: it names an exit routine (or a helper macro that defines one). */
 /** `cdev.owner = THIS_MODULE;` / `x->owner = THIS_MODULE;` as a statement: an object that pins the module itself. */
 const OWNER_ASSIGN = /^\s*[\w\]\[.>-]+(?:\.|->)owner\s*=\s*THIS_MODULE\s*;/m;
+/** A file's own pin policy: `/* kernlife: pinPolicy=layout-lease *\/`. */
+const PIN_POLICY = /\/\*\s*kernlife:\s*pinPolicy=(upstream|layout-lease|blocking-close)\s*\*\//;
 const MODULE_EXIT = /^\s*module_(?:exit|\w+_driver|misc_device)\s*\(/m;
 
 const SUPPRESS = /kernlife-ignore\s+([\w-]+(?:\s*,\s*[\w-]+)*)\s*(?::\s*([^\n]*?))?\s*(?:\*\/|$)/gm;
@@ -94,6 +96,8 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
   const facts = extractFile(file, text, ck, { level: options.level, parseBudgetMs: options.parseBudgetMs });
   if (MODULE_EXIT.test(text)) facts.modular = true;
   if (OWNER_ASSIGN.test(text)) facts.ownerAssigned = true;
+  const pp = PIN_POLICY.exec(text);
+  if (pp) facts.pinPolicy = pp[1] as NonNullable<FileFacts['pinPolicy']>;
   const fa = fopsAssignments(text);
   if (fa.length) facts.fopsAssigned = fa;
   const sup = suppressionsOf(text);

@@ -6,7 +6,8 @@ import type { FileFacts, FunctionFacts, Loc } from './facts/types';
 import type { Index } from './index/index';
 import { buildModel } from './sim/build';
 import { simulate, DEFAULT_SIM_OPTIONS, type SimOptions, type SimResult } from './sim/explore';
-import type { TableModel } from './sim/model';
+import type { PinPolicy, TableModel } from './sim/model';
+import { programsOf, simulateProgram, type ProgramRun } from './sim/program';
 import { RULES } from './rules/index';
 import type { Confidence, Finding } from './rules/types';
 
@@ -19,6 +20,8 @@ export interface CheckOptions {
   /** Polled between tables. */
   cancelled?: () => boolean;
   progress?: (done: number, total: number, table: string) => void;
+  /** How long-term pins must be protected (default upstream; a file's own `kernlife: pinPolicy=` comment wins). */
+  pinPolicy?: PinPolicy;
 }
 
 export interface TableRun {
@@ -43,6 +46,8 @@ export interface CheckStats {
 export interface CheckResult {
   findings: Finding[];
   runs: TableRun[];
+  /** User-space programs walked, with the policy in effect for each. */
+  programs: ProgramRun[];
   stats: CheckStats;
 }
 
@@ -118,12 +123,22 @@ export function finishCheck(index: Index, plan: CheckPlan, results: (SimResult |
       }
     }
   });
+  // user-space programs (memory registrations over leased file mappings)
+  const programs: ProgramRun[] = [];
+  if (rules.some((r) => r.fromProgram)) {
+    for (const ref of programsOf(index)) {
+      if (opts.files && !opts.files.has(ref.file)) continue;
+      const run = simulateProgram(index, ref, index.fileFacts(ref.file)?.pinPolicy ?? opts.pinPolicy ?? 'upstream');
+      programs.push(run);
+      for (const v of run.violations) for (const r of rules) { const f = r.fromProgram?.(v, run); if (f) raw.push(f); }
+    }
+  }
   // merge per location, then suppress, then fold: a suppressed select finding must not hide
   // the epoll findings at the same free
   const findings = fold(suppress(index, merge(raw), stats));
   for (const f of findings) stats.findings[f.rule] = (stats.findings[f.rule] ?? 0) + 1;
   stats.ms = Date.now() - plan.t0;
-  return { findings, runs, stats };
+  return { findings, runs, programs, stats };
 }
 
 /** check in one thread: plan, simulate each table in turn, finish. */

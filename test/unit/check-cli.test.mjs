@@ -28,6 +28,7 @@ const RULE_IDS = [
   'fops-missing-owner',
   'longterm-pin-without-lease',
   'pin-leaked-at-release',
+  'lease-dropped-while-pinned',
 ];
 
 const TRIGGER = 'examples/psi_like_trigger.c';
@@ -407,3 +408,24 @@ test('suppression comments: on the line above, with all, or above the function; 
   assert.equal(json(r).findings.length, 0);
   assert.equal(r.status, 0, 'nothing left: exit 0');
 });
+
+test('--pin-policy: the same user-space program is quiet under upstream and reported under the lease policies', () => {
+  // the fixture's own policy comment is removed, so only the flag decides
+  const src = fs.readFileSync(path.join(root, 'test/fixtures/rules/lease-dropped-while-pinned/user-unlock-before-dereg.bad.c'), 'utf8')
+    .replace(/\/\*\s*kernlife:\s*pinPolicy=[\w-]+\s*\*\//, '');
+  const dir = tmpDir();
+  fs.writeFileSync(path.join(dir, 'prog.c'), src);
+  const unlockLine = src.split('\n').findIndex((l) => /^\s*fcntl\(fd, F_SETLEASE, F_UNLCK\);/.test(l)) + 1;
+  const rules = (policy) => {
+    const r = run(['check', '--format', 'json', '--fail-on', 'none', ...(policy ? ['--pin-policy', policy] : []), 'prog.c'], { cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout).findings.map((f) => `${f.rule}:${f.line}`);
+  };
+  assert.deepEqual(rules(null), []);
+  assert.deepEqual(rules('upstream'), []);
+  assert.deepEqual(rules('layout-lease'), [`lease-dropped-while-pinned:${unlockLine}`]);
+  const bad = run(['check', '--pin-policy', 'sometimes', 'prog.c'], { cwd: dir });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--pin-policy must be one of upstream, layout-lease, blocking-close/);
+});
+

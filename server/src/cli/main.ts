@@ -14,6 +14,7 @@ import { runJob, runPool, runSimJob, simulatePool, type Job, type JobResult, typ
 import { walk } from './walk';
 import { formatFactsText, formatTablesText } from './format';
 import { DEFAULT_SIM_OPTIONS } from '../sim/explore';
+import { PIN_POLICIES, type PinPolicy } from '../sim/model';
 import { planCheck, finishCheck, simOptions, type CheckOptions } from '../check';
 import { RULE_IDS } from '../rules/index';
 import { findingsJson, findingsSarif, findingsText, simulateJson, simulateText } from './report';
@@ -43,6 +44,8 @@ options:
   --config FILE          API rows for out-of-tree wrappers (default: .kernlife.json in the current
                          directory or above the first PATH)
   --max-size BYTES       skip files larger than this (default ${DEFAULT_OPTIONS.maxFileBytes})
+  --pin-policy P         check/simulate: upstream (default), layout-lease or blocking-close
+                         (a file's own /* kernlife: pinPolicy=P */ comment wins)
   --max-states N         check/simulate: states explored per table (default ${DEFAULT_SIM_OPTIONS.maxStates})
   --sim-time MS          check/simulate: time limit per table (default ${DEFAULT_SIM_OPTIONS.timeMs})
   -h, --help             this text
@@ -64,6 +67,7 @@ interface Args {
   /** simulation budget overrides (check, simulate) */
   maxStates?: number;
   simTimeMs?: number;
+  pinPolicy?: PinPolicy;
   paths: string[];
 }
 
@@ -85,6 +89,7 @@ function parseArgs(argv: string[]): Args {
     if (x === '--stats-only') { a.statsOnly = true; continue; }
     if (x === '--jobs' || x === '-j') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--jobs must be a positive integer'); a.jobs = n; continue; }
     if (x === '--config') { a.config = value(i++, x); continue; }
+    if (x === '--pin-policy') { const v = value(i++, x); if (!PIN_POLICIES.includes(v as PinPolicy)) throw new UsageError(`--pin-policy must be one of ${PIN_POLICIES.join(', ')}`); a.pinPolicy = v as PinPolicy; continue; }
     if (x === '--max-states') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-states must be a positive integer'); a.maxStates = n; continue; }
     if (x === '--sim-time') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--sim-time must be a positive integer (milliseconds)'); a.simTimeMs = n; continue; }
     if (x === '--max-size') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-size must be a positive integer'); a.maxSize = n; continue; }
@@ -189,6 +194,7 @@ async function run(argv: string[]): Promise<number> {
     const copts: CheckOptions = {
       ...(args.rules.length ? { rules: args.rules } : {}),
       ...(only ? { files: only } : {}),
+      ...(args.pinPolicy ? { pinPolicy: args.pinPolicy } : {}),
       ...(args.maxStates || args.simTimeMs ? { sim: { ...(args.maxStates ? { maxStates: args.maxStates } : {}), ...(args.simTimeMs ? { timeMs: args.simTimeMs } : {}) } } : {}),
     };
     // models are built here (they need the index); the searches run on worker threads
@@ -203,7 +209,9 @@ async function run(argv: string[]): Promise<number> {
         runs = runs.filter((r) => r.model.table.name === args.table || `${r.model.table.name}[${r.model.table.index}]` === args.table);
         if (!runs.length) throw new UsageError(`no table named ${args.table} in ${args.paths[0]}`);
       }
-      out.write(args.format === 'json' ? JSON.stringify(simulateJson(runs), null, 1) + '\n' : simulateText(runs));
+      const programs = args.table ? [] : res.programs;
+      const policy = args.pinPolicy ?? 'upstream';
+      out.write(args.format === 'json' ? JSON.stringify(simulateJson(runs, programs, policy), null, 1) + '\n' : simulateText(runs, programs, policy));
       return 0;
     }
     const report = { ...res, stats: { ...res.stats, files: stats.files, filesSkipped: stats.filesSkipped, ms: Math.round(performance.now() - t0) } };

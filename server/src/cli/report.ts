@@ -2,6 +2,7 @@
  * Output of `check` and `simulate`: text (compiler style), JSON (the documented shape), SARIF
  * 2.1.0 (rules from rule metadata, one threadFlow per actor, stable fingerprints).
  */
+import type { ProgramRun } from '../sim/program';
 import { createHash } from 'node:crypto';
 import type { Loc } from '../facts/types';
 import type { CheckResult, TableRun } from '../check';
@@ -109,8 +110,20 @@ export function findingsSarif(r: CheckResult): unknown {
 
 // --- simulate -------------------------------------------------------------------------------
 
-export function simulateText(runs: TableRun[]): string {
+export function simulateText(runs: TableRun[], programs: ProgramRun[] = [], pinPolicy = 'upstream'): string {
   const out: string[] = [];
+  const pins = runs.some((r) => [r.model.open, r.model.release, r.model.poll, ...r.model.io].some((h) => h?.variants.some((v) => v.steps.some((s) => s.op.op === 'pin'))));
+  if (pins) out.push(`pin policy: ${pinPolicy}`, '');
+  for (const p of programs) {
+    out.push(`${at(p.loc)}: program ${p.fn}() (user space; pin policy ${p.policy})`);
+    out.push(`  walked: ${p.steps} steps on the straight line (error branches not taken)`);
+    if (!p.violations.length) out.push('  no violation: the registrations are covered by their leases for their whole life, or the policy asks for none');
+    for (const v of p.violations) {
+      out.push(`  violation ${v.property}: ${v.use.what}`);
+      out.push(...traceLines(v.trace).map((l) => '    ' + l));
+    }
+    out.push('');
+  }
   for (const { model: m, result: r, skipped } of runs) {
     const label = m.table.index !== undefined ? `${m.table.name}[${m.table.index}]` : m.table.name;
     out.push(`${at(m.table.loc)}: table ${label} (${m.table.kind}; ${m.provider} semantics)`);
@@ -137,8 +150,16 @@ export function simulateText(runs: TableRun[]): string {
   return out.join('\n');
 }
 
-export function simulateJson(runs: TableRun[]): unknown {
+export function simulateJson(runs: TableRun[], programs: ProgramRun[] = [], pinPolicy = 'upstream'): unknown {
   return {
+    pinPolicy,
+    programs: programs.map((p) => ({
+      function: p.fn, file: p.loc.file, line: p.loc.line, policy: p.policy, steps: p.steps,
+      violations: p.violations.map((v) => ({
+        property: v.property, use: v.use.what,
+        trace: v.trace.map((s) => ({ actor: s.actor, event: s.event, handler: s.handler ?? null, file: s.loc?.file ?? null, line: s.loc?.line ?? null, message: s.message })),
+      })),
+    })),
     tables: runs.map(({ model: m, result: r, skipped }) => ({
       table: m.table.name, ...(m.table.index !== undefined ? { index: m.table.index } : {}), kind: m.table.kind,
       file: m.table.loc.file, line: m.table.loc.line, provider: m.provider, severable: m.severable, severReason: m.severReason,

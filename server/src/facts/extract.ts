@@ -884,6 +884,7 @@ class EffectWalker {
       const cb = unwrapValue(args[row.callbackArg]);
       if (cb.type === 'identifier') extra.callback = this.s.ident(cb);
     }
+    if (row.retAsValue && resultTarget) extra.value = resultTarget;
     if (row.mechanism) extra.mechanism = row.mechanism;
     if (row.registry) extra.registry = row.registry;
     if (row.valueArg !== undefined) {

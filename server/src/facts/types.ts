@@ -52,6 +52,8 @@ export type EffectKind =
   | 'pin' // pages pinned into `path` (longterm: FOLL_LONGTERM or an API that always is)
   | 'unpin' // pins stored in `path` released
   | 'putPage' // put_page on a page of `path` (wrong for pinned pages)
+  | 'mapFile' // user space: mmap of the file behind fd `path`; `value` is the mapping
+  | 'unmap' // user space: munmap of mapping `path`
   | 'setLease' // lease set on file `path`
   | 'dropLease' // lease on file `path` removed (F_UNLCK)
   | 'publish' // rcu_assign_pointer(path, value)
@@ -188,6 +190,8 @@ export interface FileFacts {
   modular?: boolean;
   /** Code assigns `x.owner = THIS_MODULE` (a cdev, a driver object): that object pins the module. */
   ownerAssigned?: boolean;
+  /** `/* kernlife: pinPolicy=<policy> *\/` in the file: the pin policy for its code. */
+  pinPolicy?: 'upstream' | 'layout-lease' | 'blocking-close';
   /** `x.fops = &name;` statements (a miscdevice or similar filled in by code), by table name. */
   fopsAssigned?: { name: string; line: number }[];
   /** `kernlife-ignore <rule-id>[, <rule-id>]: reason` comments. */

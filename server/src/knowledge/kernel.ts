@@ -92,10 +92,16 @@ export const API_ROWS: ApiRow[] = [
   { name: 'ib_umem_get', header: 'include/rdma/ib_umem.h', effect: 'pin', arg: 'ret', longterm: true },
   { name: 'ib_umem_release', header: 'include/rdma/ib_umem.h', effect: 'unpin' },
   // libibverbs (user space): a memory registration is a long-term pin of the range.
-  ...rows('infiniband/verbs.h (rdma-core)', { effect: 'pin', arg: 'ret', longterm: true }, 'ibv_reg_mr', 'ibv_reg_mr_iova', 'ibv_reg_mr_iova2', 'ibv_reg_dmabuf_mr'),
+  // The pinned range is the address argument; the registration (the mr) is what unpins it.
+  ...rows('infiniband/verbs.h (rdma-core)', { effect: 'pin', arg: 1, retAsValue: true, longterm: true }, 'ibv_reg_mr', 'ibv_reg_mr_iova', 'ibv_reg_mr_iova2'),
+  { name: 'ibv_reg_dmabuf_mr', header: 'infiniband/verbs.h (rdma-core)', effect: 'pin', arg: 'ret', longterm: true },
   { name: 'ibv_dereg_mr', header: 'infiniband/verbs.h (rdma-core)', effect: 'unpin' },
-  // user space: close(2) drops the fd's reference to the open file description
+  // user space: open(2) makes an open file description, close(2) drops the fd's reference to it,
+  // mmap(2) of an fd maps the file (the mapping holds its own reference, mm/mmap.c), munmap(2) drops it
+  ...rows('fcntl.h (libc)', { effect: 'getFile', arg: 'ret' }, 'open', 'openat', 'creat'),
   { name: 'close', header: 'unistd.h (libc)', effect: 'fput' },
+  { name: 'mmap', header: 'sys/mman.h (libc)', effect: 'mapFile', arg: 4, retAsValue: true },
+  { name: 'munmap', header: 'sys/mman.h (libc)', effect: 'unmap' },
 
   // Leases. fcntl rows are for user-space inputs: F_UNLCK first, it is the more specific.
   { name: 'fcntl', header: 'fcntl.h (libc)', effect: 'dropLease', when: [{ arg: 1, equals: 'F_SETLEASE' }, { arg: 2, equals: 'F_UNLCK' }] },

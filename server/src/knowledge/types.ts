@@ -28,6 +28,8 @@ export interface ApiRow {
   pointerArg?: boolean;
   /** publish: the argument holding the stored value. */
   valueArg?: number;
+  /** The call's result (where it is stored) becomes the effect's `value` (mmap: the mapping; ibv_reg_mr: the mr). */
+  retAsValue?: boolean;
   /** Only when these arguments are written exactly so (fcntl(fd, F_SETLEASE, F_UNLCK)). */
   when?: { arg: number; equals: string }[];
   /** More effects the same call has (cgroup_kn_lock_live: breakActive then lock). */

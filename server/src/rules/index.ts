@@ -8,6 +8,7 @@ import { freeWithPendingAsync } from './free-with-pending-async';
 import { fopsMissingOwner } from './fops-missing-owner';
 import { longtermPinWithoutLease } from './longterm-pin-without-lease';
 import { pinLeakedAtRelease } from './pin-leaked-at-release';
+import { leaseDroppedWhilePinned } from './lease-dropped-while-pinned';
 
 export const RULES: Rule[] = [
   waitqueueFreedWhilePolled,
@@ -18,6 +19,7 @@ export const RULES: Rule[] = [
   fopsMissingOwner,
   longtermPinWithoutLease,
   pinLeakedAtRelease,
+  leaseDroppedWhilePinned,
 ];
 
 export const RULE_IDS = RULES.map((r) => r.meta.id);

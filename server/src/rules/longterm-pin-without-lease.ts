@@ -28,4 +28,13 @@ export const longtermPinWithoutLease: Rule = {
       : 'Fix: add FOLL_LONGTERM to the gup flags (the kernel then refuses FS-DAX and migrates the pages out of movable zones first), or drop the pin before returning.';
     return pinFinding(this.meta.id, this.meta.severity, v, ctx, `${why}: a long-term pin without long-term protection. ${fix}`);
   },
+  fromProgram(v, run) {
+    if (v.property !== 'P6' || !v.pin) return null;
+    return {
+      rule: this.meta.id, severity: this.meta.severity, confidence: 'medium', loc: v.pin.loc,
+      message: `${v.use.what} (pinPolicy ${run.policy}): the registration pins the file's pages long term, and only a layout lease held for the registration's whole life keeps a truncate or hole punch from pulling the blocks out from under the device. Fix: take the lease (fcntl(fd, F_SETLEASE, ...)) before ibv_reg_mr and keep that fd open until after ibv_dereg_mr; or register anonymous memory, or use on-demand paging (IBV_ACCESS_ON_DEMAND).`,
+      related: [{ loc: run.loc, message: `program ${run.fn}()` }],
+      trace: v.trace, tables: [],
+    };
+  },
 };

@@ -7,6 +7,7 @@ import type { Loc } from '../facts/types';
 import type { TableModel } from '../sim/model';
 import type { SimResult } from '../sim/explore';
 import type { TraceStep, Violation } from '../sim/trace';
+import type { ProgramRun } from '../sim/program';
 
 export type Severity = 'error' | 'warning' | 'info';
 export type Confidence = 'high' | 'medium' | 'low';
@@ -51,6 +52,8 @@ export interface RuleContext {
 export interface Rule {
   meta: RuleMeta;
   fromViolation?(v: Violation, ctx: RuleContext): Finding | null;
+  /** Violations of a user-space program walk (sim/program.ts). */
+  fromProgram?(v: Violation, run: ProgramRun): Finding | null;
   structural?(ctx: RuleContext): Finding[];
 }
 

@@ -30,7 +30,13 @@ export type Property =
   /** pages pinned by a handler outlive the call without long-term protection (P6) */
   | 'P6'
   /** the last __fput of the pinning file finished with pages still pinned (P8) */
-  | 'P8';
+  | 'P8'
+  /** a lease dropped (F_UNLCK) while pins taken under it remain (P7a) */
+  | 'P7'
+  /** the user's last reference to a leased file dropped while pins hold a hidden one: a zombie lease (P7b) */
+  | 'P7-zombie'
+  /** a blocking last close waits for pins only this task would release later (P7c) */
+  | 'P7-deadlock';
 
 export interface Violation {
   property: Property;
