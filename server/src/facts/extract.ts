@@ -877,6 +877,7 @@ class EffectWalker {
         this.text(flags),
         ...(flags.type === 'identifier' ? this.assigned.get(this.s.ident(flags)) ?? [] : []).map((a) => this.text(a)),
       ].join(' ');
+      if (row.unlessFlag && flagText.includes(row.unlessFlag)) return;
       extra.longterm = row.longterm ?? /FOLL_LONGTERM/.test(flagText);
       if (row.gup) extra.gup = true;
     }

@@ -54,6 +54,7 @@ export type EffectKind =
   | 'putPage' // put_page on a page of `path` (wrong for pinned pages)
   | 'mapFile' // user space: mmap of the file behind fd `path`; `value` is the mapping
   | 'unmap' // user space: munmap of mapping `path`
+  | 'exit' // user space: the process ends here (exit(), _exit(), abort()); do_exit closes what is left
   | 'setLease' // lease set on file `path`
   | 'dropLease' // lease on file `path` removed (F_UNLCK)
   | 'publish' // rcu_assign_pointer(path, value)

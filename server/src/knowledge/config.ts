@@ -11,7 +11,7 @@ import type { ApiRow, Knowledge } from './types';
 
 const EFFECTS: ReadonlySet<string> = new Set<EffectKind>([
   'alloc', 'free', 'rcuWait', 'rcuBarrier', 'initWq', 'pollWait', 'genericPoll', 'wake', 'wakePollfree', 'notify',
-  'getFile', 'fput', 'asyncInit', 'asyncArm', 'asyncCancel', 'pin', 'unpin', 'putPage', 'setLease', 'dropLease', 'mapFile', 'unmap',
+  'getFile', 'fput', 'asyncInit', 'asyncArm', 'asyncCancel', 'pin', 'unpin', 'putPage', 'setLease', 'dropLease', 'mapFile', 'unmap', 'exit',
   'publish', 'unpublish', 'breakActive', 'unbreakActive', 'lock', 'unlock', 'sever', 'register', 'unregister',
   'moduleGet', 'modulePut',
 ]);

@@ -93,7 +93,13 @@ export const API_ROWS: ApiRow[] = [
   { name: 'ib_umem_release', header: 'include/rdma/ib_umem.h', effect: 'unpin' },
   // libibverbs (user space): a memory registration is a long-term pin of the range.
   // The pinned range is the address argument; the registration (the mr) is what unpins it.
-  ...rows('infiniband/verbs.h (rdma-core)', { effect: 'pin', arg: 1, retAsValue: true, longterm: true }, 'ibv_reg_mr', 'ibv_reg_mr_iova', 'ibv_reg_mr_iova2'),
+  // (an on-demand-paging registration pins nothing: the HCA faults pages in through an mmu notifier)
+  ...rows('infiniband/verbs.h (rdma-core)', { effect: 'pin', arg: 1, retAsValue: true, longterm: true, flagsArg: 3, unlessFlag: 'IBV_ACCESS_ON_DEMAND' }, 'ibv_reg_mr', 'ibv_reg_mr_iova'),
+  { name: 'ibv_reg_mr_iova2', header: 'infiniband/verbs.h (rdma-core)', effect: 'pin', arg: 1, retAsValue: true, longterm: true, flagsArg: 4, unlessFlag: 'IBV_ACCESS_ON_DEMAND' },
+  // the device context is a file (/dev/infiniband/uverbsN); its release destroys the registrations
+  { name: 'ibv_open_device', header: 'infiniband/verbs.h (rdma-core)', effect: 'getFile', arg: 'ret' },
+  { name: 'ibv_close_device', header: 'infiniband/verbs.h (rdma-core)', effect: 'fput' },
+  ...rows('stdlib.h (libc)', { effect: 'exit' }, 'exit', '_exit', '_Exit', 'abort'),
   { name: 'ibv_reg_dmabuf_mr', header: 'infiniband/verbs.h (rdma-core)', effect: 'pin', arg: 'ret', longterm: true },
   { name: 'ibv_dereg_mr', header: 'infiniband/verbs.h (rdma-core)', effect: 'unpin' },
   // user space: open(2) makes an open file description, close(2) drops the fd's reference to it,

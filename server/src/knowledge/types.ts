@@ -30,6 +30,8 @@ export interface ApiRow {
   valueArg?: number;
   /** The call's result (where it is stored) becomes the effect's `value` (mmap: the mapping; ibv_reg_mr: the mr). */
   retAsValue?: boolean;
+  /** No effect when the `flagsArg` argument mentions this flag (ibv_reg_mr with IBV_ACCESS_ON_DEMAND pins nothing). */
+  unlessFlag?: string;
   /** Only when these arguments are written exactly so (fcntl(fd, F_SETLEASE, F_UNLCK)). */
   when?: { arg: number; equals: string }[];
   /** More effects the same call has (cgroup_kn_lock_live: breakActive then lock). */

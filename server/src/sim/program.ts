@@ -43,8 +43,9 @@ export interface ProgramRun {
   violations: Violation[];
 }
 
-interface OFile { id: number; name: string; fds: number; maps: number; lease: Loc | null; gone: boolean }
-interface Pin { mr: string; file: OFile | null; loc: Loc; api: string; chain: string[] }
+interface OFile { id: number; name: string; fd: number; rdma: boolean; fds: number; maps: number; lease: Loc | null; gone: boolean }
+/** file: the pinned file (null: anonymous memory); owner: the device context file whose release destroys the registration */
+interface Pin { mr: string; file: OFile | null; owner: OFile | null; loc: Loc; api: string; chain: string[] }
 
 /** Functions that are user-space programs worth walking: an unconditional ibv_reg_mr in their summary. */
 export function programsOf(index: Index): FunctionRef[] {
@@ -107,17 +108,64 @@ export function simulateProgram(index: Index, ref: FunctionRef, policy: PinPolic
    * that one of the line's own results is set (`if (mr) ibv_dereg_mr(mr);`): those succeeded.
    */
   const onLine = (e: Effect) => e.cond.every((_, i) => (e.guards ?? []).some((g) => g.cond === i && g.nonnull && made.has(render(g.path))));
+  const usedFds = new Set<number>();
+  const lowestFd = () => { let n = 3; while (usedFds.has(n)) n++; usedFds.add(n); return n; };
+  /** The device context's release (ib_uverbs_close) destroys its registrations: their pages are unpinned. */
+  const releaseRdma = (f: OFile): Pin[] => { const gone = pins.filter((p) => p.owner === f); pins = pins.filter((p) => p.owner !== f); return gone; };
+
+  /**
+   * do_exit with what is still open (exit(), or a SIGKILL at this point): exit_mm drops the
+   * mappings' file references, close_files the fds in ascending order (fs/file.c close_files);
+   * each last reference queues its __fput with task_work_add, and exit_task_work runs that list
+   * LIFO (kernel/task_work.c: "no ordering guarantee ... LIFO"): the highest fd is released
+   * first. Under blocking-close a leased file released while its registrations live waits for
+   * them, and the device context whose release would drop them is queued behind it.
+   */
+  const exitTeardown = (e: Effect) => {
+    if (policy !== 'blocking-close' || !pins.some((p) => p.file?.lease)) { step(e, 'the process exits: what is still open is closed'); return; }
+    const refs = new Map(files.map((f) => [f, f.fds + f.maps]));
+    const queue: OFile[] = [];
+    const drop = (f: OFile) => { const n = refs.get(f)! - 1; refs.set(f, n); if (n === 0) queue.push(f); };
+    for (const f of files) for (let i = 0; i < f.maps && !f.gone; i++) drop(f);
+    for (const f of files.filter((x) => !x.gone && x.fds > 0).sort((a, b) => a.fd - b.fd)) drop(f);
+    step(e, `the process exits with ${pins.length} registration${pins.length === 1 ? '' : 's'} alive: exit_mm, then close_files in fd order (${files.filter((x) => !x.gone && x.fds > 0).sort((a, b) => a.fd - b.fd).map((f) => `fd ${f.fd}`).join(', ')}) queue the last __fput of each file; the task-work list runs them last-queued first`);
+    const live = pins.slice();
+    for (const f of queue.reverse()) {
+      if (f.rdma) {
+        const gone = live.filter((p) => p.owner === f);
+        for (const p of gone) live.splice(live.indexOf(p), 1);
+        trace.push({ actor: 'task A', event: '__fput() at exit', handler: ref.fn.name, message: `fd ${f.fd}, ${f.name}: ib_uverbs_close destroys its registrations${gone.length ? ` (${gone.map((p) => p.mr).join(', ')}): their pages are unpinned` : ''}` });
+        continue;
+      }
+      const held = live.filter((p) => p.file === f);
+      if (f.lease && held.length) {
+        const owner = held[0].owner;
+        trace.push({ actor: 'task A', event: '__fput() at exit', handler: ref.fn.name, message: `fd ${f.fd}, ${f.name}: the last close of a leased file with ${held.map((p) => p.mr).join(', ')} still registered blocks until they are gone${owner ? `; only the release of fd ${owner.fd} (${owner.name}), queued behind it in this task's own task-work list, would drop them` : ''}` });
+        report('P7-deadlock', e, held[0], `the process exits with ${held.map((p) => p.mr).join(', ')} still registered on a mapping of ${f.name}: at exit the leased file (fd ${f.fd}) is released before the device context (fd ${owner ? owner.fd : '?'}) that would unpin its pages, because task work runs last-queued first, so its blocking close waits forever; if the close gives up on a fatal signal or PF_EXITING instead, the lease is dropped with the pages still pinned (Jan Kara's objection to blocking close)`);
+        return;
+      }
+      trace.push({ actor: 'task A', event: '__fput() at exit', handler: ref.fn.name, message: `fd ${f.fd}, ${f.name} is released${f.lease ? '; its lease ends with nothing pinned' : ''}` });
+    }
+  };
+
   for (const e of all) {
+    if (e.kind === 'exit') {
+      // an exit on an error branch is still a way this program ends: evaluate it where it stands
+      if (e.cond.length) { const mark = trace.length; exitTeardown(e); trace.length = mark; continue; }
+      exitTeardown(e);
+      break;
+    }
     if (!onLine(e)) continue;
     if (e.kind === 'getFile' && e.path) made.add(key(e.path));
     if ((e.kind === 'mapFile' || e.kind === 'pin') && e.value) made.add(key(e.value));
     switch (e.kind) {
       case 'getFile': {
-        if (!/^(open|openat|creat)$/.test(e.api) || !e.path) break;
-        const f: OFile = { id: files.length, name: `the file opened at line ${e.loc.line}`, fds: 1, maps: 0, lease: null, gone: false };
+        if (!/^(open|openat|creat|ibv_open_device)$/.test(e.api) || !e.path) break;
+        const rdma = e.api === 'ibv_open_device';
+        const f: OFile = { id: files.length, name: rdma ? `the RDMA device context opened at line ${e.loc.line}` : `the file opened at line ${e.loc.line}`, fd: lowestFd(), rdma, fds: 1, maps: 0, lease: null, gone: false };
         files.push(f);
         fds.set(key(e.path), f);
-        step(e, `${key(e.path)} refers to a new open file description (${f.name})`);
+        step(e, rdma ? `${key(e.path)}: a device context, an open file of /dev/infiniband/uverbs* (fd ${f.fd}); its release destroys every registration made through it` : `${key(e.path)} refers to a new open file description (${f.name}, fd ${f.fd})`);
         break;
       }
       case 'setLease': {
@@ -153,18 +201,26 @@ export function simulateProgram(index: Index, ref: FunctionRef, policy: PinPolic
         break;
       }
       case 'fput': {
-        if (e.api !== 'close') break;
+        if (e.api !== 'close' && e.api !== 'ibv_close_device') break;
         const f = fds.get(key(e.path));
         if (!f) break;
         fds.delete(key(e.path));
         f.fds--;
+        usedFds.delete(f.fd);
+        if (f.rdma) {
+          f.gone = true;
+          const gone = releaseRdma(f);
+          step(e, `${e.api}(${key(e.path)}): the device context is released${gone.length ? `; ${gone.map((p) => p.mr).join(', ')} destroyed, pages unpinned` : ''}`);
+          break;
+        }
         dropRef(f, e, `close(${key(e.path)})`);
         break;
       }
       case 'pin': {
         if (!USER_PIN.test(e.api)) break;
         const f = maps.get(key(e.path)) ?? null;
-        const p: Pin = { mr: e.value ? key(e.value) : `the registration at line ${e.loc.line}`, file: f, loc: e.loc, api: e.api, chain: chainOf(e) };
+        const owner = [...files].reverse().find((x) => x.rdma && !x.gone) ?? null;
+        const p: Pin = { mr: e.value ? key(e.value) : `the registration at line ${e.loc.line}`, file: f, owner, loc: e.loc, api: e.api, chain: chainOf(e) };
         pins.push(p);
         step(e, `${p.mr} pins ${key(e.path)} long term (ib_umem_get -> pin_user_pages_fast(FOLL_LONGTERM))${f ? `: pages of ${f.name}${f.lease ? ', under its lease' : ', with no lease on it'}` : ': anonymous memory, no file behind it'}`);
         if (f && !f.lease && policy !== 'upstream') {
