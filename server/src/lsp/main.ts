@@ -1,19 +1,68 @@
 /**
  * Language server entry (dist/server.js). The only place that imports vscode-languageserver.
- * Today it serves document symbols for ops tables and functions and a `kernlife/tables`
- * request; diagnostics arrive with the rules (see docs/ROADMAP in README).
+ *
+ * - A workspace index: every .c/.h file of the workspace folders is summarised in the
+ *   background (work-done progress), then every table is checked once.
+ * - Open documents are re-extracted on change (debounced per document); the index is updated
+ *   incrementally, and only the tables whose handlers' summaries changed, or that live in the
+ *   changed file, are simulated again. A result is published only if no newer edit arrived.
+ * - Diagnostics: the rule id as `code` with a link to its page, the trace as related
+ *   information (one entry per step, with its actor), and a pointer at the ops table in the
+ *   table's own file when the finding sits in another file (the PSI case: the free in psi.c,
+ *   the pressure table in cgroup.c).
+ * - `kernlife/simulate` returns what `kernlife simulate --format json` prints for a document.
+ * - Nothing throws out of a handler: failures are logged and give empty or partial results.
  */
-import { createConnection, ProposedFeatures, SymbolKind, TextDocuments, TextDocumentSyncKind, type DocumentSymbol } from 'vscode-languageserver/node';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  createConnection, DiagnosticSeverity, DiagnosticTag, ProposedFeatures, SymbolKind, TextDocuments, TextDocumentSyncKind,
+  type Diagnostic, type DocumentSymbol, type DiagnosticRelatedInformation,
+} from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { extract, DEFAULT_OPTIONS } from '../analysis';
+import { extract, DEFAULT_OPTIONS, type ExtractResult } from '../analysis';
 import { parserInfo } from '../syntax';
 import type { Loc } from '../facts/types';
+import { Index } from '../index/index';
+import { checkIndex, type CheckResult } from '../check';
+import type { Finding } from '../rules/types';
+import { simulateJson } from '../cli/report';
+import { walk } from '../cli/walk';
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
+const index = new Index();
+const DEBOUNCE_MS = 150;
 
-connection.onInitialize(() => {
+/** Findings by the file of the table they came from (a re-check replaces a file's share). */
+const findingsByTableFile = new Map<string, Finding[]>();
+/** URIs we published diagnostics for, so a cleared file gets an empty list. */
+const published = new Set<string>();
+let folders: string[] = [];
+let ready = false;
+/** Bumped by every edit: a check started before the newest edit is not published. */
+let generation = 0;
+const timers = new Map<string, NodeJS.Timeout>();
+
+const log = (m: string) => connection.console.info(`kernlife: ${m}`);
+const fail = (what: string, e: unknown) => connection.console.error(`kernlife: ${what} failed: ${(e as Error)?.stack ?? e}`);
+
+const toPath = (uri: string): string => (uri.startsWith('file:') ? fileURLToPath(uri) : uri);
+const toUri = (file: string): string => (/^[a-z]+:/.test(file) ? file : pathToFileURL(file).toString());
+const range = (l: Loc) => ({ start: { line: Math.max(0, l.line - 1), character: Math.max(0, l.col - 1) }, end: { line: Math.max(0, l.endLine - 1), character: Math.max(0, l.endCol - 1) } });
+const point = (l: Loc) => ({ start: { line: Math.max(0, l.line - 1), character: Math.max(0, l.col - 1) }, end: { line: Math.max(0, l.line - 1), character: Math.max(0, l.col - 1) } });
+
+/** The rule pages ship with the extension: dist/server.js -> ../docs/rules/<id>.md */
+function docsUri(rule: string): string | undefined {
+  const f = path.join(__dirname, '..', 'docs', 'rules', `${rule}.md`);
+  return fs.existsSync(f) ? pathToFileURL(f).toString() : undefined;
+}
+
+connection.onInitialize((params) => {
   connection.console.info(`kernlife: ${parserInfo()}`);
+  folders = (params.workspaceFolders ?? []).map((f) => toPath(f.uri));
+  if (!folders.length && params.rootUri) folders = [toPath(params.rootUri)];
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -23,20 +72,135 @@ connection.onInitialize(() => {
   };
 });
 
-const range = (l: Loc) => ({ start: { line: l.line - 1, character: l.col - 1 }, end: { line: l.endLine - 1, character: l.endCol - 1 } });
+connection.onInitialized(() => {
+  void indexWorkspace().catch((e) => fail('workspace index', e));
+});
 
-function factsOf(uri: string) {
-  const doc = documents.get(uri);
-  if (!doc) return null;
-  const text = doc.getText();
-  if (text.length > DEFAULT_OPTIONS.maxFileBytes) return null;
-  return extract(uri, text, { ...DEFAULT_OPTIONS, level: 'tables' });
+function extractText(file: string, text: string): ExtractResult | null {
+  if (text.length > DEFAULT_OPTIONS.maxFileBytes) { log(`${file}: larger than ${DEFAULT_OPTIONS.maxFileBytes} bytes, skipped`); return null; }
+  try {
+    return extract(file, text, { ...DEFAULT_OPTIONS, level: 'facts' });
+  } catch (e) {
+    fail(`extract ${file}`, e);
+    return null;
+  }
 }
+
+async function indexWorkspace(): Promise<void> {
+  const files = folders.length ? walk(folders).files : [];
+  const progress = await connection.window.createWorkDoneProgress();
+  progress.begin('kernlife: indexing', 0, `${files.length} files`, true);
+  const t0 = Date.now();
+  let n = 0;
+  for (const file of files) {
+    if (progress.token.isCancellationRequested) break;
+    const open = documents.get(toUri(file));
+    let text: string;
+    try { text = open ? open.getText() : fs.readFileSync(file, 'utf8'); } catch { continue; }
+    const facts = extractText(file, text);
+    if (facts) index.update(facts);
+    if (++n % 25 === 0) {
+      progress.report(Math.round((100 * n) / files.length), `${n}/${files.length} files`);
+      await new Promise<void>((r) => setImmediate(r)); // let edits and requests in
+    }
+  }
+  progress.done();
+  log(`indexed ${n} files in ${Date.now() - t0} ms`);
+  ready = true;
+  recheck(null, generation);
+}
+
+/** Re-check the tables a change can affect (null: all of them) and publish. */
+function recheck(files: Set<string> | null, gen: number): void {
+  let res: CheckResult;
+  try {
+    res = checkIndex(index, { ...(files ? { files } : {}), cancelled: () => gen !== generation });
+  } catch (e) {
+    fail('check', e);
+    return;
+  }
+  if (gen !== generation) return; // a newer edit arrived: its own check will publish
+  const touched = new Set<string>(files ?? index.fileList());
+  for (const f of touched) findingsByTableFile.delete(f);
+  for (const r of res.runs) if (!findingsByTableFile.has(r.model.table.file)) findingsByTableFile.set(r.model.table.file, []);
+  for (const f of res.findings) {
+    const run = res.runs.find((r) => f.tables.includes(r.model.table.index !== undefined ? `${r.model.table.name}[${r.model.table.index}]` : r.model.table.name));
+    const key = run?.model.table.file ?? f.loc.file;
+    (findingsByTableFile.get(key) ?? findingsByTableFile.set(key, []).get(key)!).push(f);
+  }
+  for (const f of res.findings.filter((x) => !x.tables.length)) (findingsByTableFile.get(f.loc.file) ?? findingsByTableFile.set(f.loc.file, []).get(f.loc.file)!).push(f);
+  publish();
+}
+
+function diagnosticsOf(f: Finding): { file: string; diag: Diagnostic }[] {
+  const severity = f.severity === 'error' ? DiagnosticSeverity.Error : f.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information;
+  const href = docsUri(f.rule);
+  const related: DiagnosticRelatedInformation[] = [
+    ...f.related.map((r) => ({ location: { uri: toUri(r.loc.file), range: point(r.loc) }, message: r.message })),
+    ...f.trace.filter((s) => s.loc).map((s, i) => ({ location: { uri: toUri(s.loc!.file), range: point(s.loc!) }, message: `step ${i + 1} (${s.actor}): ${s.event}${s.handler ? ` [${s.handler}]` : ''} — ${s.message}` })),
+  ];
+  const base = { source: 'kernlife', code: f.rule, ...(href ? { codeDescription: { href } } : {}), relatedInformation: related, data: { confidence: f.confidence, trace: f.trace } };
+  const out = [{ file: f.loc.file, diag: { ...base, range: range(f.loc), severity, message: `${f.message} [confidence ${f.confidence}]` } as Diagnostic }];
+  // the table's own file learns about it too (a hint at the table, pointing at the primary)
+  const table = f.related.find((r) => r.message.startsWith('ops table ') && r.loc.file !== f.loc.file);
+  if (table) {
+    out.push({ file: table.loc.file, diag: { ...base, range: point(table.loc), severity: DiagnosticSeverity.Information, tags: [] as DiagnosticTag[],
+      message: `${f.rule}: ${path.basename(f.loc.file)}:${f.loc.line} — ${f.message.split('. ')[0]}`,
+      relatedInformation: [{ location: { uri: toUri(f.loc.file), range: range(f.loc) }, message: 'the finding' }, ...related] } });
+  }
+  return out;
+}
+
+function publish(): void {
+  const byUri = new Map<string, Diagnostic[]>();
+  for (const list of findingsByTableFile.values()) {
+    for (const f of list) for (const { file, diag } of diagnosticsOf(f)) {
+      const uri = toUri(file);
+      (byUri.get(uri) ?? byUri.set(uri, []).get(uri)!).push(diag);
+    }
+  }
+  for (const uri of published) if (!byUri.has(uri)) byUri.set(uri, []);
+  for (const [uri, diagnostics] of [...byUri].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const doc = documents.get(uri);
+    void connection.sendDiagnostics({ uri, ...(doc ? { version: doc.version } : {}), diagnostics });
+    if (diagnostics.length) published.add(uri); else published.delete(uri);
+  }
+}
+
+documents.onDidChangeContent((ev) => {
+  const uri = ev.document.uri;
+  generation++;
+  clearTimeout(timers.get(uri));
+  timers.set(uri, setTimeout(() => {
+    timers.delete(uri);
+    const doc = documents.get(uri);
+    if (!doc) return;
+    const gen = generation;
+    const file = toPath(uri);
+    const facts = extractText(file, doc.getText());
+    if (!facts) return;
+    let dropped: string[];
+    try { dropped = index.update(facts); } catch (e) { fail('index update', e); return; }
+    if (!ready) return; // the workspace check at the end of indexing covers it
+    // the tables to re-simulate: those in this file, and those whose handlers' summaries changed
+    const files = new Set<string>([file]);
+    const gone = new Set(dropped);
+    for (const t of index.tables()) {
+      for (const fl of t.fields) {
+        if (!fl.handler) continue;
+        const ref = index.resolve(fl.handler, t.loc.file);
+        if (ref && (gone.has(ref.key) || ref.file === file)) { files.add(t.loc.file); break; }
+      }
+    }
+    recheck(files, gen);
+  }, DEBOUNCE_MS));
+});
 
 connection.onDocumentSymbol((p): DocumentSymbol[] => {
   try {
-    const f = factsOf(p.textDocument.uri);
-    if (!f) return [];
+    const doc = documents.get(p.textDocument.uri);
+    if (!doc) return [];
+    const f = extract(toPath(p.textDocument.uri), doc.getText(), { ...DEFAULT_OPTIONS, level: 'tables' });
     const tables: DocumentSymbol[] = f.tables.map((t) => ({
       name: t.index !== undefined ? `${t.name}[${t.index}]` : t.name,
       detail: `struct ${t.struct}${t.macro ? ` (${t.macro})` : ''}`,
@@ -48,19 +212,35 @@ connection.onDocumentSymbol((p): DocumentSymbol[] => {
     const fns: DocumentSymbol[] = f.functions.map((fn) => ({ name: fn.name, kind: SymbolKind.Function, range: range(fn.loc), selectionRange: range(fn.nameLoc) }));
     return [...tables, ...fns];
   } catch (e) {
-    connection.console.error(`kernlife: documentSymbol failed: ${(e as Error).message}`);
+    fail('documentSymbol', e);
     return [];
   }
 });
 
 connection.onRequest('kernlife/tables', (p: { uri: string }) => {
   try {
-    return factsOf(p.uri)?.tables ?? [];
+    const file = toPath(p.uri);
+    return index.tables().filter((t) => t.loc.file === file);
   } catch (e) {
-    connection.console.error(`kernlife: tables failed: ${(e as Error).message}`);
+    fail('tables', e);
     return [];
   }
 });
+
+/** What `kernlife simulate --format json FILE` prints, for one document (optionally one table). */
+connection.onRequest('kernlife/simulate', (p: { uri: string; table?: string }) => {
+  try {
+    const file = toPath(p.uri);
+    const res = checkIndex(index, { files: new Set([file]) });
+    const runs = p.table ? res.runs.filter((r) => r.model.table.name === p.table || `${r.model.table.name}[${r.model.table.index}]` === p.table) : res.runs;
+    return simulateJson(runs, p.table ? [] : res.programs);
+  } catch (e) {
+    fail('simulate', e);
+    return { tables: [], programs: [], error: String((e as Error)?.message ?? e) };
+  }
+});
+
+connection.onRequest('kernlife/status', () => ({ ready, files: index.fileList().length, generation }));
 
 documents.listen(connection);
 connection.listen();

@@ -1,0 +1,105 @@
+// The language server over JSON-RPC, as any LSP client drives it: `node dist/server.js --stdio`.
+// A workspace with the two PSI-shaped example files: the waitqueue finding sits on kfree(t) in
+// the trigger file and is pointed at from the cftype table in the cgroup file; an edit that
+// fixes the bug makes it disappear from both; a malformed file does not take the server down;
+// the simulate request returns the tables of a document. Expected lines are found by text.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const rpc = require('vscode-jsonrpc/node');
+const root = path.resolve(new URL('../..', import.meta.url).pathname);
+
+const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-lsp-'));
+for (const f of ['psi_like_cgroup.c', 'psi_like_trigger.c']) fs.copyFileSync(path.join(root, 'examples', f), path.join(ws, f));
+const server = spawn(process.execPath, [path.join(root, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+let stderr = '';
+server.stderr.on('data', (d) => { stderr += d; });
+const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(server.stdout), new rpc.StreamMessageWriter(server.stdin));
+const diags = new Map();
+const waiters = [];
+conn.onNotification('textDocument/publishDiagnostics', (p) => {
+  diags.set(p.uri, p.diagnostics);
+  for (const w of [...waiters]) if (w.pred()) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+});
+conn.onRequest('window/workDoneProgress/create', () => null);
+conn.onNotification('$/progress', () => {});
+conn.onNotification('window/logMessage', () => {});
+conn.listen();
+after(() => { conn.dispose(); server.kill(); fs.rmSync(ws, { recursive: true, force: true }); });
+
+function until(pred, what, ms = 20000) {
+  if (pred()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const w = { pred, resolve };
+    waiters.push(w);
+    setTimeout(() => { const i = waiters.indexOf(w); if (i >= 0) { waiters.splice(i, 1); reject(new Error(`timed out waiting for ${what}; stderr: ${stderr}`)); } }, ms);
+  });
+}
+
+const uri = (f) => pathToFileURL(path.join(ws, f)).toString();
+const lineOf = (f, text) => fs.readFileSync(path.join(ws, f), 'utf8').split('\n').findIndex((l) => l.includes(text)) + 1;
+const rules = (f) => (diags.get(uri(f)) ?? []).map((d) => `${d.code}@${d.range.start.line + 1}`);
+
+test('lsp: initialize, index the workspace, publish the cross-file finding in both files', async () => {
+  const init = await conn.sendRequest('initialize', { processId: process.pid, rootUri: pathToFileURL(ws).toString(), capabilities: { window: { workDoneProgress: true } }, workspaceFolders: [{ uri: pathToFileURL(ws).toString(), name: 'ws' }] });
+  assert.equal(init.serverInfo.name, 'kernlife');
+  assert.equal(init.capabilities.textDocumentSync, 2);
+  await conn.sendNotification('initialized', {});
+  const kfree = lineOf('psi_like_trigger.c', 'kfree(t);');
+  const table = lineOf('psi_like_cgroup.c', 'static struct cftype demo_pressure_files[]');
+  await until(() => rules('psi_like_trigger.c').includes(`waitqueue-freed-while-polled@${kfree}`), 'the waitqueue finding on kfree(t)');
+  const d = diags.get(uri('psi_like_trigger.c')).find((x) => x.code === 'waitqueue-freed-while-polled');
+  assert.equal(d.severity, 1);
+  assert.equal(d.source, 'kernlife');
+  assert.match(d.codeDescription.href, /docs\/rules\/waitqueue-freed-while-polled\.md$/);
+  // the trace is in relatedInformation, one entry per located step, with its actor
+  const steps = d.relatedInformation.filter((r) => /^step \d+ \((task A|task B|kworker|rcu)\)/.test(r.message));
+  assert.ok(steps.length >= 3, JSON.stringify(d.relatedInformation.map((r) => r.message)));
+  assert.ok(steps.some((r) => r.location.uri === uri('psi_like_cgroup.c')) && steps.some((r) => r.location.uri === uri('psi_like_trigger.c')), 'the chain crosses files');
+  // and the cgroup file shows it at its table
+  await until(() => (diags.get(uri('psi_like_cgroup.c')) ?? []).some((x) => x.code === 'waitqueue-freed-while-polled'), 'the table-side diagnostic');
+  const t = diags.get(uri('psi_like_cgroup.c')).find((x) => x.code === 'waitqueue-freed-while-polled');
+  assert.ok(t.range.start.line + 1 >= table, `table-side diagnostic at ${t.range.start.line + 1}, table at ${table}`);
+  assert.ok(t.relatedInformation.some((r) => r.location.uri === uri('psi_like_trigger.c') && r.location.range.start.line + 1 === kfree));
+});
+
+test('lsp: an edit that fixes the bug clears it in both files; a stale result is not published', async () => {
+  const file = 'psi_like_trigger.c';
+  const text = fs.readFileSync(path.join(ws, file), 'utf8');
+  await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: uri(file), languageId: 'c', version: 1, text } });
+  // the fix: the trigger is no longer freed by destroy (leak for the test's sake: what matters
+  // is that the model re-runs with the edited summary); two quick edits, only the last counts
+  const kfree = lineOf(file, 'kfree(t);') - 1;
+  const col = text.split('\n')[kfree].indexOf('kfree(t);');
+  const edit = (version, newText) => conn.sendNotification('textDocument/didChange', {
+    textDocument: { uri: uri(file), version },
+    contentChanges: [{ range: { start: { line: kfree, character: col }, end: { line: kfree, character: col + 'kfree(t);'.length } }, text: newText }],
+  });
+  await edit(2, '/* x */;');
+  const patched = text.split('\n'); patched[kfree] = patched[kfree].replace('kfree(t);', '/* x */;');
+  const fixedLine = patched[kfree];
+  await conn.sendNotification('textDocument/didChange', { textDocument: { uri: uri(file), version: 3 }, contentChanges: [{ text: patched.join('\n').replace(fixedLine, fixedLine.replace('/* x */;', '/* no free */;')) }] });
+  await until(() => !rules(file).some((r) => r.startsWith('waitqueue-freed-while-polled')) && !(diags.get(uri('psi_like_cgroup.c')) ?? []).some((x) => x.code === 'waitqueue-freed-while-polled'), 'the finding to clear');
+  // undo: it comes back (the index really follows the document)
+  await conn.sendNotification('textDocument/didChange', { textDocument: { uri: uri(file), version: 4 }, contentChanges: [{ text }] });
+  await until(() => rules(file).some((r) => r.startsWith('waitqueue-freed-while-polled')), 'the finding to come back');
+});
+
+test('lsp: a malformed file gives a clear result and the server keeps serving; simulate request', async () => {
+  const junk = 'static int x = {{{{ /* unterminated \n' + '\u0000\u00ff'.repeat(2000) + '\n#if\n';
+  await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: uri('junk.c'), languageId: 'c', version: 1, text: junk } });
+  const sym = await conn.sendRequest('textDocument/documentSymbol', { textDocument: { uri: uri('junk.c') } });
+  assert.ok(Array.isArray(sym));
+  const sim = await conn.sendRequest('kernlife/simulate', { uri: uri('psi_like_cgroup.c') });
+  assert.ok(sim.tables.some((t) => t.table === 'demo_pressure_files' && t.kind === 'cftype' && t.provider === 'kernfs'), JSON.stringify(sim).slice(0, 400));
+  const st = await conn.sendRequest('kernlife/status', {});
+  assert.equal(st.ready, true);
+  assert.ok(st.files >= 3);
+});
