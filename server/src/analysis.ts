@@ -44,7 +44,6 @@ const MODULE_EXIT = /^\s*module_(?:exit|\w+_driver|misc_device)\s*\(/m;
 
 const SUPPRESS = /kernlife-ignore\s+([\w-]+(?:\s*,\s*[\w-]+)*)\s*(?::\s*([^\n]*?))?\s*(?:\*\/|$)/gm;
 
-/** `/* kernlife-ignore rule-id[, rule-id]: reason *\/` comments, by line. */
 /** `misc.fops = &x_fops;` in code (a miscdevice filled in at probe time): where and which table. */
 export function fopsAssignments(text: string): { name: string; line: number }[] {
   const out: { name: string; line: number }[] = [];
@@ -57,6 +56,7 @@ export function fopsAssignments(text: string): { name: string; line: number }[] 
   return out;
 }
 
+/** `/* kernlife-ignore rule-id[, rule-id]: reason *\/` comments, by line. */
 export function suppressionsOf(text: string): { line: number; rules: string[]; reason: string }[] {
   const out: { line: number; rules: string[]; reason: string }[] = [];
   if (!text.includes('kernlife-ignore')) return out;

@@ -11,3 +11,4 @@ export { buildModel, providerOf, variantsOf, atomOf } from './sim/build';
 export { simulate, DEFAULT_SIM_OPTIONS } from './sim/explore';
 export { checkIndex, worthSimulating } from './check';
 export { RULES, RULE_IDS } from './rules/index';
+export { fixesFor, applyEdits, unifiedDiff } from './fixes/index';

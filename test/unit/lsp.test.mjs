@@ -103,3 +103,21 @@ test('lsp: a malformed file gives a clear result and the server keeps serving; s
   assert.equal(st.ready, true);
   assert.ok(st.files >= 3);
 });
+
+test('lsp: the quick fixes of a diagnostic apply as a WorkspaceEdit and the finding goes on re-analysis', async () => {
+  const file = 'psi_like_trigger.c';
+  await until(() => rules(file).some((r) => r.startsWith('waitqueue-freed-while-polled')), 'the finding');
+  const d = diags.get(uri(file)).find((x) => x.code === 'waitqueue-freed-while-polled');
+  const actions = await conn.sendRequest('textDocument/codeAction', { textDocument: { uri: uri(file) }, range: d.range, context: { diagnostics: [d] } });
+  const sup = actions.find((a) => /Suppress waitqueue-freed-while-polled/.test(a.title));
+  assert.ok(sup, JSON.stringify(actions.map((a) => a.title)));
+  assert.equal(sup.kind, 'quickfix');
+  assert.notEqual(sup.isPreferred, true, 'a suppression is never the preferred fix');
+  // apply the edit to the document text, as a client would, and send it
+  const text = fs.readFileSync(path.join(ws, file), 'utf8').split('\n');
+  const [edit] = sup.edit.changes[uri(file)];
+  assert.equal(edit.range.start.line, edit.range.end.line);
+  text[edit.range.start.line] = edit.newText.replace(/\n$/, '') + '\n' + text[edit.range.start.line];
+  await conn.sendNotification('textDocument/didChange', { textDocument: { uri: uri(file), version: 10 }, contentChanges: [{ text: text.join('\n') }] });
+  await until(() => !rules(file).some((r) => r.startsWith('waitqueue-freed-while-polled')), 'the suppressed finding to go');
+});

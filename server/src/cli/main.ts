@@ -15,6 +15,8 @@ import { walk } from './walk';
 import { formatFactsText, formatTablesText } from './format';
 import { DEFAULT_SIM_OPTIONS } from '../sim/explore';
 import { PIN_POLICIES, type PinPolicy } from '../sim/model';
+import { applyEdits, fixesFor, unifiedDiff, type TextEdit } from '../fixes/index';
+import type { Finding } from '../rules/types';
 import { planCheck, finishCheck, simOptions, type CheckOptions } from '../check';
 import { RULE_IDS } from '../rules/index';
 import { findingsJson, findingsSarif, findingsText, simulateJson, simulateText } from './report';
@@ -44,6 +46,7 @@ options:
   --config FILE          API rows for out-of-tree wrappers (default: .kernlife.json in the current
                          directory or above the first PATH)
   --max-size BYTES       skip files larger than this (default ${DEFAULT_OPTIONS.maxFileBytes})
+  --diff                 check: print the safe fixes as a unified diff (git apply / patch -p1)
   --pin-policy P         check/simulate: upstream (default), layout-lease or blocking-close
                          (a file's own /* kernlife: pinPolicy=P */ comment wins)
   --max-states N         check/simulate: states explored per table (default ${DEFAULT_SIM_OPTIONS.maxStates})
@@ -68,6 +71,8 @@ interface Args {
   maxStates?: number;
   simTimeMs?: number;
   pinPolicy?: PinPolicy;
+  /** check: print the safe fixes as a unified diff instead of the report */
+  diff?: boolean;
   paths: string[];
 }
 
@@ -89,6 +94,7 @@ function parseArgs(argv: string[]): Args {
     if (x === '--stats-only') { a.statsOnly = true; continue; }
     if (x === '--jobs' || x === '-j') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--jobs must be a positive integer'); a.jobs = n; continue; }
     if (x === '--config') { a.config = value(i++, x); continue; }
+    if (x === '--diff') { a.diff = true; continue; }
     if (x === '--pin-policy') { const v = value(i++, x); if (!PIN_POLICIES.includes(v as PinPolicy)) throw new UsageError(`--pin-policy must be one of ${PIN_POLICIES.join(', ')}`); a.pinPolicy = v as PinPolicy; continue; }
     if (x === '--max-states') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-states must be a positive integer'); a.maxStates = n; continue; }
     if (x === '--sim-time') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--sim-time must be a positive integer (milliseconds)'); a.simTimeMs = n; continue; }
@@ -119,6 +125,28 @@ function findConfig(args: Args): AnalysisOptions['config'] {
     throw new UsageError(`cannot read config ${file}: ${(e as Error).message}`);
   }
   return { json, source: file };
+}
+
+/** `check --diff`: every finding's first safe fix, applied per file, as one unified diff per file. */
+function safeFixDiff(findings: Finding[]): string {
+  const texts = new Map<string, string>();
+  const read = (f: string) => { if (!texts.has(f)) { try { texts.set(f, fs.readFileSync(f, 'utf8')); } catch { return undefined; } } return texts.get(f); };
+  const byFile = new Map<string, TextEdit[]>();
+  for (const f of findings) {
+    const fix = fixesFor(f, read).find((x) => x.safe);
+    if (!fix) continue;
+    for (const e of fix.edits) (byFile.get(e.file) ?? byFile.set(e.file, []).get(e.file)!).push(e);
+  }
+  let out = '';
+  for (const [file, edits] of [...byFile].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    const before = read(file)!;
+    // identical edits (two tables' findings with the same fix) apply once
+    const uniq = edits.filter((e, i) => edits.findIndex((x) => JSON.stringify(x) === JSON.stringify(e)) === i);
+    const after = applyEdits(before, uniq);
+    if (after === null) { process.stderr.write(`kernlife: ${file}: overlapping fixes, none applied\n`); continue; }
+    out += unifiedDiff(file, before, after);
+  }
+  return out;
 }
 
 class Progress {
@@ -215,7 +243,8 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     const report = { ...res, stats: { ...res.stats, files: stats.files, filesSkipped: stats.filesSkipped, ms: Math.round(performance.now() - t0) } };
-    if (args.format === 'json') out.write(JSON.stringify(findingsJson(report), null, 1) + '\n');
+    if (args.diff) out.write(safeFixDiff(res.findings));
+    else if (args.format === 'json') out.write(JSON.stringify(findingsJson(report), null, 1) + '\n');
     else if (args.format === 'sarif') out.write(JSON.stringify(findingsSarif(report), null, 1) + '\n');
     else out.write(findingsText(report));
     const order = ['info', 'warning', 'error'];

@@ -17,8 +17,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  createConnection, DiagnosticSeverity, DiagnosticTag, ProposedFeatures, SymbolKind, TextDocuments, TextDocumentSyncKind,
-  type Diagnostic, type DocumentSymbol, type DiagnosticRelatedInformation,
+  CodeActionKind, createConnection, DiagnosticSeverity, DiagnosticTag, ProposedFeatures, SymbolKind, TextDocuments, TextDocumentSyncKind,
+  type CodeAction, type Diagnostic, type DocumentSymbol, type DiagnosticRelatedInformation, type WorkspaceEdit,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { extract, DEFAULT_OPTIONS, type ExtractResult } from '../analysis';
@@ -29,6 +29,7 @@ import { checkIndex, type CheckResult } from '../check';
 import type { Finding } from '../rules/types';
 import { simulateJson } from '../cli/report';
 import { walk } from '../cli/walk';
+import { fixesFor, type Fix } from '../fixes/index';
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
@@ -67,6 +68,7 @@ connection.onInitialize((params) => {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
       documentSymbolProvider: true,
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.SourceFixAll + '.kernlife'] },
     },
     serverInfo: { name: 'kernlife' },
   };
@@ -213,6 +215,58 @@ connection.onDocumentSymbol((p): DocumentSymbol[] => {
     return [...tables, ...fns];
   } catch (e) {
     fail('documentSymbol', e);
+    return [];
+  }
+});
+
+/** The text a fix is computed on: the open document if there is one, else the file on disk. */
+function textOf(file: string): string | undefined {
+  const doc = documents.get(toUri(file));
+  if (doc) return doc.getText();
+  try { return fs.readFileSync(file, 'utf8'); } catch { return undefined; }
+}
+
+function workspaceEdit(fix: Fix): WorkspaceEdit {
+  const changes: WorkspaceEdit['changes'] = {};
+  for (const e of fix.edits) {
+    const uri = toUri(e.file);
+    (changes[uri] ??= []).push({ range: { start: { line: e.line - 1, character: e.col - 1 }, end: { line: e.endLine - 1, character: e.endCol - 1 } }, newText: e.newText });
+  }
+  return { changes };
+}
+
+/** Findings whose primary location is in this file. */
+function findingsIn(file: string): Finding[] {
+  const out: Finding[] = [];
+  for (const list of findingsByTableFile.values()) for (const f of list) if (f.loc.file === file && !out.includes(f)) out.push(f);
+  return out;
+}
+
+connection.onCodeAction((p): CodeAction[] => {
+  try {
+    const file = toPath(p.textDocument.uri);
+    const doc = documents.get(p.textDocument.uri);
+    const actions: CodeAction[] = [];
+    const only = p.context.only;
+    const wantsFixAll = only?.some((k) => k.startsWith(CodeActionKind.SourceFixAll));
+    if (wantsFixAll) {
+      const fixes = findingsIn(file).map((f) => fixesFor(f, textOf).find((x) => x.safe)).filter((x): x is Fix => !!x);
+      if (fixes.length) actions.push({ title: 'kernlife: apply all safe fixes', kind: CodeActionKind.SourceFixAll + '.kernlife', edit: workspaceEdit({ title: '', rule: '', safe: true, edits: fixes.flatMap((f) => f.edits) }) });
+      return actions;
+    }
+    for (const d of p.context.diagnostics) {
+      if (d.source !== 'kernlife') continue;
+      const f = findingsIn(file).find((x) => x.rule === d.code && x.loc.line - 1 === d.range.start.line);
+      if (!f) continue;
+      for (const fix of fixesFor(f, textOf)) {
+        // a fix computed on text older than the document would be refused: skip it
+        if (doc && fix.edits.some((e) => e.file === file && doc.getText({ start: { line: e.line - 1, character: e.col - 1 }, end: { line: e.endLine - 1, character: e.endCol - 1 } }) !== e.expect)) continue;
+        actions.push({ title: `kernlife: ${fix.title}`, kind: CodeActionKind.QuickFix, diagnostics: [d], isPreferred: fix.safe, edit: workspaceEdit(fix) });
+      }
+    }
+    return actions;
+  } catch (e) {
+    fail('codeAction', e);
     return [];
   }
 });
