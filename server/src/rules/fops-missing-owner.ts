@@ -21,7 +21,7 @@ export const fopsMissingOwner: Rule = {
     if (!handlers.length) return [];
     return [{
       rule: this.meta.id, severity: this.meta.severity, confidence: 'high', loc: m.table.loc,
-      message: `${tableLabel(m)} has no .owner = THIS_MODULE, but its handlers (${[...new Set(handlers.map((h) => h.name))].join(', ')}) live in code that can be unloaded: nothing stops rmmod while a file is open, and the next call or the final ->release runs in freed module text. Fix: add .owner = THIS_MODULE.`,
+      message: `${tableLabel(m)} has no .owner = THIS_MODULE, but its handlers (${[...new Set(handlers.map((h) => h.name))].join(', ')}) live in code that can be unloaded: nothing stops rmmod while a file is open, and the next call or the final close then reads the freed table or runs freed module text. Fix: add .owner = THIS_MODULE.`,
       related: [
         ...(m.exposure ? [{ loc: m.exposure.loc, message: `files of ${tableLabel(m)} come from here (${m.exposure.registry}); nothing else pins the module` }] : []),
         ...handlers.map((h) => ({ loc: h.loc, message: `${h.field} handler ${h.name}` })),
