@@ -10,6 +10,7 @@ await import('./unit/check-cli.test.mjs');
 await import('./unit/lsp.test.mjs');
 await import('./unit/fixes.test.mjs');
 await import('./unit/nvim.test.mjs');
+await import('./unit/diagram.test.mjs');
 await import('./fixtures/fixtures.test.mjs');
 await import('./fixtures/rules.test.mjs');
 await import('./corpus/corpus.test.mjs');

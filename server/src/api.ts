@@ -12,3 +12,4 @@ export { simulate, DEFAULT_SIM_OPTIONS } from './sim/explore';
 export { checkIndex, worthSimulating } from './check';
 export { RULES, RULE_IDS } from './rules/index';
 export { fixesFor, applyEdits, unifiedDiff } from './fixes/index';
+export { traceSvg } from './sim/diagram';

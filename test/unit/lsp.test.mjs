@@ -121,3 +121,28 @@ test('lsp: the quick fixes of a diagnostic apply as a WorkspaceEdit and the find
   await conn.sendNotification('textDocument/didChange', { textDocument: { uri: uri(file), version: 10 }, contentChanges: [{ text: text.join('\n') }] });
   await until(() => !rules(file).some((r) => r.startsWith('waitqueue-freed-while-polled')), 'the suppressed finding to go');
 });
+
+test('lsp: settings flow to the server (severity override, minimum confidence); code lenses; simulate by position draws the trace', async () => {
+  const file = 'psi_like_trigger.c';
+  // undo the suppression of the previous test
+  await conn.sendNotification('textDocument/didChange', { textDocument: { uri: uri(file), version: 20 }, contentChanges: [{ text: fs.readFileSync(path.join(ws, file), 'utf8') }] });
+  await until(() => rules(file).some((r) => r.startsWith('waitqueue-freed-while-polled')), 'the finding');
+  await conn.sendNotification('workspace/didChangeConfiguration', { settings: { kernlife: { severity: { 'waitqueue-freed-while-polled': 'info' } } } });
+  await until(() => (diags.get(uri(file)) ?? []).some((d) => d.code === 'waitqueue-freed-while-polled' && d.severity === 3), 'severity info');
+  await conn.sendNotification('workspace/didChangeConfiguration', { settings: { kernlife: { minimumConfidence: 'high' } } });
+  await until(() => !rules(file).some((r) => r.startsWith('waitqueue-freed-while-polled')), 'the medium-confidence finding hidden');
+  await conn.sendNotification('workspace/didChangeConfiguration', { settings: { kernlife: {} } });
+  await until(() => (diags.get(uri(file)) ?? []).some((d) => d.code === 'waitqueue-freed-while-polled' && d.severity === 1), 'defaults back');
+
+  const cg = 'psi_like_cgroup.c';
+  const lenses = await conn.sendRequest('textDocument/codeLens', { textDocument: { uri: uri(cg) } });
+  const lens = lenses.find((l) => l.command.arguments[1] === 'demo_pressure_files[0]');
+  assert.ok(lens, JSON.stringify(lenses));
+  assert.equal(lens.command.command, 'kernlife.simulateTable');
+  const tableLine = lineOf(cg, 'static struct cftype demo_pressure_files[]');
+  const sim = await conn.sendRequest('kernlife/simulate', { uri: uri(cg), position: { line: tableLine, character: 3 } });
+  assert.deepEqual(sim.tables.map((t) => t.table), ['demo_pressure_files']);
+  const v = sim.tables[0].violations.find((x) => x.property === 'P1-select');
+  assert.ok(v && /^<svg /.test(v.svg), 'the select violation comes with its picture');
+  assert.ok(/data-file="[^"]*psi_like_trigger\.c"/.test(v.svg), 'steps link to their source');
+});

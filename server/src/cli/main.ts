@@ -19,7 +19,7 @@ import { applyEdits, fixesFor, unifiedDiff, type TextEdit } from '../fixes/index
 import type { Finding } from '../rules/types';
 import { planCheck, finishCheck, simOptions, type CheckOptions } from '../check';
 import { RULE_IDS } from '../rules/index';
-import { findingsJson, findingsSarif, findingsText, simulateJson, simulateText } from './report';
+import { findingsJson, findingsSarif, findingsText, simulateJson, simulateSvg, simulateText } from './report';
 
 const GC_EVERY_BYTES = 4 * 1024 * 1024;
 
@@ -58,7 +58,7 @@ class UsageError extends Error {}
 
 interface Args {
   command: string;
-  format: 'text' | 'json' | 'sarif';
+  format: 'text' | 'json' | 'sarif' | 'svg';
   failOn: 'error' | 'warning' | 'info' | 'none';
   rules: string[];
   table?: string;
@@ -86,7 +86,7 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     if (x === '-h' || x === '--help') { a.command = 'help'; continue; }
-    if (x === '--format') { const v = value(i++, x); if (v !== 'text' && v !== 'json' && v !== 'sarif') throw new UsageError(`--format must be text, json or sarif`); a.format = v; continue; }
+    if (x === '--format') { const v = value(i++, x); if (v !== 'text' && v !== 'json' && v !== 'sarif' && v !== 'svg') throw new UsageError(`--format must be text, json, sarif or svg`); a.format = v; continue; }
     if (x === '--fail-on') { const v = value(i++, x); if (v !== 'error' && v !== 'warning' && v !== 'info' && v !== 'none') throw new UsageError('--fail-on must be error, warning, info or none'); a.failOn = v; continue; }
     if (x === '--rule') { const v = value(i++, x); if (!RULE_IDS.includes(v)) throw new UsageError(`unknown rule ${v} (rules: ${RULE_IDS.join(', ')})`); a.rules.push(v); continue; }
     if (x === '--table') { a.table = value(i++, x); continue; }
@@ -172,6 +172,7 @@ async function run(argv: string[]): Promise<number> {
   if (!['tables', 'facts', 'check', 'simulate'].includes(args.command)) throw new UsageError(`unknown command ${args.command}`);
   if (args.paths.length === 0) throw new UsageError('no PATH given');
   if (args.format === 'sarif' && args.command !== 'check') throw new UsageError('--format sarif is for check');
+  if (args.format === 'svg' && args.command !== 'simulate') throw new UsageError('--format svg is for simulate');
   if (args.command === 'simulate' && (!fs.existsSync(args.paths[0]) || !fs.statSync(args.paths[0]).isFile())) throw new UsageError(`simulate: ${args.paths[0]} is not a file`);
   const options: AnalysisOptions = {
     ...DEFAULT_OPTIONS,
@@ -239,6 +240,12 @@ async function run(argv: string[]): Promise<number> {
       }
       const programs = args.table ? [] : res.programs;
       const policy = args.pinPolicy ?? 'upstream';
+      if (args.format === 'svg') {
+        const svg = simulateSvg(runs, programs);
+        if (!svg) { process.stderr.write('kernlife: no violation to draw\n'); return 0; }
+        out.write(svg);
+        return 0;
+      }
       out.write(args.format === 'json' ? JSON.stringify(simulateJson(runs, programs, policy), null, 1) + '\n' : simulateText(runs, programs, policy));
       return 0;
     }

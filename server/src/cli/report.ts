@@ -3,6 +3,7 @@
  * 2.1.0 (rules from rule metadata, one threadFlow per actor, stable fingerprints).
  */
 import type { ProgramRun } from '../sim/program';
+import { traceSvg } from '../sim/diagram';
 import { createHash } from 'node:crypto';
 import type { Loc } from '../facts/types';
 import type { CheckResult, TableRun } from '../check';
@@ -150,13 +151,14 @@ export function simulateText(runs: TableRun[], programs: ProgramRun[] = [], pinP
   return out.join('\n');
 }
 
-export function simulateJson(runs: TableRun[], programs: ProgramRun[] = [], pinPolicy = 'upstream'): unknown {
+export function simulateJson(runs: TableRun[], programs: ProgramRun[] = [], pinPolicy = 'upstream', withSvg = false): unknown {
+  const svg = (v: { trace: Parameters<typeof traceSvg>[0]; property: string }, title: string) => (withSvg ? { svg: traceSvg(v.trace, { title: `${title}: ${v.property}` }) } : {});
   return {
     pinPolicy,
     programs: programs.map((p) => ({
       function: p.fn, file: p.loc.file, line: p.loc.line, policy: p.policy, steps: p.steps,
       violations: p.violations.map((v) => ({
-        property: v.property, use: v.use.what,
+        property: v.property, use: v.use.what, ...svg(v, `${p.fn}()`),
         trace: v.trace.map((s) => ({ actor: s.actor, event: s.event, handler: s.handler ?? null, file: s.loc?.file ?? null, line: s.loc?.line ?? null, message: s.message })),
       })),
     })),
@@ -166,10 +168,20 @@ export function simulateJson(runs: TableRun[], programs: ProgramRun[] = [], pinP
       handlers: [m.open, m.poll, m.release, ...m.io].filter(Boolean).map((h) => ({ field: h!.field, name: h!.name, variants: h!.variants.length, incomplete: h!.incomplete ?? null })),
       ...(r ? { status: r.status, limit: r.limit ?? null, states: r.states, transitions: r.transitions, depth: r.depth, events: r.events, ms: r.ms } : { status: 'skipped', reason: skipped }),
       violations: (r?.violations ?? []).map((v) => ({
-        property: v.property, object: v.object, use: v.use.what,
+        property: v.property, object: v.object, use: v.use.what, ...svg(v, m.table.name),
         free: v.free ? { file: v.free.loc.file, line: v.free.loc.line, api: v.free.api, chain: v.free.chain } : null,
         trace: v.trace.map((s) => ({ actor: s.actor, event: s.event, handler: s.handler ?? null, file: s.loc?.file ?? null, line: s.loc?.line ?? null, message: s.message })),
       })),
     })),
   };
+}
+
+/** `simulate --format svg`: the first violation's interleaving as a sequence diagram (null: none). */
+export function simulateSvg(runs: TableRun[], programs: ProgramRun[] = []): string | null {
+  for (const p of programs) if (p.violations[0]) return traceSvg(p.violations[0].trace, { title: `${p.fn}(): ${p.violations[0].property}` }) + '\n';
+  for (const { model: m, result: r } of runs) {
+    const v = r?.violations[0];
+    if (v) return traceSvg(v.trace, { title: `${m.table.index !== undefined ? `${m.table.name}[${m.table.index}]` : m.table.name}: ${v.property}` }) + '\n';
+  }
+  return null;
 }

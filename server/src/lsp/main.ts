@@ -30,6 +30,53 @@ import type { Finding } from '../rules/types';
 import { simulateJson } from '../cli/report';
 import { walk } from '../cli/walk';
 import { fixesFor, type Fix } from '../fixes/index';
+import { PIN_POLICIES, type PinPolicy } from '../sim/model';
+
+/** `kernlife.*` settings (package.json contributes them; defaults here match). */
+interface Settings {
+  enable: boolean;
+  pinPolicy: PinPolicy;
+  minimumConfidence: 'low' | 'medium' | 'high';
+  /** Per rule: error | warning | info | off (default: the rule's own severity). */
+  severity: Record<string, 'error' | 'warning' | 'info' | 'off'>;
+  maxStates: number;
+  simulationTimeMs: number;
+  maxFileSize: number;
+  exclude: string[];
+}
+const DEFAULT_SETTINGS: Settings = {
+  enable: true, pinPolicy: 'upstream', minimumConfidence: 'low', severity: {},
+  maxStates: 40_000, simulationTimeMs: 30_000, maxFileSize: DEFAULT_OPTIONS.maxFileBytes, exclude: [],
+};
+let settings: Settings = { ...DEFAULT_SETTINGS };
+
+function readSettings(raw: unknown): Settings {
+  const r = (raw && typeof raw === 'object' ? raw : {}) as Partial<Settings>;
+  const pick = <K extends keyof Settings>(k: K, ok: (v: unknown) => boolean): Settings[K] => (ok(r[k]) ? r[k] as Settings[K] : DEFAULT_SETTINGS[k]);
+  return {
+    enable: pick('enable', (v) => typeof v === 'boolean'),
+    pinPolicy: pick('pinPolicy', (v) => PIN_POLICIES.includes(v as PinPolicy)),
+    minimumConfidence: pick('minimumConfidence', (v) => v === 'low' || v === 'medium' || v === 'high'),
+    severity: pick('severity', (v) => !!v && typeof v === 'object'),
+    maxStates: pick('maxStates', (v) => Number.isInteger(v) && (v as number) > 0),
+    simulationTimeMs: pick('simulationTimeMs', (v) => Number.isInteger(v) && (v as number) > 0),
+    maxFileSize: pick('maxFileSize', (v) => Number.isInteger(v) && (v as number) > 0),
+    exclude: pick('exclude', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string')),
+  };
+}
+
+const settingsCheck = () => ({ pinPolicy: settings.pinPolicy, sim: { maxStates: settings.maxStates, timeMs: settings.simulationTimeMs } });
+
+/** A glob (`**`, `*`, `?`) as a test on a path relative to a workspace folder. */
+function globTest(glob: string): (rel: string) => boolean {
+  const re = new RegExp('^' + glob.split('**').map((part) => part.split('*').map((x) => x.split('?').map((y) => y.replace(/[.+^${}()|[\]\\]/g, '\\$&')).join('[^/]')).join('[^/]*')).join('.*') + '$');
+  return (rel) => re.test(rel);
+}
+function excluded(file: string): boolean {
+  if (!settings.exclude.length) return false;
+  const tests = settings.exclude.map(globTest);
+  return folders.some((f) => { const rel = path.relative(f, file); return !rel.startsWith('..') && tests.some((t) => t(rel)); });
+}
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
@@ -63,12 +110,14 @@ function docsUri(rule: string): string | undefined {
 connection.onInitialize((params) => {
   connection.console.info(`kernlife: ${parserInfo()}`);
   folders = (params.workspaceFolders ?? []).map((f) => toPath(f.uri));
+  settings = readSettings((params.initializationOptions as { settings?: unknown } | undefined)?.settings);
   if (!folders.length && params.rootUri) folders = [toPath(params.rootUri)];
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
       documentSymbolProvider: true,
       codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.SourceFixAll + '.kernlife'] },
+      codeLensProvider: { resolveProvider: false },
     },
     serverInfo: { name: 'kernlife' },
   };
@@ -79,9 +128,9 @@ connection.onInitialized(() => {
 });
 
 function extractText(file: string, text: string): ExtractResult | null {
-  if (text.length > DEFAULT_OPTIONS.maxFileBytes) { log(`${file}: larger than ${DEFAULT_OPTIONS.maxFileBytes} bytes, skipped`); return null; }
+  if (text.length > settings.maxFileSize) { log(`${file}: larger than ${settings.maxFileSize} bytes (kernlife.maxFileSize), skipped`); return null; }
   try {
-    return extract(file, text, { ...DEFAULT_OPTIONS, level: 'facts' });
+    return extract(file, text, { ...DEFAULT_OPTIONS, maxFileBytes: settings.maxFileSize, level: 'facts' });
   } catch (e) {
     fail(`extract ${file}`, e);
     return null;
@@ -89,7 +138,7 @@ function extractText(file: string, text: string): ExtractResult | null {
 }
 
 async function indexWorkspace(): Promise<void> {
-  const files = folders.length ? walk(folders).files : [];
+  const files = (folders.length ? walk(folders).files : []).filter((f) => !excluded(f));
   const progress = await connection.window.createWorkDoneProgress();
   progress.begin('kernlife: indexing', 0, `${files.length} files`, true);
   const t0 = Date.now();
@@ -116,7 +165,7 @@ async function indexWorkspace(): Promise<void> {
 function recheck(files: Set<string> | null, gen: number): void {
   let res: CheckResult;
   try {
-    res = checkIndex(index, { ...(files ? { files } : {}), cancelled: () => gen !== generation });
+    res = checkIndex(index, { ...(files ? { files } : {}), ...settingsCheck(), cancelled: () => gen !== generation });
   } catch (e) {
     fail('check', e);
     return;
@@ -134,8 +183,13 @@ function recheck(files: Set<string> | null, gen: number): void {
   publish();
 }
 
+const CONF = { low: 0, medium: 1, high: 2 };
+
 function diagnosticsOf(f: Finding): { file: string; diag: Diagnostic }[] {
-  const severity = f.severity === 'error' ? DiagnosticSeverity.Error : f.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information;
+  if (!settings.enable || CONF[f.confidence] < CONF[settings.minimumConfidence]) return [];
+  const level = settings.severity[f.rule] ?? f.severity;
+  if (level === 'off') return [];
+  const severity = level === 'error' ? DiagnosticSeverity.Error : level === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information;
   const href = docsUri(f.rule);
   const related: DiagnosticRelatedInformation[] = [
     ...f.related.map((r) => ({ location: { uri: toUri(r.loc.file), range: point(r.loc) }, message: r.message })),
@@ -282,15 +336,47 @@ connection.onRequest('kernlife/tables', (p: { uri: string }) => {
 });
 
 /** What `kernlife simulate --format json FILE` prints, for one document (optionally one table). */
-connection.onRequest('kernlife/simulate', (p: { uri: string; table?: string }) => {
+connection.onRequest('kernlife/simulate', (p: { uri: string; table?: string; position?: { line: number; character: number } }) => {
   try {
     const file = toPath(p.uri);
-    const res = checkIndex(index, { files: new Set([file]) });
-    const runs = p.table ? res.runs.filter((r) => r.model.table.name === p.table || `${r.model.table.name}[${r.model.table.index}]` === p.table) : res.runs;
-    return simulateJson(runs, p.table ? [] : res.programs);
+    const res = checkIndex(index, { files: new Set([file]), ...settingsCheck() });
+    let runs = p.table ? res.runs.filter((r) => r.model.table.name === p.table || `${r.model.table.name}[${r.model.table.index}]` === p.table) : res.runs;
+    if (!p.table && p.position) {
+      // the table under the cursor (its declaration's lines), else every table of the file
+      const line = p.position.line + 1;
+      const here = runs.filter((r) => r.model.table.loc.line <= line && line <= r.model.table.loc.endLine);
+      if (here.length) runs = here;
+    }
+    return simulateJson(runs, p.table || (p.position && runs.length < res.runs.length) ? [] : res.programs, settings.pinPolicy, true);
   } catch (e) {
     fail('simulate', e);
     return { tables: [], programs: [], error: String((e as Error)?.message ?? e) };
+  }
+});
+
+connection.onDidChangeConfiguration((p) => {
+  try {
+    const raw = (p.settings as { kernlife?: unknown } | null)?.kernlife;
+    if (raw === undefined) return;
+    settings = readSettings(raw);
+    log(`settings: ${JSON.stringify(settings)}`);
+    if (ready) { generation++; recheck(null, generation); }
+  } catch (e) {
+    fail('settings', e);
+  }
+});
+
+/** A "Simulate" lens on each ops table (the client's command opens the simulation view). */
+connection.onCodeLens((p) => {
+  try {
+    const file = toPath(p.textDocument.uri);
+    return index.tables().filter((t) => t.loc.file === file).map((t) => {
+      const name = t.index !== undefined ? `${t.name}[${t.index}]` : t.name;
+      return { range: point(t.loc), command: { title: `kernlife: simulate ${name}`, command: 'kernlife.simulateTable', arguments: [p.textDocument.uri, name] } };
+    });
+  } catch (e) {
+    fail('codeLens', e);
+    return [];
   }
 });
 
