@@ -17,3 +17,4 @@ await import('./corpus/corpus.test.mjs');
 await import('./corpus/psi.test.mjs');
 await import('./corpus/psi-check.test.mjs');
 await import('./corpus/knowledge.test.mjs');
+await import('./package/vsix.test.mjs');
