@@ -81,6 +81,8 @@ export function planCheck(index: Index, opts: CheckOptions = {}): CheckPlan {
   for (const table of tables) {
     if (opts.cancelled?.()) break;
     const model = buildModel(table, index, table.loc.file);
+    const policy = index.fileFacts(table.loc.file)?.pinPolicy ?? opts.pinPolicy;
+    if (policy) model.pinPolicy = policy;
     models.push(model);
     skips.push(needSim ? worthSimulating(model) : 'no interleaving rule selected');
   }

@@ -267,3 +267,53 @@ test('sim: undecided branches become variants; decided guards prune them', () =>
   fns[0] = fn('mon_open', [['of', 'struct kernfs_open_file *']], [eff('alloc', priv, { api: 'kzalloc' })]);
   assert.ok(props(run(fns, kernfsTable()).r).includes('P1-select'));
 });
+
+// Leases on a file the driver holds (layout-lease policy): a long-term pin needs the lease, and
+// the lease may not end (F_UNLCK, or the last fput of the file carrying it) while the pages are pinned
+const dataFile = ARW(fpriv, 'data');
+const pages = ARW(fpriv, 'pages');
+const leaseFns = (register, unregister) => [
+  fn('l_open', [['inode', 'struct inode *'], ['file', 'struct file *']], [eff('alloc', fpriv, { api: 'kzalloc' })]),
+  // (the paths above name `file` as parameter 1, as in open/release; the ioctl's own file
+  // parameter is placed there too so one set of paths serves every handler)
+  fn('l_ioctl', [['priv', 'void *'], ['file', 'struct file *'], ['cmd', 'unsigned int']], [
+    ...register.map((e) => ({ ...e, cond: ['cmd == REG'] })),
+    ...unregister.map((e) => ({ ...e, cond: ['cmd == UNREG'] })),
+  ]),
+  fn('l_release', [['inode', 'struct inode *'], ['file', 'struct file *']], [...unregister, eff('free', fpriv, { api: 'kfree', mode: 'now' })]),
+];
+const leaseTable = () => tableOf('file_operations', 'l_fops', { open: 'l_open', unlocked_ioctl: 'l_ioctl', release: 'l_release' });
+ROLE.unlocked_ioctl = 'io';
+const takeLease = () => [eff('getFile', dataFile, { api: 'fget' }), eff('setLease', dataFile, { api: 'vfs_setlease' })];
+const pinLT = () => eff('pin', pages, { api: 'pin_user_pages_fast', longterm: true });
+
+test('sim: layout-lease — unpin, then F_UNLCK, then fput: no violation; the same steps under upstream: none either', () => {
+  const unreg = [eff('unpin', pages, { api: 'unpin_user_pages' }), eff('dropLease', dataFile, { api: 'vfs_setlease' }), eff('fput', dataFile, { api: 'fput' })];
+  for (const pinPolicy of ['layout-lease', 'upstream']) {
+    const { model, r } = run(leaseFns([...takeLease(), pinLT()], unreg), leaseTable(), { pinPolicy });
+    assert.ok(model.io.some((h) => h.variants.some((v) => v.steps.some((st) => st.op.op === 'pin') && v.steps.some((st) => st.op.op === 'setLease'))), 'the model pins under a lease');
+    assert.ok(r.events.includes('io') && r.events.includes('fput'), r.events.join(','));
+    assert.equal(r.status, 'complete');
+    assert.deepEqual(props(r), [], pinPolicy);
+  }
+});
+
+test('sim: layout-lease — F_UNLCK before unpin -> P7 at the unlock; a pin with no lease taken -> P6; upstream reports neither', () => {
+  const early = [eff('dropLease', dataFile, { api: 'vfs_setlease' }), eff('unpin', pages, { api: 'unpin_user_pages' }), eff('fput', dataFile, { api: 'fput' })];
+  const a = run(leaseFns([...takeLease(), pinLT()], early), leaseTable(), { pinPolicy: 'layout-lease' }).r;
+  assert.deepEqual(props(a), ['P7']);
+  const v = a.violations[0];
+  assert.equal(v.use.loc.line, early[0].loc.line, 'reported at the unlock');
+  assert.equal(v.pin.api, 'pin_user_pages_fast');
+  const noLease = run(leaseFns([eff('getFile', dataFile, { api: 'fget' }), pinLT()], [eff('unpin', pages, { api: 'unpin_user_pages' }), eff('fput', dataFile, { api: 'fput' })]), leaseTable(), { pinPolicy: 'layout-lease' }).r;
+  assert.deepEqual(props(noLease), ['P6']);
+  assert.match(noLease.violations[0].use.what, /no layout lease/);
+  assert.deepEqual(props(run(leaseFns([...takeLease(), pinLT()], early), leaseTable(), { pinPolicy: 'upstream' }).r), []);
+});
+
+test('sim: layout-lease — dropping the last reference to the leased file (fput) with pages pinned -> P7', () => {
+  const drop = [eff('fput', dataFile, { api: 'fput' }), eff('unpin', pages, { api: 'unpin_user_pages' })];
+  const { r } = run(leaseFns([...takeLease(), pinLT()], drop), leaseTable(), { pinPolicy: 'layout-lease' });
+  assert.deepEqual(props(r), ['P7']);
+  assert.equal(r.violations[0].use.loc.line, drop[0].loc.line);
+});

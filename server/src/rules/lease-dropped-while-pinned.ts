@@ -14,6 +14,16 @@ export const leaseDroppedWhilePinned: Rule = {
     properties: ['P7'],
     kind: 'interleaving',
   },
+  fromViolation(v, ctx) {
+    if (v.property !== 'P7' || !v.pin || !v.use.loc) return null;
+    const m = ctx.model;
+    return {
+      rule: this.meta.id, severity: this.meta.severity, confidence: ctx.confidence, loc: v.use.loc,
+      message: `${v.use.what} (pinPolicy ${m.pinPolicy ?? 'upstream'}): the pages pinned into ${v.pin.text} by ${v.pin.chain.join(' -> ')} lose the lease that was to keep the file's blocks in place. Fix: unpin first, then drop the lease and the file reference (nfsd's order in nfsd4_layout_lm_change / nfs4_put_stid).`,
+      related: [{ loc: v.pin.loc, message: `pinned here (${v.pin.api})` }, { loc: m.table.loc, message: `ops table ${m.table.name} (${m.table.kind})` }],
+      trace: v.trace, tables: [m.table.index !== undefined ? `${m.table.name}[${m.table.index}]` : m.table.name],
+    };
+  },
   fromProgram(v, run) {
     if ((v.property !== 'P7' && v.property !== 'P7-zombie' && v.property !== 'P7-deadlock') || !v.pin || !v.use.loc) return null;
     const zombie = v.property === 'P7-zombie';

@@ -306,6 +306,10 @@ class Builder {
       case 'asyncInit': { if (e.callback) this.cbNames.add(e.callback); break; }
       case 'pin': { const s = path && this.slot(path, anchors); if (s && !isAnchor(s)) push({ op: 'pin', slot: s, longterm: !!e.longterm, gup: !!e.gup }); break; }
       case 'unpin': { const s = path && this.slot(path, anchors); if (s && !isAnchor(s)) push({ op: 'unpin', slot: s }); break; }
+      // fget()/fget_raw() store a (checked) file pointer: later tests of that field see it set
+      case 'getFile': { const s = path && this.slot(path, anchors); if (s && !isAnchor(s) && /^fget/.test(e.api)) push({ op: 'store', slot: s, value: 'nonnull' }); break; }
+      case 'setLease': case 'dropLease': { const s = path && this.slot(path, anchors); if (s && !isAnchor(s)) push({ op: e.kind, slot: s }); break; }
+      case 'fput': { const s = path && this.slot(path, anchors); if (s && !isAnchor(s) && e.api === 'fput') push({ op: 'fileRef', slot: s }); break; }
       case 'asyncCancel': { const h = path && this.host(path, anchors); if (h) push({ op: 'asyncCancel', slot: h.slot }); break; }
       case 'publish': case 'unpublish': {
         const s = path && this.slot(path, anchors);
@@ -347,7 +351,7 @@ class Builder {
     const armed = new Set<string>();
     for (const st of all) {
       const o = st.op;
-      if (o.op === 'free' || o.op === 'pollWait' || o.op === 'asyncArm' || o.op === 'pin' || o.op === 'unpin') hot.add(o.slot);
+      if (o.op === 'free' || o.op === 'pollWait' || o.op === 'asyncArm' || o.op === 'pin' || o.op === 'unpin' || o.op === 'setLease' || o.op === 'dropLease') hot.add(o.slot);
       if (o.op === 'asyncArm') armed.add(o.slot);
       for (const g of st.guards) guarded.add(g.slot);
     }
@@ -373,6 +377,8 @@ class Builder {
         case 'alloc': return hot.has(o.slot) || under(o.slot, guarded) || under(o.slot, hot);
         case 'store': return hot.has(o.slot) || guarded.has(o.slot);
         case 'lock': case 'unlock': return locks.has(o.lock);
+        // a file reference matters only to a lease on that file
+        case 'fileRef': return hot.has(o.slot);
         // cancelling what nothing in the model arms is a no-op
         case 'asyncCancel': return armed.has(o.slot);
         default: return true;

@@ -17,10 +17,13 @@
  * kernfs_break_active_protection). Breadth-first with state hashing, so every counterexample
  * is a shortest one; a budget in states, depth and time; output depends on nothing but input.
  */
-import type { HandlerModel, Slot, Step, TableModel, Op } from './model';
+import type { HandlerModel, PinPolicy, Slot, Step, TableModel, Op } from './model';
+import type { Loc } from '../facts/types';
 import type { Actor, Property, TraceStep, Violation } from './trace';
 
 export interface SimOptions {
+  /** How long-term pins must be protected (lifecycle-model 2.7); default upstream. */
+  pinPolicy?: PinPolicy;
   maxStates: number;
   maxDepth: number;
   timeMs: number;
@@ -144,6 +147,8 @@ interface State {
   locks: Record<string, number>;
   /** pages pinned and not yet unpinned: slot instance, owner file (-1: node/global), pinning step, actor */
   pins: PinRec[];
+  /** slot instances of files that hold a lease taken by a handler (layout-lease policies) */
+  leases: string[];
   /** free log and registration log: indices into the model-wide step tables */
   frees: FreeRec[];
   regs: RegRec[];
@@ -199,6 +204,8 @@ class Explorer {
     m.io.forEach((h, i) => add(`io${i}`, h));
     for (const [name, h] of Object.entries(m.callbacks)) add(`cb:${name}`, h);
     this.kernfsLike = m.provider === 'kernfs' || m.provider === 'procfs';
+    const policy = o.pinPolicy ?? m.pinPolicy;
+    this.leasePolicy = !!policy && policy !== 'upstream';
     this.pollfreeUsed = this.stepList.some((s) => s.op.op === 'wake' && s.op.pollfree);
     // A second open file only matters when files share state (node, global or task-owned
     // objects); with per-file state only, two files are two independent copies.
@@ -211,7 +218,7 @@ class Explorer {
     const t0 = Date.now();
     const init: State = {
       files: [], tasks: [{ fds: [], run: null, work: [] }, { fds: [], run: null, work: [] }], objs: [], slots: {}, vals: {}, zero: [], entries: [],
-      active: 0, on: -1, pend: [], async: [], kw: null, locks: {}, pins: [], frees: [], regs: [],
+      active: 0, on: -1, pend: [], async: [], kw: null, locks: {}, pins: [], leases: [], frees: [], regs: [],
     };
     const nodes: Node[] = [{ state: clone(init), parent: -1, depth: 0, trace: [] }];
     const seen = new Map<string, number>([[stateKey(init), 0]]);
@@ -540,6 +547,8 @@ class Explorer {
    * by setting it before firing. Kept as a field to avoid threading it through every event.
    */
   private variantOverride: number | null = null;
+  /** layout-lease or blocking-close: pins need a lease, and a lease may not end under them */
+  private leasePolicy = false;
 
   private pickVariant(s: State, h: HandlerModel, f: number, host: number | undefined, t: number): number {
     // the first variant consistent with what the state knows about guarded pointers
@@ -728,6 +737,26 @@ class Explorer {
           : op.longterm ? 'long term (FOLL_LONGTERM)' : 'without FOLL_LONGTERM';
         say(`pins user pages into ${st.text} ${how}`);
         if (op.gup && op.longterm) this.pinViolation(s, 'P6', rec, out, 'get_user_pages*() with FOLL_LONGTERM: the kernel warns and refuses it (mm/gup.c); long-term pins must use pin_user_pages*()');
+        // under the lease policies the pin's owner must hold a layout lease on the pinned file
+        if (this.leasePolicy && op.longterm && !op.gup && !s.leases.some((k) => k.startsWith(`${run.f}|`) || k.startsWith('n|'))) {
+          this.pinViolation(s, 'P6', rec, out, `pages kept long term while the pin's owner holds no layout lease on the pinned file (pinPolicy ${this.o.pinPolicy ?? this.m.pinPolicy})`);
+        }
+        return false;
+      }
+      case 'setLease': {
+        const key = this.inst(op.slot, run.f, run.host, t);
+        if (!s.leases.includes(key)) s.leases = [...s.leases, key];
+        say(`takes a lease on the file at ${st.text}`);
+        return false;
+      }
+      case 'dropLease': case 'fileRef': {
+        const key = this.inst(op.slot, run.f, run.host, t);
+        if (!s.leases.includes(key)) return false;
+        s.leases = s.leases.filter((k) => k !== key);
+        const held = s.pins.filter((p) => p.f === run.f || p.f === -1);
+        say(op.op === 'dropLease' ? `drops the lease on the file at ${st.text} (F_UNLCK)${held.length ? ' while pages pinned under it are still pinned' : ''}`
+          : `drops its reference to the leased file at ${st.text}: the lease ends with it${held.length ? ', while pages pinned under it are still pinned' : ''}`);
+        if (held.length && this.leasePolicy) this.pinViolation(s, 'P7', held[0], out, `${st.api}(${st.text}) ends the lease while pages pinned under it remain`, st.loc);
         return false;
       }
       case 'unpin': {
@@ -811,13 +840,13 @@ class Explorer {
     return O.slot === 'n:@open_node' ? 'on->poll' : `&${O.slot.slice(2)}->${e.wq}`;
   }
 
-  private pinViolation(_s: State, property: Property, p: PinRec, out: TraceStep[], what: string): never {
+  private pinViolation(_s: State, property: Property, p: PinRec, out: TraceStep[], what: string, at?: Loc): never {
     const st = this.stepList[p.s];
     const op = st.op as Extract<Op, { op: 'pin' }>;
     const h = [...this.handlers.values()].find((x) => x.variants.some((v) => v.steps.includes(st)));
     throw new Found({
       property, object: st.text, free: null,
-      use: { what, actor: ACTORS[p.t] ?? 'kworker', loc: st.loc },
+      use: { what, actor: ACTORS[p.t] ?? 'kworker', loc: at ?? st.loc },
       afterPollfree: false, rcuDelayed: false,
       pin: { loc: st.loc, api: st.api, chain: st.chain, actor: ACTORS[p.t] ?? 'kworker', text: st.text, longterm: op.longterm, gup: op.gup, handler: h ? `.${h.field}` : '' },
     }, out);
@@ -873,7 +902,7 @@ function stateKey(s: State): string {
   // an RCU-pending object nothing points at any more is as good as freed
   const pend = s.pend.filter((o) => ren.has(o)).map(id).sort();
   const objs = [...ren.entries()].sort((a, b) => a[1] - b[1]).map(([o]) => [s.objs[o].slot, s.objs[o].st, s.objs[o].pf ?? 0]);
-  return JSON.stringify([s.files, tasks, objs, slots, Object.entries(s.vals).sort(), [...s.zero].sort(), entries, s.deact ?? 0, s.removed ?? 0, s.active, on, pend, async, kw, Object.entries(s.locks).sort(), s.pins.map((p) => p.k).sort()]);
+  return JSON.stringify([s.files, tasks, objs, slots, Object.entries(s.vals).sort(), [...s.zero].sort(), entries, s.deact ?? 0, s.removed ?? 0, s.active, on, pend, async, kw, Object.entries(s.locks).sort(), s.pins.map((p) => p.k).sort(), [...s.leases].sort()]);
 }
 
 /** A deep copy of a state (hand-written: the search clones once per transition). */
@@ -897,6 +926,7 @@ function clone(s: State): State {
     kw: s.kw && cloneRun(s.kw),
     locks: { ...s.locks },
     pins: s.pins.slice(),
+    leases: s.leases.slice(),
     frees: s.frees.slice(),
     regs: s.regs.slice(),
   };

@@ -54,7 +54,12 @@ export type Op =
   | { op: 'asyncCancel'; slot: Slot }
   /** user pages pinned into the page array (or umem) at `slot`: FOLL_LONGTERM or not, FOLL_GET (get_user_pages) or FOLL_PIN */
   | { op: 'pin'; slot: Slot; longterm: boolean; gup: boolean }
-  | { op: 'unpin'; slot: Slot };
+  | { op: 'unpin'; slot: Slot }
+  /** a lease taken / dropped (F_UNLCK) on the file held at `slot` (vfs_setlease) */
+  | { op: 'setLease'; slot: Slot }
+  | { op: 'dropLease'; slot: Slot }
+  /** a reference to the file held at `slot` dropped (fput): its lease ends with its last reference */
+  | { op: 'fileRef'; slot: Slot };
 
 /** A pointer test the model can decide: `slot` is (not) NULL. */
 export interface Guard {
@@ -116,6 +121,8 @@ export interface TableModel {
   moduleUnprotected?: boolean;
   /** Where the table is handed to a registry that does not pin the module by itself. */
   exposure?: { registry: string; loc: Loc };
+  /** The pin policy for this table's code (a file's own comment, else the run's setting). */
+  pinPolicy?: PinPolicy;
   /** Every handler of the table with a definition in this run, before pruning (structural rules). */
   defined: { field: string; name: string; loc: Loc }[];
   open: HandlerModel | null;
