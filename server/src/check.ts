@@ -22,6 +22,8 @@ export interface CheckOptions {
   progress?: (done: number, total: number, table: string) => void;
   /** How long-term pins must be protected (default upstream; a file's own `kernlife: pinPolicy=` comment wins). */
   pinPolicy?: PinPolicy;
+  /** The search to use (default: simulate); the editor passes one that caches by model. */
+  simulate?: (model: TableModel, options: SimOptions) => SimResult;
 }
 
 export interface TableRun {
@@ -151,7 +153,7 @@ export function checkIndex(index: Index, opts: CheckOptions = {}): CheckResult {
   let done = 0;
   for (let i = 0; i < plan.models.length; i++) {
     if (opts.cancelled?.()) break;
-    results.push(plan.skips[i] ? null : simulate(plan.models[i], so));
+    results.push(plan.skips[i] ? null : (opts.simulate ?? simulate)(plan.models[i], so));
     opts.progress?.(++done, plan.models.length, plan.tables[i].name);
   }
   return finishCheck(index, { ...plan, tables: plan.tables.slice(0, results.length), models: plan.models.slice(0, results.length), skips: plan.skips.slice(0, results.length) }, results, opts);

@@ -30,7 +30,8 @@ import type { Finding } from '../rules/types';
 import { simulateJson } from '../cli/report';
 import { walk } from '../cli/walk';
 import { fixesFor, type Fix } from '../fixes/index';
-import { PIN_POLICIES, type PinPolicy } from '../sim/model';
+import { PIN_POLICIES, type PinPolicy, type TableModel } from '../sim/model';
+import { simulate, type SimOptions, type SimResult } from '../sim/explore';
 
 /** `kernlife.*` settings (package.json contributes them; defaults here match). */
 interface Settings {
@@ -65,7 +66,26 @@ function readSettings(raw: unknown): Settings {
   };
 }
 
-const settingsCheck = () => ({ pinPolicy: settings.pinPolicy, sim: { maxStates: settings.maxStates, timeMs: settings.simulationTimeMs } });
+/**
+ * Searches are deterministic in their model and budget: an edit that leaves a table's model as
+ * it was (a comment, a function the table does not reach) reuses the last result. Truncated and
+ * cancelled searches are not kept (they depend on the clock).
+ */
+const simCache = new Map<string, SimResult>();
+function cachedSimulate(model: TableModel, options: SimOptions): SimResult {
+  const { cancelled: _c, ...budget } = options;
+  const key = JSON.stringify([model, budget]);
+  const hit = simCache.get(key);
+  if (hit) { simCache.delete(key); simCache.set(key, hit); return hit; }
+  const r = simulate(model, options);
+  if (r.status === 'complete') {
+    simCache.set(key, r);
+    if (simCache.size > 2000) simCache.delete(simCache.keys().next().value!);
+  }
+  return r;
+}
+
+const settingsCheck = () => ({ pinPolicy: settings.pinPolicy, sim: { maxStates: settings.maxStates, timeMs: settings.simulationTimeMs }, simulate: cachedSimulate });
 
 /** A glob (`**`, `*`, `?`) as a test on a path relative to a workspace folder. */
 function globTest(glob: string): (rel: string) => boolean {

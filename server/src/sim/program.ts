@@ -25,7 +25,7 @@
  * there is no hidden reference: the last close of a leased file with pins outstanding blocks
  * until they are gone, which deadlocks when only this task, later, would unpin them.
  */
-import type { Effect, Loc, Term } from '../facts/types';
+import type { Effect, FunctionFacts, Loc, Term } from '../facts/types';
 import type { FunctionRef, Index } from '../index/index';
 import { render } from '../facts/terms';
 import type { PinPolicy } from './model';
@@ -49,15 +49,24 @@ interface Pin { mr: string; file: OFile | null; owner: OFile | null; loc: Loc; a
 
 /** Functions that are user-space programs worth walking: an unconditional ibv_reg_mr in their summary. */
 export function programsOf(index: Index): FunctionRef[] {
+  // cheap first: functions that register memory themselves, then their callers (a few levels);
+  // only those candidates get their summaries computed
+  const all: { file: string; fn: FunctionFacts }[] = [];
+  for (const file of index.fileList()) for (const fn of index.fileFacts(file)?.functions ?? []) all.push({ file, fn });
+  const names = new Set(all.filter((x) => x.fn.effects.some((e) => e.kind === 'pin' && USER_PIN.test(e.api))).map((x) => x.fn.name));
+  if (!names.size) return [];
+  for (let depth = 0; depth < 4; depth++) {
+    const before = names.size;
+    for (const x of all) if (!names.has(x.fn.name) && x.fn.effects.some((e) => e.kind === 'call' && names.has(e.api))) names.add(x.fn.name);
+    if (names.size === before) break;
+  }
   const out: FunctionRef[] = [];
-  for (const file of index.fileList()) {
-    for (const fn of index.fileFacts(file)?.functions ?? []) {
-      if (!fn.effects.some((e) => (e.kind === 'pin' && USER_PIN.test(e.api)) || e.kind === 'call')) continue;
-      const ref = index.resolve(fn.name, file);
-      if (!ref || ref.fn !== fn) continue;
-      const s = index.summary(ref);
-      if (s.effects.some((e) => e.kind === 'pin' && USER_PIN.test(e.api) && !e.cond.length)) out.push(ref);
-    }
+  for (const x of all) {
+    if (!names.has(x.fn.name)) continue;
+    const ref = index.resolve(x.fn.name, x.file);
+    if (!ref || ref.fn !== x.fn) continue;
+    const s = index.summary(ref);
+    if (s.effects.some((e) => e.kind === 'pin' && USER_PIN.test(e.api) && !e.cond.length)) out.push(ref);
   }
   return out;
 }
