@@ -111,11 +111,12 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
     return true;
   });
   const owner = table.fields.find((f) => f.role === 'owner');
+  const exposure = table.kind === 'file_operations' && !owner && isModular(index, file) ? unpinnedExposure(table.name, index) : null;
   return {
     table: { name: table.name, kind: table.kind, ...(table.index !== undefined ? { index: table.index } : {}), loc: table.loc, file },
     provider, severable, severReason: opts.severable !== undefined ? 'set by the caller' : p.reason,
     ...(severLock ? { severLock } : {}),
-    ...(table.kind === 'file_operations' && !owner && isModular(index, file) && unpinnedExposure(table.name, index) ? { moduleUnprotected: true, exposure: unpinnedExposure(table.name, index)! } : {}),
+    ...(exposure ? { moduleUnprotected: true, exposure } : {}),
     open, release, poll, io, callbacks, defined, notes: b.notes,
   };
 }
