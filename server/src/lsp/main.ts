@@ -68,8 +68,8 @@ function readSettings(raw: unknown): Settings {
 
 /**
  * Searches are deterministic in their model and budget: an edit that leaves a table's model as
- * it was (a comment, a function the table does not reach) reuses the last result. Truncated and
- * cancelled searches are not kept (they depend on the clock).
+ * it was (a comment, a function the table does not reach) reuses the last result. Searches cut
+ * by the clock or cancelled are not kept.
  */
 const simCache = new Map<string, SimResult>();
 function cachedSimulate(model: TableModel, options: SimOptions): SimResult {
@@ -78,7 +78,8 @@ function cachedSimulate(model: TableModel, options: SimOptions): SimResult {
   const hit = simCache.get(key);
   if (hit) { simCache.delete(key); simCache.set(key, hit); return hit; }
   const r = simulate(model, options);
-  if (r.status === 'complete') {
+  // a search cut by the state budget is as deterministic as a complete one; one cut by the clock is not
+  if (r.status === 'complete' || (r.status === 'truncated' && r.limit?.startsWith('states'))) {
     simCache.set(key, r);
     if (simCache.size > 2000) simCache.delete(simCache.keys().next().value!);
   }
