@@ -74,3 +74,14 @@ test('index: table handlers resolve to definitions in other files', () => {
   assert.equal(table.fields[0].definedAt.file, 'd.c');
   assert.equal(table.fields[0].definedAt.line, 1);
 });
+
+test('index: editing one file\'s static helper does not invalidate callers of a same-named static elsewhere', () => {
+  const mk = (file, free) => `static void helper(struct box *t)\n{\n\t${free}(t);\n}\nstatic void ${file}_release(struct kernfs_open_file *of)\n{\n\thelper(of->priv);\n}\n`;
+  const idx = api.buildIndex([ex('x.c', mk('x', 'kfree')), ex('y.c', mk('y', 'kfree'))]);
+  for (const f of ['x', 'y']) idx.summary(idx.resolve(`${f}_release`, `${f}.c`));
+  const dropped = idx.update(ex('y.c', mk('y', 'vfree')));
+  assert.ok(dropped.includes('y.c::y_release'), `dropped: ${dropped}`);
+  assert.ok(!dropped.includes('x.c::x_release'), `x.c's caller was dropped: ${dropped}`);
+  assert.deepEqual(idx.summary(idx.resolve('y_release', 'y.c')).effects.map((e) => e.api), ['vfree']);
+  assert.deepEqual(idx.summary(idx.resolve('x_release', 'x.c')).effects.map((e) => e.api), ['kfree']);
+});

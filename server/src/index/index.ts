@@ -135,17 +135,16 @@ export class Index {
     this.plans = new WeakMap(); // resolutions change
     this.exposureMap = null;
     const old = this.files.get(facts.file);
-    const names = new Set<string>();
-    if (old) { for (const f of old.functions) names.add(f.name); this.unlink(old); }
+    const keys = this.keysOf(facts.file, [...(old?.functions ?? []), ...facts.functions]);
+    if (old) this.unlink(old);
     this.files.set(facts.file, facts);
     for (const f of facts.functions) {
-      names.add(f.name);
       const list = this.byName.get(f.name) ?? [];
       list.push({ key: keyOf(facts.file, f), file: facts.file, fn: f });
       list.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
       this.byName.set(f.name, list);
     }
-    return this.invalidate(names);
+    return this.invalidate(keys);
   }
 
   remove(file: string): string[] {
@@ -155,7 +154,7 @@ export class Index {
     this.exposureMap = null;
     this.unlink(old);
     this.files.delete(file);
-    return this.invalidate(new Set(old.functions.map((f) => f.name)));
+    return this.invalidate(this.keysOf(file, old.functions));
   }
 
   private unlink(old: FileFacts): void {
@@ -165,24 +164,33 @@ export class Index {
     }
   }
 
-  private invalidate(names: Set<string>): string[] {
+  /**
+   * Drop the summaries of the given function keys (`file::name` for a static function, the name
+   * for a global one) and, transitively, of everything that depends on them.
+   */
+  private invalidate(keys: Set<string>): string[] {
     const dropped: string[] = [];
-    const queue = [...names];
+    const queue = [...keys];
     const seen = new Set<string>();
     while (queue.length) {
-      const name = queue.pop()!;
-      if (seen.has(name)) continue;
-      seen.add(name);
-      for (const ref of this.byName.get(name) ?? []) {
-        if (this.summaries.delete(ref.key)) dropped.push(ref.key);
+      const key = queue.pop()!;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (this.summaries.delete(key)) dropped.push(key);
+      for (const dep of this.dependents.get(key) ?? []) {
+        if (this.summaries.delete(dep)) dropped.push(dep);
+        queue.push(dep);
       }
-      for (const key of this.dependents.get(name) ?? []) {
-        if (this.summaries.delete(key)) dropped.push(key);
-        queue.push(nameOfKey(key));
-      }
-      this.dependents.delete(name);
+      this.dependents.delete(key);
     }
-    return dropped.sort();
+    return [...new Set(dropped)].sort();
+  }
+
+  /** What a change to these functions of `file` invalidates: their keys, and for globals the name (unresolved callers). */
+  private keysOf(file: string, fns: FunctionFacts[]): Set<string> {
+    const out = new Set<string>();
+    for (const f of fns) { out.add(keyOf(file, f)); if (!f.isStatic) out.add(f.name); }
+    return out;
   }
 
   fileList(): string[] {
@@ -295,8 +303,10 @@ export class Index {
         if (kind === OWN) { parts.push(effects[i]); roots.push(plan.roots[i]); continue; }
         if (kind !== CALL) continue;
         const e = effects[i];
-        if (i >= dependFrom) this.depend(e.api, ref.key);
         const callee = plan.callee(i);
+        // depend on what the call resolves to (a static callee is known only in its own file);
+        // an unresolved call depends on its name, which a global definition added later takes
+        if (i >= dependFrom) this.depend(callee ? callee.key : e.api, ref.key);
         if (!callee) continue;
         if (this.inProgress.has(callee.key)) { truncated = 'cycle'; complete = false; continue; }
         if (depth >= this.opts.maxDepth) { truncated = 'depth'; complete = false; continue; }
@@ -341,10 +351,6 @@ function keyOf(file: string, f: FunctionFacts): string {
   return f.isStatic ? `${file}::${f.name}` : f.name;
 }
 
-function nameOfKey(key: string): string {
-  const i = key.lastIndexOf('::');
-  return i < 0 ? key : key.slice(i + 2);
-}
 
 /** The effects of a compact summary, built on first read (see Segment). */
 function materialize(core: Core): Effect[] {
