@@ -439,7 +439,20 @@ function sameLoc(a: Loc, b: Loc): boolean {
 }
 
 /** `!(x)` and `!x` are the negation of `x`; `x == NULL` of `x != NULL`. */
+const ATOMS = new Map<string, { atom: string; neg: boolean }>();
+
+/** A condition as an atom and a polarity: `!(x)`, `x == NULL` -> x, negated. Memoised: conditions repeat across variants and tables. */
 export function atomOf(c: string): { atom: string; neg: boolean } {
+  let r = ATOMS.get(c);
+  if (!r) {
+    r = atomOfUncached(c);
+    if (ATOMS.size > 200_000) ATOMS.clear();
+    ATOMS.set(c, r);
+  }
+  return r;
+}
+
+function atomOfUncached(c: string): { atom: string; neg: boolean } {
   let neg = false;
   let s = c.trim();
   for (let k = 0; k < 8; k++) {
@@ -465,18 +478,23 @@ function balanced(s: string): boolean {
  * hold under the assignment; uses under other conditions are kept (they are only checks).
  */
 export function variantsOf(steps: Step[]): HandlerModel['variants'] {
+  const seenAtoms = new Set<string>();
   const atoms: string[] = [];
   for (const s of steps) {
     if (s.op.op === 'deref') continue;
-    for (const c of s.cond) { const a = atomOf(c).atom; if (!atoms.includes(a)) atoms.push(a); }
+    for (const c of s.cond) { const a = atomOf(c).atom; if (!seenAtoms.has(a)) { seenAtoms.add(a); atoms.push(a); } }
   }
   if (!atoms.length) return [{ assume: [], steps }];
+  const stepAtoms = steps.map((st) => st.cond.map(atomOf));
+  // where each atom is first tested
+  const firstTest = new Map<string, number>();
+  stepAtoms.forEach((as, i) => { for (const { atom } of as) if (!firstTest.has(atom)) firstTest.set(atom, i); });
   const atomGuards = new Map<string, Guard>();
   // (not for a pointer the handler writes before it tests it: the start state says nothing then)
   steps.forEach((st, i) => {
     for (const g of st.guards) {
       if (g.atom === undefined || atomGuards.has(g.atom)) continue;
-      const first = steps.findIndex((x) => x.cond.some((c) => atomOf(c).atom === g.atom));
+      const first = firstTest.get(g.atom) ?? -1;
       const writtenBefore = steps.slice(0, first < 0 ? i : first).some((x) => (x.op.op === 'alloc' || x.op.op === 'store') && x.op.slot === g.slot);
       if (!writtenBefore) atomGuards.set(g.atom, g);
     }
@@ -490,13 +508,12 @@ export function variantsOf(steps: Step[]): HandlerModel['variants'] {
     head.forEach((a, i) => val.set(a, !!(m & (1 << i))));
     const tailVal = !!(m & (1 << head.length));
     tail.forEach((a) => val.set(a, tailVal));
-    const chosen = steps.filter((s) => s.cond.every((c) => {
-      const { atom, neg } = atomOf(c);
+    const chosen = steps.filter((_, i) => stepAtoms[i].every(({ atom, neg }) => {
       const v = val.get(atom);
       return v === undefined ? true : v !== neg;
     }));
-    const assume = atoms.filter((a) => steps.some((s) => s.op.op !== 'deref' && s.cond.some((c) => atomOf(c).atom === a)))
-      .map((a) => (val.get(a) ? a : `!(${a})`));
+    // (every atom comes from a step that is not a plain use)
+    const assume = atoms.map((a) => (val.get(a) ? a : `!(${a})`));
     // a branch not taken leaves no step to carry its pointer test: the variant carries it
     const vg: Guard[] = [];
     for (const [a, v] of val) {
