@@ -14,6 +14,7 @@
  * - Nothing throws out of a handler: failures are logged and give empty or partial results.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -25,7 +26,8 @@ import { extract, DEFAULT_OPTIONS, type ExtractResult } from '../analysis';
 import { parserInfo } from '../syntax';
 import type { Loc } from '../facts/types';
 import { Index } from '../index/index';
-import { checkIndex, type CheckResult } from '../check';
+import { checkIndex, finishCheck, planCheck, simOptions, type CheckResult } from '../check';
+import { simulatePool } from '../cli/pool';
 import type { Finding } from '../rules/types';
 import { simulateJson } from '../cli/report';
 import { walk } from '../cli/walk';
@@ -72,17 +74,23 @@ function readSettings(raw: unknown): Settings {
  * by the clock or cancelled are not kept.
  */
 const simCache = new Map<string, SimResult>();
-function cachedSimulate(model: TableModel, options: SimOptions): SimResult {
+function simKey(model: TableModel, options: SimOptions): string {
   const { cancelled: _c, ...budget } = options;
-  const key = JSON.stringify([model, budget]);
-  const hit = simCache.get(key);
-  if (hit) { simCache.delete(key); simCache.set(key, hit); return hit; }
-  const r = simulate(model, options);
+  return JSON.stringify([model, budget]);
+}
+function keep(key: string, r: SimResult): void {
   // a search cut by the state budget is as deterministic as a complete one; one cut by the clock is not
   if (r.status === 'complete' || (r.status === 'truncated' && r.limit?.startsWith('states'))) {
     simCache.set(key, r);
-    if (simCache.size > 2000) simCache.delete(simCache.keys().next().value!);
+    if (simCache.size > 4000) simCache.delete(simCache.keys().next().value!);
   }
+}
+function cachedSimulate(model: TableModel, options: SimOptions): SimResult {
+  const key = simKey(model, options);
+  const hit = simCache.get(key);
+  if (hit) { simCache.delete(key); simCache.set(key, hit); return hit; }
+  const r = simulate(model, options);
+  keep(key, r);
   return r;
 }
 
@@ -179,7 +187,7 @@ async function indexWorkspace(): Promise<void> {
   progress.done();
   log(`indexed ${n} files in ${Date.now() - t0} ms`);
   ready = true;
-  recheck(null, generation);
+  await recheckAll(generation);
 }
 
 /** Re-check the tables a change can affect (null: all of them) and publish. */
@@ -191,6 +199,35 @@ function recheck(files: Set<string> | null, gen: number): void {
     fail('check', e);
     return;
   }
+  take(res, files, gen);
+}
+
+/**
+ * The whole-workspace check after indexing: models here, searches on worker threads (one per
+ * core; a search is pure, so the results are those of the one-thread check), results cached.
+ */
+async function recheckAll(gen: number): Promise<void> {
+  let res: CheckResult;
+  try {
+    const opts = settingsCheck();
+    const plan = planCheck(index, opts);
+    const so = simOptions(opts);
+    const todo = plan.models.map((m, i) => (plan.skips[i] ? null : m));
+    const keys = todo.map((m) => (m ? simKey(m, so) : ''));
+    const results = todo.map((m, i) => (m ? simCache.get(keys[i]) ?? null : null));
+    const pool = await simulatePool(todo.map((m, i) => (m && !results[i] ? m : null)), os.availableParallelism?.() ?? os.cpus().length, so, path.join(__dirname, 'sim-worker.js'), () => {});
+    pool.forEach((r, i) => { if (r) { results[i] = r; keep(keys[i], r); } });
+    if (gen !== generation) return;
+    res = finishCheck(index, plan, results, opts);
+  } catch (e) {
+    fail('check (workers)', e);
+    recheck(null, gen);
+    return;
+  }
+  take(res, null, gen);
+}
+
+function take(res: CheckResult, files: Set<string> | null, gen: number): void {
   if (gen !== generation) return; // a newer edit arrived: its own check will publish
   const touched = new Set<string>(files ?? index.fileList());
   for (const f of touched) findingsByTableFile.delete(f);
