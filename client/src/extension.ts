@@ -26,7 +26,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const output = vscode.window.createOutputChannel('kernlife', { log: true });
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: 'file', language: 'c' }],
-    initializationOptions: { settings: vscode.workspace.getConfiguration('kernlife') },
+    initializationOptions: { settings: vscode.workspace.getConfiguration('kernlife'), trusted: vscode.workspace.isTrusted },
     synchronize: { configurationSection: 'kernlife' },
     outputChannel: output,
   };

@@ -111,6 +111,9 @@ test('lsp: the quick fixes of a diagnostic apply as a WorkspaceEdit and the find
   await until(() => rules(file).some((r) => r.startsWith('waitqueue-freed-while-polled')), 'the finding');
   const d = diags.get(uri(file)).find((x) => x.code === 'waitqueue-freed-while-polled');
   const actions = await conn.sendRequest('textDocument/codeAction', { textDocument: { uri: uri(file) }, range: d.range, context: { diagnostics: [d] } });
+  assert.ok(actions.some((a) => a.title === 'kernlife: Show documentation for waitqueue-freed-while-polled' && a.command.command === 'vscode.open' && /docs\/rules\/waitqueue-freed-while-polled\.md$/.test(a.command.arguments[0])), 'show documentation');
+  const simAct = actions.find((a) => a.title === 'kernlife: Simulate demo_pressure_files[0]');
+  assert.ok(simAct && simAct.command.command === 'kernlife.simulateTable' && simAct.command.arguments[0] === uri('psi_like_cgroup.c'), 'simulate this table');
   const sup = actions.find((a) => /Suppress waitqueue-freed-while-polled/.test(a.title));
   assert.ok(sup, JSON.stringify(actions.map((a) => a.title)));
   assert.equal(sup.kind, 'quickfix');
@@ -148,3 +151,31 @@ test('lsp: settings flow to the server (severity override, minimum confidence); 
   assert.ok(v && /^<svg /.test(v.svg), 'the select violation comes with its picture');
   assert.ok(/data-file="[^"]*psi_like_trigger\.c"/.test(v.svg), 'steps link to their source');
 });
+
+test('lsp: workspace trust decides whether the workspace\'s API models file is loaded', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-lsp-trust-'));
+  fs.writeFileSync(path.join(dir, '.kernlife.json'), JSON.stringify({ apis: [{ name: 'mydrv_put_ctx', effect: 'free', arg: 0, mode: 'now', header: 'mydrv.h' }] }));
+  fs.writeFileSync(path.join(dir, 'a.c'), 'static int x;\n');
+  const logsOf = async (trusted) => {
+    const srv = spawn(process.execPath, [path.join(root, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const c = rpc.createMessageConnection(new rpc.StreamMessageReader(srv.stdout), new rpc.StreamMessageWriter(srv.stdin));
+    const logs = [];
+    c.onNotification('window/logMessage', (m) => logs.push(m.message));
+    c.onRequest('window/workDoneProgress/create', () => null);
+    c.listen();
+    await c.sendRequest('initialize', { processId: process.pid, capabilities: {}, initializationOptions: { trusted }, workspaceFolders: [{ uri: pathToFileURL(dir).toString(), name: 'd' }] });
+    await c.sendNotification('initialized', {});
+    for (let i = 0; i < 50 && !logs.some((l) => /indexed \d+ files/.test(l)); i++) await new Promise((r) => setTimeout(r, 100));
+    c.dispose(); srv.kill();
+    return logs.join('\n');
+  };
+  try {
+    assert.match(await logsOf(false), /restricted mode \(untrusted workspace\): not loading the API models/);
+    const t = await logsOf(true);
+    assert.match(t, /API models from .*\.kernlife\.json/);
+    assert.doesNotMatch(t, /restricted mode/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+

@@ -46,11 +46,32 @@ interface Settings {
   simulationTimeMs: number;
   maxFileSize: number;
   exclude: string[];
+  /** Extra API models (`.kernlife.json` format), relative to the first workspace folder; "" = `.kernlife.json` there if present. */
+  apiModels: string;
 }
 const DEFAULT_SETTINGS: Settings = {
   enable: true, pinPolicy: 'upstream', minimumConfidence: 'low', severity: {},
-  maxStates: 40_000, simulationTimeMs: 30_000, maxFileSize: DEFAULT_OPTIONS.maxFileBytes, exclude: [],
+  maxStates: 40_000, simulationTimeMs: 30_000, maxFileSize: DEFAULT_OPTIONS.maxFileBytes, exclude: [], apiModels: '',
 };
+/** Workspace trust (from the client): an untrusted workspace's API models file is not loaded. */
+let trusted = true;
+/** The API models in effect (parsed JSON and where it came from), for every extraction. */
+let models: { json: unknown; source: string } | undefined;
+
+function loadModels(): void {
+  models = undefined;
+  const base = folders[0];
+  if (!base) return;
+  const file = path.resolve(base, settings.apiModels || '.kernlife.json');
+  if (!fs.existsSync(file)) { if (settings.apiModels) log(`API models file ${file} not found`); return; }
+  if (!trusted) { log(`restricted mode (untrusted workspace): not loading the API models in ${file}`); return; }
+  try {
+    models = { json: JSON.parse(fs.readFileSync(file, 'utf8')), source: file };
+    log(`API models from ${file}`);
+  } catch (e) {
+    connection.console.error(`kernlife: cannot read ${file}: ${(e as Error).message}`);
+  }
+}
 let settings: Settings = { ...DEFAULT_SETTINGS };
 
 function readSettings(raw: unknown): Settings {
@@ -65,6 +86,7 @@ function readSettings(raw: unknown): Settings {
     simulationTimeMs: pick('simulationTimeMs', (v) => Number.isInteger(v) && (v as number) > 0),
     maxFileSize: pick('maxFileSize', (v) => Number.isInteger(v) && (v as number) > 0),
     exclude: pick('exclude', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string')),
+    apiModels: pick('apiModels', (v) => typeof v === 'string'),
   };
 }
 
@@ -139,7 +161,10 @@ function docsUri(rule: string): string | undefined {
 connection.onInitialize((params) => {
   connection.console.info(`kernlife: ${parserInfo()}`);
   folders = (params.workspaceFolders ?? []).map((f) => toPath(f.uri));
-  settings = readSettings((params.initializationOptions as { settings?: unknown } | undefined)?.settings);
+  const io = params.initializationOptions as { settings?: unknown; trusted?: unknown } | undefined;
+  settings = readSettings(io?.settings);
+  trusted = io?.trusted !== false;
+  loadModels();
   if (!folders.length && params.rootUri) folders = [toPath(params.rootUri)];
   return {
     capabilities: {
@@ -159,7 +184,7 @@ connection.onInitialized(() => {
 function extractText(file: string, text: string): ExtractResult | null {
   if (text.length > settings.maxFileSize) { log(`${file}: larger than ${settings.maxFileSize} bytes (kernlife.maxFileSize), skipped`); return null; }
   try {
-    return extract(file, text, { ...DEFAULT_OPTIONS, maxFileBytes: settings.maxFileSize, level: 'facts' });
+    return extract(file, text, { ...DEFAULT_OPTIONS, maxFileBytes: settings.maxFileSize, level: 'facts', ...(models ? { config: models } : {}) });
   } catch (e) {
     fail(`extract ${file}`, e);
     return null;
@@ -370,6 +395,10 @@ connection.onCodeAction((p): CodeAction[] => {
       if (d.source !== 'kernlife') continue;
       const f = findingsIn(file).find((x) => x.rule === d.code && x.loc.line - 1 === d.range.start.line);
       if (!f) continue;
+      const href = docsUri(f.rule);
+      if (href) actions.push({ title: `kernlife: Show documentation for ${f.rule}`, kind: CodeActionKind.QuickFix, diagnostics: [d], command: { title: 'Show documentation', command: 'vscode.open', arguments: [href] } });
+      const table = f.related.find((r) => r.message.startsWith('ops table '));
+      if (table && f.tables[0]) actions.push({ title: `kernlife: Simulate ${f.tables[0]}`, kind: CodeActionKind.QuickFix, diagnostics: [d], command: { title: 'Simulate', command: 'kernlife.simulateTable', arguments: [toUri(table.loc.file), f.tables[0]] } });
       for (const fix of fixesFor(f, textOf)) {
         // a fix computed on text older than the document would be refused: skip it
         if (doc && fix.edits.some((e) => e.file === file && doc.getText({ start: { line: e.line - 1, character: e.col - 1 }, end: { line: e.endLine - 1, character: e.endCol - 1 } }) !== e.expect)) continue;
@@ -416,8 +445,16 @@ connection.onDidChangeConfiguration((p) => {
   try {
     const raw = (p.settings as { kernlife?: unknown } | null)?.kernlife;
     if (raw === undefined) return;
+    const before = settings.apiModels;
     settings = readSettings(raw);
     log(`settings: ${JSON.stringify(settings)}`);
+    if (settings.apiModels !== before) {
+      // other API rows change every file's facts: index again
+      loadModels();
+      ready = false;
+      void indexWorkspace().catch((e) => fail('workspace index', e));
+      return;
+    }
     if (ready) { generation++; recheck(null, generation); }
   } catch (e) {
     fail('settings', e);
