@@ -85,3 +85,16 @@ test('index: editing one file\'s static helper does not invalidate callers of a 
   assert.deepEqual(idx.summary(idx.resolve('y_release', 'y.c')).effects.map((e) => e.api), ['vfree']);
   assert.deepEqual(idx.summary(idx.resolve('x_release', 'x.c')).effects.map((e) => e.api), ['kfree']);
 });
+
+test('index: registrations follow file updates (a fops handed to misc_register, then not)', () => {
+  const fops = 'static const struct file_operations m_fops = {\n\t.read = m_read,\n};\n';
+  const reg = 'static struct miscdevice m_misc = {\n\t.minor = MISC_DYNAMIC_MINOR,\n\t.fops = &m_fops,\n};\n';
+  const idx = api.buildIndex([ex('a.c', fops), ex('b.c', reg)]);
+  assert.deepEqual(idx.exposures('m_fops').map((x) => `${x.registry}@${x.file}`), ['misc@b.c']);
+  idx.update(ex('b.c', 'static int nothing;\n'));
+  assert.deepEqual(idx.exposures('m_fops'), []);
+  idx.update(ex('c.c', 'static int p(struct platform_device *d)\n{\n\tstruct x *mp = dev_get_drvdata(&d->dev);\n\tmp->misc.fops = &m_fops;\n\treturn 0;\n}\n'));
+  assert.deepEqual(idx.exposures('m_fops').map((x) => `${x.registry}@${x.file}`), ['misc@c.c']);
+  idx.remove('c.c');
+  assert.deepEqual(idx.exposures('m_fops'), []);
+});

@@ -23,9 +23,12 @@ let stderr = '';
 server.stderr.on('data', (d) => { stderr += d; });
 const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(server.stdout), new rpc.StreamMessageWriter(server.stdin));
 const diags = new Map();
+/** every version a file's diagnostics were published for, in order */
+const versions = new Map();
 const waiters = [];
 conn.onNotification('textDocument/publishDiagnostics', (p) => {
   diags.set(p.uri, p.diagnostics);
+  if (p.version !== undefined) (versions.get(p.uri) ?? versions.set(p.uri, []).get(p.uri)).push(p.version);
   for (const w of [...waiters]) if (w.pred()) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
 });
 conn.onRequest('window/workDoneProgress/create', () => null);
@@ -87,6 +90,10 @@ test('lsp: an edit that fixes the bug clears it in both files; a stale result is
   const fixedLine = patched[kfree];
   await conn.sendNotification('textDocument/didChange', { textDocument: { uri: uri(file), version: 3 }, contentChanges: [{ text: patched.join('\n').replace(fixedLine, fixedLine.replace('/* x */;', '/* no free */;')) }] });
   await until(() => !rules(file).some((r) => r.startsWith('waitqueue-freed-while-polled')) && !(diags.get(uri('psi_like_cgroup.c')) ?? []).some((x) => x.code === 'waitqueue-freed-while-polled'), 'the finding to clear');
+  // the two edits came within the debounce: only the newest version was analysed and published
+  const seen = versions.get(uri(file)) ?? [];
+  assert.ok(!seen.includes(2), `version 2 was published: ${seen}`);
+  assert.equal(seen.at(-1), 3);
   // undo: it comes back (the index really follows the document)
   await conn.sendNotification('textDocument/didChange', { textDocument: { uri: uri(file), version: 4 }, contentChanges: [{ text }] });
   await until(() => rules(file).some((r) => r.startsWith('waitqueue-freed-while-polled')), 'the finding to come back');

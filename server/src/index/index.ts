@@ -133,7 +133,8 @@ export class Index {
   /** Add or replace one file's facts. Returns the keys of the summaries that were invalidated. */
   update(facts: FileFacts): string[] {
     this.plans = new WeakMap(); // resolutions change
-    this.exposureMap = null;
+    this.dropExposures(facts.file);
+    this.addExposures(facts);
     const old = this.files.get(facts.file);
     const keys = this.keysOf(facts.file, [...(old?.functions ?? []), ...facts.functions]);
     if (old) this.unlink(old);
@@ -151,7 +152,7 @@ export class Index {
     const old = this.files.get(file);
     if (!old) return [];
     this.plans = new WeakMap();
-    this.exposureMap = null;
+    this.dropExposures(file);
     this.unlink(old);
     this.files.delete(file);
     return this.invalidate(this.keysOf(file, old.functions));
@@ -201,34 +202,48 @@ export class Index {
     return this.files.get(file);
   }
 
-  private exposureMap: Map<string, { registry: string; file: string; loc: Loc }[]> | null = null;
+  /** Registrations by table name, built on first use and then kept up to date file by file. */
+  private exposureMap: Map<string, Exposure[]> | null = null;
 
   /**
    * Where ops tables are handed to a registry (debugfs_create_file(.., &fops), cdev_init(.., &fops),
-   * misc_register of a miscdevice whose .fops names the table, anon_inode_getfd(.., &fops, ..)),
-   * by table name. Computed once per index generation.
+   * misc_register of a miscdevice whose .fops names the table, a `x.fops = &name;` assignment,
+   * anon_inode_getfd(.., &fops, ..)), by table name.
    */
-  exposures(name: string): { registry: string; file: string; loc: Loc }[] {
+  exposures(name: string): Exposure[] {
     if (!this.exposureMap) {
-      const m = new Map<string, { registry: string; file: string; loc: Loc }[]>();
-      const add = (n: string, e: { registry: string; file: string; loc: Loc }) => { const l = m.get(n) ?? []; l.push(e); m.set(n, l); };
-      for (const [file, ff] of this.files) {
-        for (const fn of ff.functions) for (const e of fn.effects) {
-          if (e.kind !== 'register' || !e.registry || !e.path) continue;
-          const r = rootOf(e.path);
-          if (r) add(r.name, { registry: e.registry, file, loc: e.loc });
-        }
-        for (const a of ff.fopsAssigned ?? []) add(a.name, { registry: 'misc', file, loc: { file, line: a.line, col: 1, endLine: a.line, endCol: 1 } });
-        for (const t of ff.tables) {
-          if (t.kind !== 'miscdevice') continue;
-          const f = t.fields.find((x) => x.field === 'fops');
-          const n = f && /^&?\s*([A-Za-z_]\w*)$/.exec(f.value.trim());
-          if (n) add(n[1], { registry: 'misc', file, loc: t.loc });
-        }
-      }
-      this.exposureMap = m;
+      this.exposureMap = new Map();
+      for (const ff of this.files.values()) this.addExposures(ff);
     }
     return this.exposureMap.get(name) ?? [];
+  }
+
+  private addExposures(ff: FileFacts): void {
+    const m = this.exposureMap;
+    if (!m) return;
+    const file = ff.file;
+    const add = (n: string, e: Exposure) => { const l = m.get(n) ?? []; l.push(e); m.set(n, l); };
+    for (const fn of ff.functions) for (const e of fn.effects) {
+      if (e.kind !== 'register' || !e.registry || !e.path) continue;
+      const r = rootOf(e.path);
+      if (r) add(r.name, { registry: e.registry, file, loc: e.loc });
+    }
+    for (const a of ff.fopsAssigned ?? []) add(a.name, { registry: 'misc', file, loc: { file, line: a.line, col: 1, endLine: a.line, endCol: 1 } });
+    for (const t of ff.tables) {
+      if (t.kind !== 'miscdevice') continue;
+      const f = t.fields.find((x) => x.field === 'fops');
+      const n = f && /^&?\s*([A-Za-z_]\w*)$/.exec(f.value.trim());
+      if (n) add(n[1], { registry: 'misc', file, loc: t.loc });
+    }
+  }
+
+  private dropExposures(file: string): void {
+    const m = this.exposureMap;
+    if (!m) return;
+    for (const [n, l] of m) {
+      const keep = l.filter((x) => x.file !== file);
+      if (keep.length !== l.length) { if (keep.length) m.set(n, keep); else m.delete(n); }
+    }
   }
 
   /** Resolve a called name as the linker would: the file's own definition first, then a unique global one. */
@@ -346,6 +361,8 @@ export class Index {
     s.add(key);
   }
 }
+
+interface Exposure { registry: string; file: string; loc: Loc }
 
 function keyOf(file: string, f: FunctionFacts): string {
   return f.isStatic ? `${file}::${f.name}` : f.name;

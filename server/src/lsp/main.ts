@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  CodeActionKind, createConnection, DiagnosticSeverity, DiagnosticTag, ProposedFeatures, SymbolKind, TextDocuments, TextDocumentSyncKind,
+  CodeActionKind, createConnection, DiagnosticSeverity, ProposedFeatures, SymbolKind, TextDocuments, TextDocumentSyncKind,
   type CodeAction, type Diagnostic, type DocumentSymbol, type DiagnosticRelatedInformation, type WorkspaceEdit,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -283,7 +283,7 @@ function diagnosticsOf(f: Finding): { file: string; diag: Diagnostic }[] {
   // the table's own file learns about it too (a hint at the table, pointing at the primary)
   const table = f.related.find((r) => r.message.startsWith('ops table ') && r.loc.file !== f.loc.file);
   if (table) {
-    out.push({ file: table.loc.file, diag: { ...base, range: point(table.loc), severity: DiagnosticSeverity.Information, tags: [] as DiagnosticTag[],
+    out.push({ file: table.loc.file, diag: { ...base, range: point(table.loc), severity: DiagnosticSeverity.Information,
       message: `${f.rule}: ${path.basename(f.loc.file)}:${f.loc.line} — ${f.message.split('. ')[0]}`,
       relatedInformation: [{ location: { uri: toUri(f.loc.file), range: range(f.loc) }, message: 'the finding' }, ...related] } });
   }

@@ -12,7 +12,7 @@ import type { Effect, FunctionFacts, Loc, OpsTable, Term } from '../facts/types'
 import { render, root, substitute } from '../facts/terms';
 import type { Index } from '../index/index';
 import { PROVIDER_GLUE } from '../knowledge/kernel';
-import type { Guard, HandlerModel, HandlerRole, Op, Provider, Step, TableModel } from './model';
+import { isUnder, type Guard, type HandlerModel, type HandlerRole, type Op, type Provider, type Step, type TableModel } from './model';
 
 const PROCFS_REMOVERS = new Set(PROVIDER_GLUE.procfsRemovers);
 const MAX_ENUMERATED_ATOMS = 3;
@@ -356,7 +356,7 @@ class Builder {
       if (o.op === 'asyncArm') armed.add(o.slot);
       for (const g of st.guards) guarded.add(g.slot);
     }
-    const under = (slot: string, set: Set<string>) => { for (const x of set) if (x === slot || isUnderSlot(x, slot)) return true; return false; };
+    const under = (slot: string, set: Set<string>) => { for (const x of set) if (x === slot || isUnder(x, slot)) return true; return false; };
     const locks = new Set<string>(severLock ? [severLock] : []);
     for (const h of hs) for (const v of h?.variants ?? []) {
       const held: string[] = [];
@@ -425,10 +425,6 @@ function trimLocks(steps: Step[]): Step[] {
   return out;
 }
 
-/** `f:of->priv->x` is under `f:of->priv`. */
-function isUnderSlot(k: string, prefix: string): boolean {
-  return k.length > prefix.length && k.startsWith(prefix) && (k.startsWith('->', prefix.length) || k[prefix.length] === '.');
-}
 
 function isAnchor(s: string): boolean {
   return /^[fnh]:(of|file|seq|inode|css|host)$/.test(s);

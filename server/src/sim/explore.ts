@@ -17,7 +17,7 @@
  * kernfs_break_active_protection). Breadth-first with state hashing, so every counterexample
  * is a shortest one; a budget in states, depth and time; output depends on nothing but input.
  */
-import type { HandlerModel, PinPolicy, Slot, Step, TableModel, Op } from './model';
+import { isUnder, type HandlerModel, type PinPolicy, type Slot, type Step, type TableModel, type Op } from './model';
 import type { Loc } from '../facts/types';
 import type { Actor, Property, TraceStep, Violation } from './trace';
 
@@ -409,7 +409,7 @@ class Explorer {
     const left = s.pins.find((p) => p.f === f);
     if (left) {
       out.push({ actor: ACTORS[t], event: '__fput() done', message: `file #${f + 1} is gone${this.m.release ? ' and ->release has returned' : ' (no ->release)'}, but the pages pinned into ${this.stepList[left.s].text} are still pinned: nothing can unpin them now` });
-      this.pinViolation(s, 'P8', left, out, `pages pinned through file #${f + 1} outlive it`);
+      this.pinViolation('P8', left, out, `pages pinned through file #${f + 1} outlive it`);
     }
     if (this.kernfsLike && s.on >= 0 && s.files.every((F) => F.st === 2)) {
       // kernfs_unlink_open_file: the open node goes with kfree_rcu once no file is left
@@ -598,7 +598,7 @@ class Explorer {
       const op = this.stepList[p.s].op as Extract<Op, { op: 'pin' }>;
       if (op.gup || !op.longterm) {
         out.push({ actor: ACTORS[t], event: 'return', handler: this.handlers.get(run.h)!.name, message: `the call returns with the pages in ${this.stepList[p.s].text} still pinned: the pin outlives the syscall` });
-        this.pinViolation(s, 'P6', p, out, op.gup ? 'pages taken with get_user_pages*() (FOLL_GET) are kept after the call returns' : 'pages pinned without FOLL_LONGTERM are kept after the call returns');
+        this.pinViolation('P6', p, out, op.gup ? 'pages taken with get_user_pages*() (FOLL_GET) are kept after the call returns' : 'pages pinned without FOLL_LONGTERM are kept after the call returns');
       }
     }
     if (t === KW) s.kw = null; else s.tasks[t].run = null;
@@ -736,10 +736,10 @@ class Explorer {
         const how = op.gup ? 'with get_user_pages (FOLL_GET), which is not a pin the kernel tracks as long term'
           : op.longterm ? 'long term (FOLL_LONGTERM)' : 'without FOLL_LONGTERM';
         say(`pins user pages into ${st.text} ${how}`);
-        if (op.gup && op.longterm) this.pinViolation(s, 'P6', rec, out, 'get_user_pages*() with FOLL_LONGTERM: the kernel warns and refuses it (mm/gup.c); long-term pins must use pin_user_pages*()');
+        if (op.gup && op.longterm) this.pinViolation('P6', rec, out, 'get_user_pages*() with FOLL_LONGTERM: the kernel warns and refuses it (mm/gup.c); long-term pins must use pin_user_pages*()');
         // under the lease policies the pin's owner must hold a layout lease on the pinned file
         if (this.leasePolicy && op.longterm && !op.gup && !s.leases.some((k) => k.startsWith(`${run.f}|`) || k.startsWith('n|'))) {
-          this.pinViolation(s, 'P6', rec, out, `pages kept long term while the pin's owner holds no layout lease on the pinned file (pinPolicy ${this.o.pinPolicy ?? this.m.pinPolicy})`);
+          this.pinViolation('P6', rec, out, `pages kept long term while the pin's owner holds no layout lease on the pinned file (pinPolicy ${this.o.pinPolicy ?? this.m.pinPolicy})`);
         }
         return false;
       }
@@ -756,7 +756,7 @@ class Explorer {
         const held = s.pins.filter((p) => p.f === run.f || p.f === -1);
         say(op.op === 'dropLease' ? `drops the lease on the file at ${st.text} (F_UNLCK)${held.length ? ' while pages pinned under it are still pinned' : ''}`
           : `drops its reference to the leased file at ${st.text}: the lease ends with it${held.length ? ', while pages pinned under it are still pinned' : ''}`);
-        if (held.length && this.leasePolicy) this.pinViolation(s, 'P7', held[0], out, `${st.api}(${st.text}) ends the lease while pages pinned under it remain`, st.loc);
+        if (held.length && this.leasePolicy) this.pinViolation('P7', held[0], out, `${st.api}(${st.text}) ends the lease while pages pinned under it remain`, st.loc);
         return false;
       }
       case 'unpin': {
@@ -840,7 +840,7 @@ class Explorer {
     return O.slot === 'n:@open_node' ? 'on->poll' : `&${O.slot.slice(2)}->${e.wq}`;
   }
 
-  private pinViolation(_s: State, property: Property, p: PinRec, out: TraceStep[], what: string, at?: Loc): never {
+  private pinViolation(property: Property, p: PinRec, out: TraceStep[], what: string, at?: Loc): never {
     const st = this.stepList[p.s];
     const op = st.op as Extract<Op, { op: 'pin' }>;
     const h = [...this.handlers.values()].find((x) => x.variants.some((v) => v.steps.includes(st)));
@@ -872,10 +872,6 @@ class Explorer {
 
 }
 
-/** `0|of->priv->x` is under `0|of->priv`. */
-function isUnder(k: string, prefix: string): boolean {
-  return k.length > prefix.length && k.startsWith(prefix) && (k.startsWith('->', prefix.length) || k[prefix.length] === '.');
-}
 
 function violationKey(v: Omit<Violation, 'trace'>): string {
   const at = v.free?.loc ?? v.pin?.loc;

@@ -58,7 +58,12 @@ export type Op =
   /** a lease taken / dropped (F_UNLCK) on the file held at `slot` (vfs_setlease) */
   | { op: 'setLease'; slot: Slot }
   | { op: 'dropLease'; slot: Slot }
-  /** a reference to the file held at `slot` dropped (fput): its lease ends with its last reference */
+  /**
+   * a reference to the file held at `slot` dropped (fput). The model takes the handler's own
+   * reference as the one that carries the lease (the nfsd pattern: the lease holder keeps a file
+   * reference for as long as it relies on the lease), so the lease ends here; a user fd still
+   * open on the same file would keep it a little longer, until that fd's last close.
+   */
   | { op: 'fileRef'; slot: Slot };
 
 /** A pointer test the model can decide: `slot` is (not) NULL. */
@@ -132,4 +137,9 @@ export interface TableModel {
   /** Async callbacks by function name. */
   callbacks: Record<string, HandlerModel>;
   notes: string[];
+}
+
+/** `f:of->priv->x` is under `f:of->priv` (slots and their per-file instances alike: a field or a member). */
+export function isUnder(k: string, prefix: string): boolean {
+  return k.length > prefix.length && k.startsWith(prefix) && (k.startsWith('->', prefix.length) || k[prefix.length] === '.');
 }
