@@ -4,11 +4,15 @@
  * "kernlife: Simulate Ops Table" command: a webview with the tables, what was explored and each
  * violation's interleaving as a sequence diagram (drawn by the server; clicking a step opens its
  * source line). The webview runs under a strict Content-Security-Policy with a nonce.
+ * `trace.ts` walks a finding's interleaving step by step in the editor; `status.ts` is the
+ * language status item (index progress, last analysis).
  */
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { StatusItem } from './status';
+import { TraceWalker } from './trace';
 
 let client: LanguageClient | undefined;
 
@@ -24,16 +28,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
   };
   const output = vscode.window.createOutputChannel('kernlife', { log: true });
+  let status: StatusItem | undefined;
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: 'file', language: 'c' }],
     initializationOptions: { settings: vscode.workspace.getConfiguration('kernlife'), trusted: vscode.workspace.isTrusted },
     synchronize: { configurationSection: 'kernlife' },
     outputChannel: output,
+    middleware: {
+      handleDiagnostics: (uri, diagnostics, next) => { status?.noteResults(); next(uri, diagnostics); },
+    },
   };
   client = new LanguageClient('kernlife', 'kernlife', serverOptions, clientOptions);
+  status = new StatusItem(client);
+  context.subscriptions.push(status, new TraceWalker());
   context.subscriptions.push(vscode.commands.registerCommand('kernlife.simulateTable', (uri?: string, table?: string) => simulate(context, uri, table)));
   context.subscriptions.push(vscode.commands.registerCommand('kernlife.showOutput', () => output.show()));
   await client.start();
+  status.start();
 }
 
 async function simulate(context: vscode.ExtensionContext, uri?: string, table?: string): Promise<void> {
