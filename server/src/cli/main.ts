@@ -20,6 +20,7 @@ import type { Finding } from '../rules/types';
 import { planCheck, finishCheck, simOptions, type CheckOptions } from '../check';
 import { RULE_IDS } from '../rules/index';
 import { findingsJson, findingsSarif, findingsText, simulateJson, simulateSvg, simulateText } from './report';
+import { initParser, parserInfo } from '../syntax';
 
 const GC_EVERY_BYTES = 4 * 1024 * 1024;
 
@@ -166,9 +167,21 @@ class Progress {
   }
 }
 
+/** `KERNLIFE_TIMING=1`: each phase's wall time on stderr (for profiling; off by default). */
+const TIMING = !!process.env.KERNLIFE_TIMING;
+let phaseT = performance.now();
+function phase(name: string): void {
+  if (!TIMING) return;
+  const now = performance.now();
+  process.stderr.write(`kernlife: ${name} ${Math.round(now - phaseT)} ms\n`);
+  phaseT = now;
+}
+
 async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args.command === 'help' || !args.command) { process.stdout.write(USAGE); return args.command ? 0 : 2; }
+  // the native parser, else web-tree-sitter (KERNLIFE_PARSER forces one); said when it fell back
+  if ((await initParser()).fallback !== undefined || process.env.KERNLIFE_VERBOSE) process.stderr.write(`kernlife: parser: ${parserInfo()}\n`);
   if (!['tables', 'facts', 'check', 'simulate'].includes(args.command)) throw new UsageError(`unknown command ${args.command}`);
   if (args.paths.length === 0) throw new UsageError('no PATH given');
   if (args.format === 'sarif' && args.command !== 'check') throw new UsageError('--format sarif is for check');
@@ -194,10 +207,12 @@ async function run(argv: string[]): Promise<number> {
     progress.tick(done, files.length, r.file);
   }, options.level === 'facts');
   progress.end();
+  phase('extract');
   // in file order, whatever order the workers finished in
   const skipped = [...walkProblems, ...failed.filter((x) => x !== undefined)];
   const facts = results.filter((r): r is ExtractResult => r !== undefined);
   const index = buildIndex(facts);
+  phase('index');
   const problems = facts.flatMap((f) => f.problems.map((p) => ({ file: f.file, ...p })));
   for (const s of skipped) process.stderr.write(`${s.file}: warning: ${s.reason}\n`);
 
@@ -228,10 +243,15 @@ async function run(argv: string[]): Promise<number> {
     };
     // models are built here (they need the index); the searches run on worker threads
     const plan = planCheck(index, copts);
+    phase('models');
+    // `KERNLIFE_DUMP_MODELS=FILE`: the models the searches get, for `npm run bench:sim`
+    if (process.env.KERNLIFE_DUMP_MODELS) fs.writeFileSync(process.env.KERNLIFE_DUMP_MODELS, JSON.stringify(plan.models.filter((_, i) => !plan.skips[i])));
     const results = await simulatePool(plan.models.map((m, i) => (plan.skips[i] ? null : m)), args.jobs, simOptions(copts), __filename,
       (d, n, t) => cp.tick(d, n, `simulating ${t}`));
+    phase('search');
     const res = finishCheck(index, plan, results, copts);
     cp.end();
+    phase('rules');
     if (args.command === 'simulate') {
       let runs = res.runs;
       if (args.table) {
@@ -318,8 +338,10 @@ if (!isMainThread && workerData?.kernlifeSimWorker) {
   // give them the chance while jobs keep arriving, and the workers' RSS grew without bound.
   const queue: Job[] = [];
   let busy = false;
+  const parserReady = initParser();
   const drain = async (): Promise<void> => {
     busy = true;
+    await parserReady;
     while (queue.length) {
       const r = runJob(queue.shift()!, options);
       parentPort!.postMessage(r);

@@ -387,10 +387,32 @@ class Builder {
     };
     for (const h of hs) {
       if (!h) continue;
-      for (const v of h.variants) v.steps = trimLocks(v.steps.filter((s, i, a) => keep(s) && !(s.op.op === 'deref' && i > 0 && a[i - 1].op.op === 'deref' && (a[i - 1].op as { slot: string }).slot === s.op.slot)));
+      for (const v of h.variants) v.steps = trimLocks(collapseDerefs(v.steps.filter(keep)));
       h.variants = dedupeVariants(h.variants, true);
     }
   }
+}
+
+/**
+ * A use of a slot right after another use of it changes nothing: between them only other uses
+ * run (atomically), so if the object is freed the first one already reports it. A later use is
+ * dropped when an earlier use in the same run of uses has no guard it lacks (the earlier one
+ * happens whenever the later one would).
+ */
+function collapseDerefs(steps: Step[]): Step[] {
+  const out: Step[] = [];
+  let runStart = 0;
+  for (const st of steps) {
+    if (st.op.op !== 'deref') { out.push(st); runStart = out.length; continue; }
+    const slot = st.op.slot;
+    let dup = false;
+    for (let i = runStart; i < out.length && !dup; i++) {
+      const p = out[i];
+      if (p.op.op === 'deref' && p.op.slot === slot && p.guards.every((g) => { const gk = JSON.stringify(g); return st.guards.some((h) => JSON.stringify(h) === gk); })) dup = true;
+    }
+    if (!dup) out.push(st);
+  }
+  return out;
 }
 
 const CONTROL = new Set(['lock', 'unlock', 'breakActive', 'unbreakActive']);

@@ -168,10 +168,13 @@ interface Node {
   state: State | null;
   parent: number;
   depth: number;
-  trace: TraceStep[];
+  /** the transition from the parent: index in its enabled events, and the handler variant */
+  ev: number;
+  v: number;
 }
 
-class Skip extends Error {}
+/** A variant the state contradicts: thrown (no stack trace to capture) and caught by the search. */
+const SKIP = { skip: true } as const;
 
 class Found extends Error {
   constructor(public v: Omit<Violation, 'trace'>, public steps: TraceStep[]) { super('violation'); }
@@ -220,14 +223,17 @@ class Explorer {
       files: [], tasks: [{ fds: [], run: null, work: [] }, { fds: [], run: null, work: [] }], objs: [], slots: {}, vals: {}, zero: [], entries: [],
       active: 0, on: -1, pend: [], async: [], kw: null, locks: {}, pins: [], leases: [], frees: [], regs: [],
     };
-    const nodes: Node[] = [{ state: clone(init), parent: -1, depth: 0, trace: [] }];
-    const seen = new Map<string, number>([[stateKey(init), 0]]);
+    this.init = init;
+    const nodes: Node[] = [{ state: clone(init), parent: -1, depth: 0, ev: -1, v: 0 }];
+    const seen = new Set<string>([stateKey(init, this)]);
     const violations = new Map<string, Violation>();
+    const none: TraceStep[] = [];
     let transitions = 0;
     let maxDepth = 0;
     let status: SimResult['status'] = 'complete';
     let limit: string | undefined;
     let bounded = false;
+    this.tr = false;
     for (let qi = 0; qi < nodes.length; qi++) {
       if ((qi & 255) === 0) {
         if (this.o.cancelled?.()) { status = 'cancelled'; break; }
@@ -238,29 +244,35 @@ class Explorer {
       node.state = null;
       // the depth bound is a bound of the model (like two tasks), not a budget: not 'truncated'
       if (node.depth >= this.o.maxDepth) { bounded = true; continue; }
-      for (const [label, fire, hkey] of this.enabled(state)) for (let v = 0; v < (hkey ? this.handlers.get(hkey)?.variants.length ?? 1 : 1); v++) {
-        const s = clone(state);
-        const steps: TraceStep[] = [];
-        transitions++;
-        this.variantOverride = hkey ? v : null;
-        try {
-          fire(s, steps);
-        } catch (e) {
-          if (e instanceof Skip) continue;
-          if (!(e instanceof Found)) throw e;
-          const key = violationKey(e.v);
-          if (!violations.has(key)) violations.set(key, { ...e.v, trace: [...this.path(nodes, qi), ...e.steps] });
-          continue;
-        } finally {
-          this.variantOverride = null;
+      const enabled = this.enabled(state);
+      for (let ei = 0; ei < enabled.length; ei++) {
+        const [label, fire, hkey] = enabled[ei];
+        const nv = hkey ? this.handlers.get(hkey)?.variants.length ?? 1 : 1;
+        for (let v = 0; v < nv; v++) {
+          const s = clone(state);
+          transitions++;
+          this.variantOverride = hkey ? v : null;
+          try {
+            fire(s, none);
+          } catch (e) {
+            if (e === SKIP) continue;
+            if (!(e instanceof Found)) throw e;
+            const key = violationKey(e.v);
+            // the search keeps no traces: the first violation of a kind is replayed with them on
+            if (!violations.has(key)) violations.set(key, this.replay(nodes, qi, ei, v));
+            continue;
+          } finally {
+            this.variantOverride = null;
+          }
+          this.events.add(label);
+          const key = stateKey(s, this);
+          if (seen.has(key)) continue;
+          if (nodes.length >= this.o.maxStates) { status = 'truncated'; limit = `states (${this.o.maxStates})`; break; }
+          seen.add(key);
+          nodes.push({ state: s, parent: qi, depth: node.depth + 1, ev: ei, v });
+          maxDepth = Math.max(maxDepth, node.depth + 1);
         }
-        this.events.add(label);
-        const key = stateKey(s);
-        if (seen.has(key)) continue;
-        if (nodes.length >= this.o.maxStates) { status = 'truncated'; limit = `states (${this.o.maxStates})`; break; }
-        seen.set(key, nodes.length);
-        nodes.push({ state: s, parent: qi, depth: node.depth + 1, trace: steps });
-        maxDepth = Math.max(maxDepth, node.depth + 1);
+        if (status === 'truncated' && limit?.startsWith('states')) break;
       }
       if (status === 'truncated' && limit?.startsWith('states')) break;
     }
@@ -270,10 +282,40 @@ class Explorer {
     };
   }
 
-  private path(nodes: Node[], i: number): TraceStep[] {
-    const chain: TraceStep[][] = [];
-    for (let j = i; j > 0; j = nodes[j].parent) chain.push(nodes[j].trace);
-    return chain.reverse().flat();
+  private init: State | null = null;
+  /** Build trace steps (off during the search; on while a violation's path is replayed). */
+  private tr = false;
+
+  /**
+   * The path to node `qi` and then transition (ei, v) from it, fired again with trace steps on.
+   * Transitions are deterministic functions of the state, so the replay reaches the same states.
+   */
+  private replay(nodes: Node[], qi: number, ei: number, v: number): Violation {
+    const chain: Node[] = [];
+    for (let j = qi; j > 0; j = nodes[j].parent) chain.push(nodes[j]);
+    chain.reverse();
+    const steps: TraceStep[] = [];
+    let s = clone(this.init!);
+    this.tr = true;
+    try {
+      const fireOne = (ev: number, variant: number): void => {
+        const [, fire, hkey] = this.enabled(s)[ev];
+        const next = clone(s);
+        this.variantOverride = hkey ? variant : null;
+        try { fire(next, steps); } finally { this.variantOverride = null; }
+        s = next;
+      };
+      for (const n of chain) fireOne(n.ev, n.v);
+      try {
+        fireOne(ei, v);
+      } catch (e) {
+        if (e instanceof Found) return { ...e.v, trace: steps };
+        throw e;
+      }
+      throw new Error('internal: a violation did not replay');
+    } finally {
+      this.tr = false;
+    }
   }
 
   // ----------------------------------------------------------------------------------------
@@ -309,7 +351,7 @@ class Explorer {
           ev.push(['fork', (s, out) => {
             s.files[f].c++;
             s.tasks[1 - t].fds.push(f);
-            out.push({ actor: A, event: 'fork()', message: `${ACTORS[1 - t]} inherits file #${f + 1}; f_count = ${s.files[f].c}` });
+            this.tr && out.push({ actor: A, event: 'fork()', message: `${ACTORS[1 - t]} inherits file #${f + 1}; f_count = ${s.files[f].c}` });
           }]);
         }
         ev.push(['close', (s, out) => this.close(s, t, i, out)]);
@@ -334,7 +376,7 @@ class Explorer {
           s.deact = 1;
           s.tasks[t].drain = 1;
           if (sl) s.locks[sl] = t;
-          out.push({ actor: A, event: this.severEvent(), message: `${sl ? `holding ${sl.slice(2)}, ` : ''}the node is deactivated: new opens and handler calls are refused; removal waits for in-flight handlers (active = ${s.active})` });
+          this.tr && out.push({ actor: A, event: this.severEvent(), message: `${sl ? `holding ${sl.slice(2)}, ` : ''}the node is deactivated: new opens and handler calls are refused; removal waits for in-flight handlers (active = ${s.active})` });
         }]);
       }
     }
@@ -366,14 +408,14 @@ class Explorer {
     s.files.push({ c: 1, st: 0, ep: [] });
     s.tasks[t].fds.push(f);
     if (this.kernfsLike && s.on < 0) s.on = this.newObj(s, 'n:@open_node');
-    out.push({ actor: ACTORS[t], event: 'open()', message: `file #${f + 1} (f_count = 1)` });
+    this.tr && out.push({ actor: ACTORS[t], event: 'open()', message: `file #${f + 1} (f_count = 1)` });
     if (this.m.open) this.call(s, t, 'open', f, 'open', out, 'open()');
   }
 
   private close(s: State, t: number, i: number, out: TraceStep[]): void {
     const f = s.tasks[t].fds[i];
     s.tasks[t].fds.splice(i, 1);
-    out.push({ actor: ACTORS[t], event: 'close()', message: `fd of file #${f + 1} closed` });
+    this.tr && out.push({ actor: ACTORS[t], event: 'close()', message: `fd of file #${f + 1} closed` });
     this.fput(s, t, f, out);
   }
 
@@ -383,14 +425,14 @@ class Explorer {
     if (F.c === 0) {
       F.st = 1;
       s.tasks[t].work.push(f);
-      out.push({ actor: ACTORS[t], event: 'fput()', message: `last reference to file #${f + 1}: __fput queued as task work` });
+      this.tr && out.push({ actor: ACTORS[t], event: 'fput()', message: `last reference to file #${f + 1}: __fput queued as task work` });
     }
   }
 
   /** __fput: eventpoll_release, then ->release (unless kernfs severing already called it), then the file goes. */
   private taskWork(s: State, t: number, out: TraceStep[]): void {
     const f = s.tasks[t].work.shift()!;
-    out.push({ actor: ACTORS[t], event: '__fput()', message: `file #${f + 1}: eventpoll_release() removes epoll entries first` });
+    this.tr && out.push({ actor: ACTORS[t], event: '__fput()', message: `file #${f + 1}: eventpoll_release() removes epoll entries first` });
     for (const et of [...s.files[f].ep]) this.epollRemove(s, t, f, et, out, 'eventpoll_release()');
     s.files[f].ep = [];
     if (this.m.release && !(this.kernfsLike && s.files[f].rel)) {
@@ -400,7 +442,7 @@ class Explorer {
       this.call(s, t, 'release', f, 'fput', out, '->release at last fput');
       return;
     }
-    if (this.kernfsLike && s.files[f].rel) out.push({ actor: ACTORS[t], event: '__fput()', message: `->release already ran when the node was removed; not called again` });
+    if (this.kernfsLike && s.files[f].rel) this.tr && out.push({ actor: ACTORS[t], event: '__fput()', message: `->release already ran when the node was removed; not called again` });
     this.fileGone(s, f, out, t);
   }
 
@@ -408,7 +450,7 @@ class Explorer {
     s.files[f].st = 2;
     const left = s.pins.find((p) => p.f === f);
     if (left) {
-      out.push({ actor: ACTORS[t], event: '__fput() done', message: `file #${f + 1} is gone${this.m.release ? ' and ->release has returned' : ' (no ->release)'}, but the pages pinned into ${this.stepList[left.s].text} are still pinned: nothing can unpin them now` });
+      this.tr && out.push({ actor: ACTORS[t], event: '__fput() done', message: `file #${f + 1} is gone${this.m.release ? ' and ->release has returned' : ' (no ->release)'}, but the pages pinned into ${this.stepList[left.s].text} are still pinned: nothing can unpin them now` });
       this.pinViolation('P8', left, out, `pages pinned through file #${f + 1} outlive it`);
     }
     if (this.kernfsLike && s.on >= 0 && s.files.every((F) => F.st === 2)) {
@@ -429,20 +471,20 @@ class Explorer {
       s.removed = 1;
       delete s.tasks[t].drain;
       if (this.m.severLock && s.locks[this.m.severLock] === t) delete s.locks[this.m.severLock];
-      out.push({ actor: ACTORS[t], event: 'removal done', message: 'every open file has been released; the files themselves stay open' });
+      this.tr && out.push({ actor: ACTORS[t], event: 'removal done', message: 'every open file has been released; the files themselves stay open' });
       return;
     }
     s.files[f].rel = 1;
     if (this.m.release) {
       this.call(s, t, 'release', f, 'drain', out, `drain: ->release of file #${f + 1} while f_count = ${s.files[f].c}`);
     } else {
-      out.push({ actor: ACTORS[t], event: 'drain', message: `file #${f + 1} marked released (no ->release)` });
+      this.tr && out.push({ actor: ACTORS[t], event: 'drain', message: `file #${f + 1} marked released (no ->release)` });
     }
   }
 
   private selectEnd(s: State, t: number, out: TraceStep[]): void {
     delete s.tasks[t].sel;
-    out.push({ actor: ACTORS[t], event: 'poll_freewait()', message: 'select() returns: every entry is removed from its waitqueue and its file reference dropped' });
+    this.tr && out.push({ actor: ACTORS[t], event: 'poll_freewait()', message: 'select() returns: every entry is removed from its waitqueue and its file reference dropped' });
     const mine = s.entries.filter((e) => e.k === 's' && e.t === t);
     s.entries = s.entries.filter((e) => !(e.k === 's' && e.t === t));
     for (const e of mine) {
@@ -458,7 +500,7 @@ class Explorer {
     s.tasks[t].rd = items.filter((e) => !e.det).map((e) => e.rl);
     s.entries = s.entries.filter((e) => !items.includes(e) || !e.det);
     s.files[f].ep = s.files[f].ep.filter((x) => x !== owner);
-    out.push({ actor: ACTORS[t], event: 'epoll_ctl(DEL)', message: 'ep_remove_wait_queue(): rcu_read_lock(), reads the entry\'s waitqueue head' });
+    this.tr && out.push({ actor: ACTORS[t], event: 'epoll_ctl(DEL)', message: 'ep_remove_wait_queue(): rcu_read_lock(), reads the entry\'s waitqueue head' });
   }
 
   private epollDelEnd(s: State, t: number, out: TraceStep[]): void {
@@ -473,7 +515,7 @@ class Explorer {
       }
     }
     s.entries = s.entries.filter((e) => !snap.includes(e));
-    out.push({ actor: ACTORS[t], event: 'epoll_ctl(DEL) done', message: 'entry unlinked; rcu_read_unlock()' });
+    this.tr && out.push({ actor: ACTORS[t], event: 'epoll_ctl(DEL) done', message: 'entry unlinked; rcu_read_unlock()' });
   }
 
   /** epoll removal done atomically (eventpoll_release at __fput, epoll_ctl DEL without POLLFREE users). */
@@ -494,13 +536,13 @@ class Explorer {
     const freed = s.pend;
     s.pend = [];
     for (const o of freed) s.objs[o].st = 2;
-    out.push({ actor: 'rcu', event: 'grace period', message: freed.length ? `RCU callbacks run: ${freed.map((o) => s.objs[o].slot.slice(2)).join(', ')} freed` : 'synchronize_rcu() returns' });
+    this.tr && out.push({ actor: 'rcu', event: 'grace period', message: freed.length ? `RCU callbacks run: ${freed.map((o) => s.objs[o].slot.slice(2)).join(', ')} freed` : 'synchronize_rcu() returns' });
   }
 
   private runAsync(s: State, i: number, out: TraceStep[]): void {
     const a = s.async.splice(i, 1)[0];
     const h = this.handlers.get(`cb:${a.cb}`);
-    out.push({ actor: 'kworker', event: `${a.m} callback`, handler: a.cb, message: `${a.cb}() runs for ${s.objs[a.o].slot.slice(2)}` });
+    this.tr && out.push({ actor: 'kworker', event: `${a.m} callback`, handler: a.cb, message: `${a.cb}() runs for ${s.objs[a.o].slot.slice(2)}` });
     if (!h) return;
     const O = s.objs[a.o];
     if (O.st === 2) this.violation(s, 'P-async', a.o, { what: `${a.cb}() runs on freed memory`, actor: 'kworker', loc: h.loc ?? undefined }, null, out);
@@ -513,7 +555,7 @@ class Explorer {
   /** Invoke a handler slot; undecided branches become separate successor states. */
   private call(s: State, t: number, key: string, f: number, k: Run['k'], out: TraceStep[], event: string): void {
     const h = this.handlers.get(key);
-    if (k === 'select' || k === 'epoll') out.push({ actor: ACTORS[t], event, message: `->poll registers on the waitqueues it passes to poll_wait()` });
+    if (k === 'select' || k === 'epoll') this.tr && out.push({ actor: ACTORS[t], event, message: `->poll registers on the waitqueues it passes to poll_wait()` });
     if (!h) { this.finish(s, t, { h: key, v: 0, i: 0, f, k, fr: [] }, out); return; }
     this.start(s, t, key, f, k, out, event);
   }
@@ -525,7 +567,7 @@ class Explorer {
     if (this.variantOverride !== null) {
       v = this.variantOverride;
       this.variantOverride = null;
-      if (v >= h.variants.length || !this.consistent(s, h.variants[v], f, host, t)) throw new Skip();
+      if (v >= h.variants.length || !this.consistent(s, h.variants[v], f, host, t)) throw SKIP;
     } else v = this.pickVariant(s, h, f, host, t);
     const run: Run = { h: key, v, i: 0, f, k, fr: [] };
     if (host !== undefined) run.host = host;
@@ -535,9 +577,9 @@ class Explorer {
     if (t === KW) s.kw = run; else s.tasks[t].run = run;
     const assume = h.variants[v].assume;
     if (k !== 'select' && k !== 'epoll') {
-      out.push({ actor: ACTORS[t], event, handler: h.name, ...(h.loc ? { loc: h.loc } : {}), message: `${h.name}() runs${assume.length ? ` (taking: ${assume.join('; ')})` : ''}` });
+      this.tr && out.push({ actor: ACTORS[t], event, handler: h.name, ...(h.loc ? { loc: h.loc } : {}), message: `${h.name}() runs${assume.length ? ` (taking: ${assume.join('; ')})` : ''}` });
     } else if (assume.length) {
-      out.push({ actor: ACTORS[t], event: '->poll', handler: h.name, ...(h.loc ? { loc: h.loc } : {}), message: `${h.name}() (taking: ${assume.join('; ')})` });
+      this.tr && out.push({ actor: ACTORS[t], event: '->poll', handler: h.name, ...(h.loc ? { loc: h.loc } : {}), message: `${h.name}() (taking: ${assume.join('; ')})` });
     }
     this.resume(s, t, out);
   }
@@ -581,7 +623,7 @@ class Explorer {
   private resume(s: State, t: number, out: TraceStep[]): void {
     const run = t === KW ? s.kw! : s.tasks[t].run!;
     const h = this.handlers.get(run.h)!;
-    if (run.lk !== undefined) { s.locks[run.lk] = t; out.push({ actor: ACTORS[t], event: 'lock', handler: h.name, message: `takes ${run.lk.slice(2)} again` }); delete run.lk; }
+    if (run.lk !== undefined) { s.locks[run.lk] = t; this.tr && out.push({ actor: ACTORS[t], event: 'lock', handler: h.name, message: `takes ${run.lk.slice(2)} again` }); delete run.lk; }
     const steps = h.variants[run.v].steps;
     while (run.i < steps.length) {
       const st = steps[run.i++];
@@ -597,7 +639,7 @@ class Explorer {
       if (!p) continue;
       const op = this.stepList[p.s].op as Extract<Op, { op: 'pin' }>;
       if (op.gup || !op.longterm) {
-        out.push({ actor: ACTORS[t], event: 'return', handler: this.handlers.get(run.h)!.name, message: `the call returns with the pages in ${this.stepList[p.s].text} still pinned: the pin outlives the syscall` });
+        this.tr && out.push({ actor: ACTORS[t], event: 'return', handler: this.handlers.get(run.h)!.name, message: `the call returns with the pages in ${this.stepList[p.s].text} still pinned: the pin outlives the syscall` });
         this.pinViolation('P6', p, out, op.gup ? 'pages taken with get_user_pages*() (FOLL_GET) are kept after the call returns' : 'pages pinned without FOLL_LONGTERM are kept after the call returns');
       }
     }
@@ -606,7 +648,7 @@ class Explorer {
     // a handler's locks go with it; the remover keeps the lock it severs under
     for (const [l, holder] of Object.entries(s.locks)) if (holder === t && !(s.tasks[t]?.drain && l === this.m.severLock)) delete s.locks[l];
     switch (run.k) {
-      case 'select': s.tasks[t].sel = 1; out.push({ actor: ACTORS[t], event: 'select() sleeps', message: 'task sleeps in select() with its poll-table entries queued' }); break;
+      case 'select': s.tasks[t].sel = 1; this.tr && out.push({ actor: ACTORS[t], event: 'select() sleeps', message: 'task sleeps in select() with its poll-table entries queued' }); break;
       case 'epoll': if (!s.files[run.f].ep.includes(t)) s.files[run.f].ep.push(t); break;
       case 'fput': this.fileGone(s, run.f, out, t); break;
       default: break;
@@ -625,7 +667,7 @@ class Explorer {
       const val = this.val(s, key);
       if (val !== undefined && (val === 1) !== g.nonnull) return false;
     }
-    const say = (message: string) => out.push({ actor: A, event: st.api, handler: st.chain.join(' -> '), loc: st.loc, message });
+    const say = (message: string) => this.tr && out.push({ actor: A, event: st.api, handler: st.chain.join(' -> '), loc: st.loc, message });
     switch (op.op) {
       case 'alloc': {
         const key = this.inst(op.slot, run.f, run.host, t);
@@ -636,7 +678,7 @@ class Explorer {
         s.zero = s.zero.filter((z) => z !== key && !isUnder(z, key));
         if (op.zero) s.zero.push(key);
         (run.w ??= []).push(key);
-        say(`allocates ${st.text}`);
+        this.tr && say(`allocates ${st.text}`);
         return false;
       }
       case 'free': {
@@ -651,7 +693,7 @@ class Explorer {
       case 'syncRcu': {
         run.gp = 1;
         run.sr = 1;
-        say('waits for an RCU grace period (sleeps)');
+        this.tr && say('waits for an RCU grace period (sleeps)');
         return true;
       }
       case 'pollWait': {
@@ -678,7 +720,7 @@ class Explorer {
             return false;
           });
           const sel = s.entries.filter((e) => e.o === o && e.wq === op.wq && e.k === 's').length;
-          say(`wake_up_pollfree(${st.text}): ${n} epoll entr${n === 1 ? 'y' : 'ies'} detached${sel ? `; ${sel} select entr${sel === 1 ? 'y stays' : 'ies stay'} queued (select ignores POLLFREE)` : ''}`);
+          this.tr && say(`wake_up_pollfree(${st.text}): ${n} epoll entr${n === 1 ? 'y' : 'ies'} detached${sel ? `; ${sel} select entr${sel === 1 ? 'y stays' : 'ies stay'} queued (select ignores POLLFREE)` : ''}`);
         }
         return false;
       }
@@ -694,7 +736,7 @@ class Explorer {
         return false;
       }
       case 'breakActive': {
-        if (run.act && !run.brk) { run.brk = 1; s.active--; say('kernfs_break_active_protection(): this handler no longer holds off removal'); }
+        if (run.act && !run.brk) { run.brk = 1; s.active--; this.tr && say('kernfs_break_active_protection(): this handler no longer holds off removal'); }
         return false;
       }
       case 'unbreakActive': return false;
@@ -703,7 +745,7 @@ class Explorer {
         if (run.brk) {
           // taking a sleeping lock with the active reference broken: removal may run first
           run.lk = l;
-          say(`waits for ${l.slice(2)} with active protection broken`);
+          this.tr && say(`waits for ${l.slice(2)} with active protection broken`);
           return true;
         }
         if (s.locks[l] !== undefined && s.locks[l] !== t) { run.lk = l; return true; }
@@ -718,14 +760,14 @@ class Explorer {
       case 'asyncArm': {
         const o = this.objAt(s, op.slot, run, st, A, out);
         if (!s.async.some((a) => a.o === o && a.cb === op.callback)) s.async.push({ o, cb: op.callback, m: op.mechanism });
-        say(`arms ${op.callback}() (${op.mechanism}) on ${st.text}`);
+        this.tr && say(`arms ${op.callback}() (${op.mechanism}) on ${st.text}`);
         return false;
       }
       case 'asyncCancel': {
         const o = this.objAt(s, op.slot, run, st, A, out);
         const before = s.async.length;
         s.async = s.async.filter((a) => a.o !== o);
-        if (before !== s.async.length) say(`cancels pending callbacks on ${st.text}`);
+        if (before !== s.async.length) this.tr && say(`cancels pending callbacks on ${st.text}`);
         return false;
       }
       case 'pin': {
@@ -735,7 +777,7 @@ class Explorer {
         (run.pn ??= []).push(key);
         const how = op.gup ? 'with get_user_pages (FOLL_GET), which is not a pin the kernel tracks as long term'
           : op.longterm ? 'long term (FOLL_LONGTERM)' : 'without FOLL_LONGTERM';
-        say(`pins user pages into ${st.text} ${how}`);
+        this.tr && say(`pins user pages into ${st.text} ${how}`);
         if (op.gup && op.longterm) this.pinViolation('P6', rec, out, 'get_user_pages*() with FOLL_LONGTERM: the kernel warns and refuses it (mm/gup.c); long-term pins must use pin_user_pages*()');
         // under the lease policies the pin's owner must hold a layout lease on the pinned file
         if (this.leasePolicy && op.longterm && !op.gup && !s.leases.some((k) => k.startsWith(`${run.f}|`) || k.startsWith('n|'))) {
@@ -746,7 +788,7 @@ class Explorer {
       case 'setLease': {
         const key = this.inst(op.slot, run.f, run.host, t);
         if (!s.leases.includes(key)) s.leases = [...s.leases, key];
-        say(`takes a lease on the file at ${st.text}`);
+        this.tr && say(`takes a lease on the file at ${st.text}`);
         return false;
       }
       case 'dropLease': case 'fileRef': {
@@ -754,7 +796,7 @@ class Explorer {
         if (!s.leases.includes(key)) return false;
         s.leases = s.leases.filter((k) => k !== key);
         const held = s.pins.filter((p) => p.f === run.f || p.f === -1);
-        say(op.op === 'dropLease' ? `drops the lease on the file at ${st.text} (F_UNLCK)${held.length ? ' while pages pinned under it are still pinned' : ''}`
+        this.tr && say(op.op === 'dropLease' ? `drops the lease on the file at ${st.text} (F_UNLCK)${held.length ? ' while pages pinned under it are still pinned' : ''}`
           : `drops its reference to the leased file at ${st.text}: the lease ends with it${held.length ? ', while pages pinned under it are still pinned' : ''}`);
         if (held.length && this.leasePolicy) this.pinViolation('P7', held[0], out, `${st.api}(${st.text}) ends the lease while pages pinned under it remain`, st.loc);
         return false;
@@ -763,7 +805,7 @@ class Explorer {
         const key = this.inst(op.slot, run.f, run.host, t);
         const before = s.pins.length;
         s.pins = s.pins.filter((p) => p.k !== key);
-        if (before !== s.pins.length) say(`unpins the pages in ${st.text}`);
+        if (before !== s.pins.length) this.tr && say(`unpins the pages in ${st.text}`);
         return false;
       }
     }
@@ -777,9 +819,9 @@ class Explorer {
     const where = st.op.op === 'genericPoll' ? 'the kernfs open node\'s waitqueue (on->poll)' : st.text;
     if (k === 's') {
       s.files[run.f].c++;
-      out.push({ actor: ACTORS[t], event: st.api, handler: st.chain.join(' -> '), loc: st.loc, message: `select entry on ${where}; it holds a reference to file #${run.f + 1} (f_count = ${s.files[run.f].c})` });
+      this.tr && out.push({ actor: ACTORS[t], event: st.api, handler: st.chain.join(' -> '), loc: st.loc, message: `select entry on ${where}; it holds a reference to file #${run.f + 1} (f_count = ${s.files[run.f].c})` });
     } else {
-      out.push({ actor: ACTORS[t], event: st.api, handler: st.chain.join(' -> '), loc: st.loc, message: `epoll entry on ${where}; epoll holds no file reference` });
+      this.tr && out.push({ actor: ACTORS[t], event: st.api, handler: st.chain.join(' -> '), loc: st.loc, message: `epoll entry on ${where}; epoll holds no file reference` });
     }
     if (s.objs[o].st === 2) this.violation(s, k === 's' ? 'P1-select' : 'P1-epoll', o, { what: `registers on freed ${where}`, actor: ACTORS[t], loc: st.loc }, null, out);
   }
@@ -793,9 +835,9 @@ class Explorer {
     if (st) {
       const polled = s.entries.filter((e) => e.o === o);
       const note = polled.length ? ` — ${polled.filter((e) => e.k === 's').length} select and ${polled.filter((e) => e.k === 'e' && !e.det).length} attached epoll entries still point into it` : '';
-      out.push({ actor: ACTORS[t], event: api, handler: st.chain.join(' -> '), loc: st.loc, message: msg + note });
+      this.tr && out.push({ actor: ACTORS[t], event: api, handler: st.chain.join(' -> '), loc: st.loc, message: msg + note });
     } else {
-      out.push({ actor: t === KW ? 'kworker' : ACTORS[t], event: api, message: msg });
+      this.tr && out.push({ actor: t === KW ? 'kworker' : ACTORS[t], event: api, message: msg });
     }
   }
 
@@ -818,6 +860,7 @@ class Explorer {
     const v = s.vals[key];
     if (v !== undefined) return v;
     // inside a zero-allocated object and not written since: NULL
+    if (s.zero.length === 0) return undefined;
     let best = '';
     for (const k of Object.keys(s.slots)) if (isUnder(key, k) && k.length > best.length) best = k;
     return best && s.zero.includes(best) ? 0 : undefined;
@@ -828,11 +871,29 @@ class Explorer {
     return s.objs.length - 1;
   }
 
+  /**
+   * A slot's instance for this file, task or async host, as an interned string: the same
+   * instance is always the same string object, so maps hash it once.
+   */
   private inst(slot: Slot, f: number, host?: number, task = -1): string {
-    if (slot.startsWith('f:')) return `${f}|${slot.slice(2)}`;
-    if (slot.startsWith('t:')) return `t${task}|${slot.slice(2)}`;
-    if (slot.startsWith('h:')) return `h${host ?? -1}|${slot.slice(2)}`;
-    return `n|${slot.slice(2)}`;
+    const c = slot.charCodeAt(0);
+    const n = c === 102 /* f */ ? f : c === 116 /* t */ ? task : c === 104 /* h */ ? (host ?? -1) : 0;
+    let m = this.instances.get(slot);
+    if (!m) { m = new Map(); this.instances.set(slot, m); }
+    let k = m.get(n);
+    if (k === undefined) {
+      k = c === 102 ? `${f}|${slot.slice(2)}` : c === 116 ? `t${task}|${slot.slice(2)}` : c === 104 ? `h${host ?? -1}|${slot.slice(2)}` : `n|${slot.slice(2)}`;
+      m.set(n, k);
+    }
+    return k;
+  }
+  private instances = new Map<string, Map<number, string>>();
+  /** Small numbers for the strings a state key names (instances, slots, waitqueues, callbacks, locks). */
+  private ids = new Map<string, number>();
+  sid(x: string): number {
+    let n = this.ids.get(x);
+    if (n === undefined) { n = this.ids.size; this.ids.set(x, n); }
+    return n;
   }
 
   private wqText(s: State, e: Entry): string {
@@ -858,7 +919,7 @@ class Explorer {
     const fstep = fr && fr.step >= 0 ? this.stepList[fr.step] : undefined;
     const reg = e ? s.regs[e.rl] : undefined;
     const rstep = reg ? this.stepList[reg.step] : undefined;
-    out.push({ actor: use.actor, event: 'use after free', ...(use.loc ? { loc: use.loc } : {}), message: use.what });
+    this.tr && out.push({ actor: use.actor, event: 'use after free', ...(use.loc ? { loc: use.loc } : {}), message: use.what });
     throw new Found({
       property,
       object: O.slot === 'n:@open_node' ? 'kernfs open node' : O.slot.slice(2),
@@ -884,21 +945,69 @@ function violationKey(v: Omit<Violation, 'trace'>): string {
  * only explain a violation (which step freed, which registered). Two states that differ only
  * there have the same futures; BFS keeps the first, whose trace is the shortest.
  */
-function stateKey(s: State): string {
+function stateKey(s: State, X: { sid(x: string): number }): string {
+  const sid = (x: string): number => X.sid(x);
   // objects renumbered in order of first reference; unreferenced freed objects dropped
   const ren = new Map<number, number>();
-  const id = (o: number) => { if (o < 0) return -1; let n = ren.get(o); if (n === undefined) { n = ren.size; ren.set(o, n); } return n; };
-  const slots = Object.keys(s.slots).sort().map((k) => [k, id(s.slots[k])]);
-  const entries = s.entries.map((e) => [e.k, e.t, e.f, id(e.o), e.wq, e.det ?? 0]).sort();
-  const async = s.async.map((a) => [id(a.o), a.cb]);
-  const on = id(s.on);
-  const run = (r: Run | null) => r && { ...r, w: r.w && [...new Set(r.w)].sort(), pn: r.pn && [...new Set(r.pn)].sort(), fr: r.fr.map(id).sort(), host: r.host === undefined ? undefined : id(r.host) };
-  const tasks = s.tasks.map((T) => ({ ...T, fds: [...T.fds].sort(), run: run(T.run), rd: T.rd?.map((rl) => { const e = s.entries.find((x) => x.rl === rl); return e ? [e.t, e.f, id(e.o), e.wq] : null; }) }));
-  const kw = run(s.kw);
+  const id = (o: number): number => { if (o < 0) return -1; let n = ren.get(o); if (n === undefined) { n = ren.size; ren.set(o, n); } return n; };
+  let k = '';
+  for (const f of s.files) k += `${f.c},${f.st},${f.rel ?? 0},${f.ep.join('.')};`;
+  k += '|';
+  const slotKeys = Object.keys(s.slots);
+  if (slotKeys.length) {
+    // in a fixed order (by interned id) so that objects are numbered the same way in equal states
+    const ks = slotKeys.map(sid);
+    const byId = new Map<number, string>();
+    for (let i = 0; i < ks.length; i++) byId.set(ks[i], slotKeys[i]);
+    ks.sort((a, b) => a - b);
+    for (const x of ks) k += `${x}=${id(s.slots[byId.get(x)!])};`;
+  }
+  k += '|';
+  if (s.entries.length) {
+    const es: string[] = [];
+    for (const e of s.entries) es.push(`${e.k}${e.t},${e.f},${id(e.o)},${sid(e.wq)},${e.det ?? 0}`);
+    k += es.sort().join(';');
+  }
+  k += '|';
+  for (const a of s.async) k += `${id(a.o)},${sid(a.cb)};`;
+  k += `|${id(s.on)}|`;
+  const run = (r: Run | null): string => {
+    if (!r) return '-';
+    let x = `${sid(r.h)},${r.v},${r.i},${r.f},${r.k},${r.act ?? 0}${r.brk ?? 0}${r.gp ?? 0}${r.sr ?? 0},${r.lk === undefined ? '' : sid(r.lk)},${r.reg ?? ''}`;
+    x += `,${r.host === undefined ? '' : id(r.host)}`;
+    x += `,${r.fr.length ? r.fr.map(id).sort().join('.') : ''}`;
+    if (r.w) x += `,w${[...new Set(r.w.map(sid))].sort((a, b) => a - b).join('.')}`;
+    if (r.pn) x += `,p${[...new Set(r.pn.map(sid))].sort((a, b) => a - b).join('.')}`;
+    return x;
+  };
+  for (const T of s.tasks) {
+    k += `${T.fds.length > 1 ? [...T.fds].sort().join('.') : T.fds.join('.')},${run(T.run)},${T.sel ?? 0},${T.work.join('.')},${T.drain ?? 0},`;
+    if (T.rd) {
+      k += 'r' + T.rd.map((rl) => { const e = s.entries.find((x) => x.rl === rl); return e ? `${e.t}.${e.f}.${id(e.o)}.${sid(e.wq)}` : '_'; }).join('/');
+    }
+    k += ';';
+  }
+  k += `|${run(s.kw)}|`;
   // an RCU-pending object nothing points at any more is as good as freed
   const pend = s.pend.filter((o) => ren.has(o)).map(id).sort();
-  const objs = [...ren.entries()].sort((a, b) => a[1] - b[1]).map(([o]) => [s.objs[o].slot, s.objs[o].st, s.objs[o].pf ?? 0]);
-  return JSON.stringify([s.files, tasks, objs, slots, Object.entries(s.vals).sort(), [...s.zero].sort(), entries, s.deact ?? 0, s.removed ?? 0, s.active, on, pend, async, kw, Object.entries(s.locks).sort(), s.pins.map((p) => p.k).sort(), [...s.leases].sort()]);
+  k += pend.join('.');
+  k += '|';
+  const order: number[] = new Array(ren.size);
+  for (const [o, n] of ren) order[n] = o;
+  for (const o of order) { const O = s.objs[o]; k += `${sid(O.slot)},${O.st},${O.pf ?? 0};`; }
+  k += '|';
+  const vk = Object.keys(s.vals);
+  if (vk.length) k += vk.map((x) => sid(x) * 2 + s.vals[x]).sort((a, b) => a - b).join(';');
+  k += '|';
+  if (s.zero.length) k += s.zero.map(sid).sort((a, b) => a - b).join(';');
+  k += `|${s.deact ?? 0}${s.removed ?? 0},${s.active}|`;
+  const lk = Object.keys(s.locks);
+  if (lk.length) k += lk.map((x) => sid(x) * 4 + s.locks[x]).sort((a, b) => a - b).join(';');
+  k += '|';
+  if (s.pins.length) k += s.pins.map((p) => sid(p.k)).sort((a, b) => a - b).join(';');
+  k += '|';
+  if (s.leases.length) k += s.leases.map(sid).sort((a, b) => a - b).join(';');
+  return k;
 }
 
 /** A deep copy of a state (hand-written: the search clones once per transition). */
