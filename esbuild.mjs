@@ -1,6 +1,8 @@
 // Bundles the three entry points (and the test-facing API) into dist/.
 // tree-sitter and tree-sitter-c stay external: both load their native binding relative to
-// their own package directory (node-gyp-build), which a bundle would break.
+// their own package directory (node-gyp-build), which a bundle would break. web-tree-sitter
+// (the wasm fallback) stays external too: its runtime finds tree-sitter.wasm next to its own
+// .cjs, and the grammar's wasm is in tree-sitter-c; scripts/stage-native.mjs stages all three.
 import * as esbuild from 'esbuild';
 
 const common = {
@@ -11,7 +13,7 @@ const common = {
   sourcemap: true,
   logLevel: 'warning',
   loader: { '.scm': 'text' },
-  external: ['tree-sitter', 'tree-sitter-c', 'vscode'],
+  external: ['tree-sitter', 'tree-sitter-c', 'web-tree-sitter', 'vscode'],
 };
 
 await Promise.all([

@@ -3,6 +3,7 @@ export * from './analysis';
 export * from './facts/terms';
 export { renderEffect, formatTablesText, formatFactsText } from './cli/format';
 export { normalize } from './syntax/normalize';
+export { initParser, parserInfo, parserBackend, parseC, reparseC, treeSexp, releaseTree, textEdit } from './syntax';
 export { KERNEL_KNOWLEDGE } from './knowledge/kernel';
 export { applyConfig } from './knowledge/config';
 export { compileKnowledge } from './facts/extract';

@@ -1,5 +1,6 @@
-export { parseC, matches, parserInfo } from './parser';
-export type { SyntaxNode, Tree, QueryMatch, ParseResult } from './parser';
+export { initParser, requestedBackend, parseC, reparseC, treeSexp, releaseTree, matches, parserInfo, parserBackend } from './parser';
+export type { Tree, QueryMatch, QueryCapture, InputEdit, ParseResult, ParserInit, BackendName, BackendChoice, QueryName } from './parser';
+export { textEdit } from './edit';
 export { normalize } from './normalize';
 export type { Normalized, NormalizeOptions } from './normalize';
 export type { Node, Point } from './nodes';

@@ -14,10 +14,10 @@
  * This leans on the binding's internal calling convention (tree-sitter 0.25.1, pinned in
  * package.json). `rootNode` checks it once per process against the public API on a small
  * parse and falls back to the public `SyntaxNode`s (same interface, same results, slower)
- * when anything differs or is missing.
+ * when anything differs or is missing. Only the native backend (native.ts) uses this file;
+ * web-tree-sitter's nodes are plain JS objects already (wasm.ts).
  */
-import Parser from 'tree-sitter';
-import C from 'tree-sitter-c';
+import type Parser from 'tree-sitter';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
@@ -156,13 +156,13 @@ function many(v: unknown, tree: Parser.Tree): Node[] {
 
 let fast: boolean | null = null;
 
-function loadBinding(): boolean {
+function loadBinding(ParserMod: typeof Parser, C: unknown): boolean {
   try {
     const main = require.resolve('tree-sitter');
     const req = createRequire(main);
     const b = req('node-gyp-build')(path.dirname(main)) as Binding;
     // the very module instance the public API uses, or nothing
-    if (b.Tree !== (Parser as unknown as { Tree: unknown }).Tree || !(b.nodeTransferArray instanceof Uint32Array)) return false;
+    if (b.Tree !== (ParserMod as unknown as { Tree: unknown }).Tree || !(b.nodeTransferArray instanceof Uint32Array)) return false;
     B = b;
     NM = b.NodeMethods;
     for (const m of ['type', 'endIndex', 'endPosition', 'hasError', 'children', 'namedChildren', 'childForFieldId', 'childrenForFieldId', 'descendantsOfType']) {
@@ -216,17 +216,25 @@ function selfCheck(parser: Parser): boolean {
   return true;
 }
 
-/** The root of a tree as a `Node`: a `RawNode` when the binding passed the check, else the public node. */
-export function rootNode(tree: Parser.Tree, parser: Parser): Node {
+/**
+ * Decides once per process whether raw nodes are used: the binding's internals are there and
+ * give the public API's answers on a probe parse. `ParserMod`/`C`: the loaded modules.
+ */
+export function enableRawNodes(ParserMod: typeof Parser, C: unknown, parser: Parser): boolean {
   if (fast === null) {
     fast = false;
-    try { fast = loadBinding() && selfCheck(parser); } catch { fast = false; }
+    try { fast = loadBinding(ParserMod, C) && selfCheck(parser); } catch { fast = false; }
   }
+  return fast;
+}
+
+/** The root of a tree as a `Node`: a `RawNode` when the binding passed the check, else the public node. */
+export function rootNode(tree: Parser.Tree): Node {
   if (!fast) return tree.rootNode as unknown as Node;
   return fromPublic(tree.rootNode as Parser.SyntaxNode & Record<number, number>, tree);
 }
 
-/** For tests and benchmarks: whether raw nodes are in use (null before the first parse). */
+/** For tests and benchmarks: whether raw nodes are in use (null until the native backend has loaded). */
 export function rawNodes(): boolean | null {
   return fast;
 }

@@ -1,76 +1,167 @@
 /**
- * The only module family that touches tree-sitter. Owns the parser instance, the compiled
- * query cache, and the parse budget. Everything above works on `SyntaxNode`s handed out here
- * and turns them into plain facts before returning.
+ * The only module family that touches tree-sitter. Owns the parser backend, the compiled
+ * query cache, and the parse budget. Everything above works on `Node`s handed out here and
+ * turns them into plain facts before returning.
+ *
+ * Two backends give the same trees: the native node binding (native.ts, the default and the
+ * fastest) and web-tree-sitter with tree-sitter-c's wasm (wasm.ts), used where the native one
+ * cannot load or when `KERNLIFE_PARSER=wasm`. The wasm one loads asynchronously, so entry points
+ * `await initParser()` once per thread; after that everything here is synchronous. Without
+ * `initParser()` the first parse loads the native backend synchronously (as before there
+ * were two).
  */
-import Parser from 'tree-sitter';
-import C from 'tree-sitter-c';
 import OPS_TABLES from '../../../grammars/c/ops-tables.scm';
 import TABLE_MACROS from '../../../grammars/c/table-macros.scm';
 import COMMENTS from '../../../grammars/c/comments.scm';
-import { rootNode, type Node } from './nodes';
+import type { Backend, BackendName, QueryMatch, Tree } from './backend';
+import { loadNative } from './native';
+import { loadWasm } from './wasm';
+import { textEdit } from './edit';
+import type { Node } from './nodes';
 
-export type SyntaxNode = Parser.SyntaxNode;
-export type Tree = Parser.Tree;
-export type QueryMatch = Parser.QueryMatch;
+export type { BackendName, Tree, QueryMatch, QueryCapture, InputEdit } from './backend';
 
-let parser: Parser | null = null;
+/** Which backend to load: `KERNLIFE_PARSER=native|wasm` forces one; auto is native, else wasm. */
+export type BackendChoice = BackendName | 'auto';
 
-function getParser(): Parser {
-  if (!parser) {
-    parser = new Parser();
-    parser.setLanguage(C as unknown as Parser.Language);
+export interface ParserInit {
+  backend: BackendName;
+  /** Library, version and runtime, for the log. */
+  info: string;
+  /** Set when auto fell back to wasm: why the native binding did not load. */
+  fallback?: string;
+}
+
+let current: Backend | null = null;
+let native: Backend | null = null;
+let state: ParserInit | null = null;
+
+const errorText = (e: unknown): string => ((e as Error)?.message ?? String(e)).split('\n')[0];
+
+/** The backend `KERNLIFE_PARSER` asks for ('auto' when unset or empty). */
+export function requestedBackend(): BackendChoice {
+  const v = (process.env.KERNLIFE_PARSER ?? '').trim().toLowerCase();
+  if (v === '' || v === 'auto') return 'auto';
+  if (v === 'native' || v === 'wasm') return v;
+  throw new Error(`KERNLIFE_PARSER=${process.env.KERNLIFE_PARSER}: expected native or wasm`);
+}
+
+function getNative(): Backend {
+  if (!native) native = loadNative();
+  return native;
+}
+
+function use(b: Backend, fallback?: string): ParserInit {
+  current = b;
+  state = { backend: b.name, info: b.info, ...(fallback !== undefined ? { fallback } : {}) };
+  return state;
+}
+
+/**
+ * Loads the parser backend (once per thread; again only to switch when `choice` differs).
+ * `choice` defaults to `KERNLIFE_PARSER`. Rejects when a forced backend cannot load, or when
+ * neither can.
+ */
+export async function initParser(choice: BackendChoice = requestedBackend()): Promise<ParserInit> {
+  if (state && (choice === 'auto' || choice === state.backend)) return state;
+  if (choice === 'wasm') return use(await loadWasm());
+  if (choice === 'native') {
+    try {
+      return use(getNative());
+    } catch (e) {
+      throw new Error(`the native tree-sitter binding cannot be loaded: ${errorText(e)}`);
+    }
   }
-  return parser;
+  let why: string;
+  try {
+    return use(getNative());
+  } catch (e) {
+    why = errorText(e);
+  }
+  try {
+    return use(await loadWasm(), why);
+  } catch (e) {
+    throw new Error(`no parser: the native tree-sitter binding cannot be loaded (${why}), nor web-tree-sitter (${errorText(e)})`);
+  }
+}
+
+/** The loaded backend; before `initParser()`, the native one, loaded now (synchronously). */
+function backend(): Backend {
+  if (current) return current;
+  const choice = requestedBackend();
+  if (choice === 'wasm') throw new Error('KERNLIFE_PARSER=wasm: the wasm parser loads asynchronously; call `await initParser()` first');
+  try {
+    use(getNative());
+    return current!;
+  } catch (e) {
+    throw new Error(`the native tree-sitter binding cannot be loaded (${errorText(e)}); \`await initParser()\` falls back to web-tree-sitter`);
+  }
 }
 
 export interface ParseResult {
   tree: Tree | null;
-  /** The tree's root as a cheap `Node` (see nodes.ts); null when `tree` is. */
+  /** The tree's root as a `Node` (see nodes.ts); null when `tree` is. */
   root: Node | null;
   /** The parse was stopped by its time budget; `tree` is null. */
   timedOut: boolean;
   ms: number;
 }
 
-/** tree-sitter's node binding reads strings in chunks; big files want a big buffer. */
-const BUFFER = 1 << 20;
-
-export function parseC(text: string, budgetMs = 10_000): ParseResult {
-  const p = getParser();
+function run(text: string, old: Tree | null, budgetMs: number): ParseResult {
+  const b = backend();
   const t0 = performance.now();
   const deadline = t0 + budgetMs;
-  let timedOut = false;
-  const tree = p.parse(text, null, {
-    bufferSize: Math.min(BUFFER, Math.max(16 * 1024, text.length + 1)),
-    progressCallback: () => {
-      if (performance.now() > deadline) { timedOut = true; return true; }
-      return false;
-    },
-  });
+  const tree = b.parse(text, old, () => performance.now() > deadline);
   const ms = performance.now() - t0;
-  if (timedOut || !tree) return { tree: null, root: null, timedOut: true, ms };
-  return { tree, root: rootNode(tree, p), timedOut: false, ms };
+  if (!tree) return { tree: null, root: null, timedOut: true, ms };
+  return { tree, root: b.root(tree), timedOut: false, ms };
+}
+
+export function parseC(text: string, budgetMs = 10_000): ParseResult {
+  return run(text, null, budgetMs);
+}
+
+/**
+ * Incremental reparse: `old` is the tree of `oldText`; the edit that turns `oldText` into
+ * `newText` (common prefix and suffix, see edit.ts) is applied to `old`, and the parser reuses
+ * its unchanged parts. The result is the tree a fresh `parseC(newText)` gives. `old` is edited
+ * in place: afterwards its positions describe `newText`, so parse from it only this once
+ * (keep the new tree for the next edit). Both texts are normalised text (normalize.ts keeps
+ * offsets, so an edit of the file is the same edit of its normalised text).
+ */
+export function reparseC(old: Tree, oldText: string, newText: string, budgetMs = 10_000): ParseResult {
+  backend().edit(old, textEdit(oldText, newText));
+  return run(newText, old, budgetMs);
+}
+
+/** The root's S-expression, as tree-sitter prints it. */
+export function treeSexp(tree: Tree): string {
+  return backend().sexp(tree);
+}
+
+/**
+ * Frees a tree now instead of when it is collected (matters for wasm, whose trees live in the
+ * wasm heap; a no-op for native). Its nodes must not be used afterwards.
+ */
+export function releaseTree(tree: Tree): void {
+  backend().free(tree);
 }
 
 const QUERY_SOURCES = { opsTables: OPS_TABLES, tableMacros: TABLE_MACROS, comments: COMMENTS } as const;
 export type QueryName = keyof typeof QUERY_SOURCES;
-const compiled = new Map<QueryName, Parser.Query>();
 
-/** Compiled once per process (per worker) and cached. */
-export function query(name: QueryName): Parser.Query {
-  let q = compiled.get(name);
-  if (!q) {
-    q = new Parser.Query(C as unknown as Parser.Language, QUERY_SOURCES[name]);
-    compiled.set(name, q);
-  }
-  return q;
+/** Runs one of grammars/c's queries over a tree (compiled once per thread and cached). */
+export function matches(name: QueryName, tree: Tree): QueryMatch[] {
+  return backend().matches(QUERY_SOURCES[name], tree);
 }
 
-export function matches(name: QueryName, node: SyntaxNode): QueryMatch[] {
-  return query(name).matches(node);
-}
-
+/** Which parser is in use, for logs (loads the native one when nothing is loaded yet). */
 export function parserInfo(): string {
-  return `tree-sitter (native) under node ${process.version}, modules ABI ${process.versions.modules}`;
+  const b = backend();
+  return state?.fallback !== undefined ? `${b.info}; the native binding did not load: ${state.fallback}` : b.info;
+}
+
+/** The backend in use, or null before any was loaded. */
+export function parserBackend(): BackendName | null {
+  return current?.name ?? null;
 }
