@@ -23,7 +23,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { extract, DEFAULT_OPTIONS, type ExtractResult } from '../analysis';
-import { parserInfo } from '../syntax';
+import { initParser, parserInfo } from '../syntax';
 import type { Loc } from '../facts/types';
 import { Index } from '../index/index';
 import { checkIndex, finishCheck, planCheck, simOptions, type CheckResult } from '../check';
@@ -158,7 +158,8 @@ function docsUri(rule: string): string | undefined {
   return fs.existsSync(f) ? pathToFileURL(f).toString() : undefined;
 }
 
-connection.onInitialize((params) => {
+connection.onInitialize(async (params) => {
+  await initParser(); // native, else web-tree-sitter (KERNLIFE_PARSER forces one); nothing parses before initialize
   connection.console.info(`kernlife: ${parserInfo()}`);
   folders = (params.workspaceFolders ?? []).map((f) => toPath(f.uri));
   const io = params.initializationOptions as { settings?: unknown; trusted?: unknown } | undefined;
