@@ -1,6 +1,7 @@
 // `npm test` entry: every test file that needs no editor. The real-kernel corpus test is last.
 await import('./unit/terms.test.mjs');
 await import('./unit/normalize.test.mjs');
+await import('./unit/reparse.test.mjs');
 await import('./unit/index.test.mjs');
 await import('./unit/config.test.mjs');
 await import('./unit/sim.test.mjs');
@@ -17,4 +18,5 @@ await import('./corpus/corpus.test.mjs');
 await import('./corpus/psi.test.mjs');
 await import('./corpus/psi-check.test.mjs');
 await import('./corpus/knowledge.test.mjs');
+await import('./unit/parser-backends.test.mjs');
 await import('./package/vsix.test.mjs');

@@ -1,0 +1,143 @@
+// The two parser backends must give the same results: the native tree-sitter binding and
+// web-tree-sitter with tree-sitter-c.wasm (KERNLIFE_PARSER=native|wasm, and the automatic
+// fallback when the native binding cannot load). Checked on the CLI's JSON (byte for byte
+// but the timing fields) over the examples and every fixture, by the fixture suites
+// (test/fixtures/*.test.mjs) run on wasm, on parts of the real kernel when its source is
+// there, and on the language server started without a loadable native binding.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const root = path.resolve(new URL('../..', import.meta.url).pathname);
+const cli = path.join(root, 'dist/cli.js');
+const NO_NATIVE = path.join(root, 'test/unit/parser/no-native.cjs');
+const PRELOAD = path.join(root, 'test/unit/parser/wasm-preload.mjs');
+
+function run(args, { parser, noNative = false, cwd = root } = {}) {
+  const env = { ...process.env };
+  delete env.KERNLIFE_PARSER;
+  delete env.KERNLIFE_VERBOSE;
+  delete env.NODE_TEST_CONTEXT; // a test file run as a child reports as TAP, not to this runner
+  if (parser !== undefined) env.KERNLIFE_PARSER = parser;
+  const pre = noNative ? ['--require', NO_NATIVE] : [];
+  return spawnSync(process.execPath, [...pre, ...args], { cwd, env, encoding: 'utf8', maxBuffer: 1 << 30, timeout: 300_000 });
+}
+/** The output minus what depends on timing: every "ms" and check's list of the slowest searches. */
+function untimed(out) {
+  const j = JSON.parse(out);
+  const strip = (x) => {
+    if (Array.isArray(x)) x.forEach(strip);
+    else if (x && typeof x === 'object') {
+      delete x.ms;
+      delete x.slowest;
+      Object.values(x).forEach(strip);
+    }
+  };
+  strip(j);
+  return JSON.stringify(j);
+}
+
+function sameOutputs(paths, commands, t) {
+  for (const cmd of commands) {
+    const a = run([cli, ...cmd, ...paths], { parser: 'native' });
+    const b = run([cli, ...cmd, ...paths], { parser: 'wasm' });
+    assert.equal(a.status, b.status, `${cmd.join(' ')}: exit ${a.status} vs ${b.status}\n${b.stderr}`);
+    assert.ok(a.stdout.length > 1000, `${cmd.join(' ')} printed ${a.stdout.length} bytes\n${a.stderr}`);
+    assert.ok(untimed(a.stdout) === untimed(b.stdout), `${cmd.join(' ')} ${paths.join(' ')}: native and wasm outputs differ`);
+    assert.equal(b.stderr, a.stderr, 'the same warnings (a forced backend is not announced)');
+    t?.diagnostic(`${cmd[0]}: ${a.stdout.length} bytes, identical`);
+  }
+}
+
+// (check is a function of the facts; rules.test.mjs below runs it on wasm fixture by fixture)
+test('parser: native and wasm give identical tables and facts JSON on the examples and fixtures', (t) => {
+  sameOutputs(['examples', 'test/fixtures'], [
+    ['tables', '--format', 'json'],
+    ['facts', '--format', 'json', '--jobs', '1'],
+  ], t);
+});
+
+test('parser: the annotated fixture suites pass on wasm', () => {
+  for (const f of ['test/fixtures/fixtures.test.mjs', 'test/fixtures/rules.test.mjs']) {
+    const r = run(['--import', PRELOAD, '--test-reporter=tap', f], { parser: 'wasm' });
+    assert.match(r.stderr, /parser: web-tree-sitter/, `${f} ran on wasm`);
+    assert.equal(r.status, 0, `${f} on wasm:\n${r.stdout.split('\n').filter((l) => /^not ok|fail|Error/i.test(l)).slice(0, 40).join('\n')}\n${r.stderr.slice(-2000)}`);
+    assert.match(r.stdout, /# fail 0/);
+  }
+});
+
+test('parser: without a loadable native binding the CLI falls back to wasm, says so, and gives the same results', () => {
+  const args = ['facts', '--format', 'json', '--jobs', '2', 'examples', 'test/fixtures'];
+  const native = run([cli, ...args], { parser: 'native' });
+  const fallback = run([cli, ...args], { noNative: true });
+  assert.equal(fallback.status, 0, fallback.stderr);
+  assert.match(fallback.stderr, /kernlife: parser: web-tree-sitter .*native binding did not load: .*GLIBCXX_3\.4\.31/);
+  assert.ok(untimed(fallback.stdout) === untimed(native.stdout), 'same facts');
+  // the normal case says nothing about the parser, unless asked
+  assert.doesNotMatch(native.stderr, /parser/);
+  const verbose = spawnSync(process.execPath, [cli, 'tables', 'examples'], { cwd: root, encoding: 'utf8', env: { ...process.env, KERNLIFE_PARSER: '', KERNLIFE_VERBOSE: '1' } });
+  assert.match(verbose.stderr, /kernlife: parser: tree-sitter \(native\)/);
+});
+
+test('parser: a forced backend that cannot load, or a bad KERNLIFE_PARSER, is an error (exit 2)', () => {
+  const forced = run([cli, 'tables', 'examples'], { parser: 'native', noNative: true });
+  assert.equal(forced.status, 2);
+  assert.match(forced.stderr, /native tree-sitter binding cannot be loaded: .*GLIBCXX/);
+  const bad = run([cli, 'tables', 'examples'], { parser: 'quantum' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /KERNLIFE_PARSER=quantum: expected native or wasm/);
+});
+
+test('parser: native and wasm agree on parts of the real kernel', async (t) => {
+  let kernelTree;
+  try { ({ kernelTree } = await import('../corpus/kernel-src.mjs')); } catch { t.skip('no kernel-src helper'); return; }
+  const tarball = process.env.KERNLIFE_KERNEL_TARBALL || '/usr/src/linux-source-6.1.tar.xz';
+  if (!fs.existsSync(tarball)) { t.skip(`no ${tarball}`); return; }
+  // cgroup (the PSI table) and procfs: 13 MB of facts JSON, every effect and summary
+  const dirs = ['kernel/cgroup', 'fs/proc'];
+  const cwd = await kernelTree(dirs);
+  for (const cmd of [['tables', '--format', 'json'], ['facts', '--format', 'json']]) {
+    const a = run([cli, ...cmd, ...dirs], { parser: 'native', cwd });
+    const b = run([cli, ...cmd, ...dirs], { parser: 'wasm', cwd });
+    assert.equal(a.status, 0, a.stderr);
+    assert.equal(b.status, 0, b.stderr);
+    const { stats } = JSON.parse(a.stdout);
+    assert.ok(stats.functions > 1500 && stats.tables > 100, `${stats.functions} functions, ${stats.tables} tables`);
+    assert.ok(untimed(a.stdout) === untimed(b.stdout), `${cmd[0]} on ${dirs.join(' ')}: native and wasm differ`);
+    t.diagnostic(`${cmd[0]}: ${a.stdout.length} bytes identical`);
+  }
+});
+
+test('parser: the language server falls back to wasm, logs it, and publishes the finding', async (t) => {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-wasm-lsp-'));
+  after(() => fs.rmSync(ws, { recursive: true, force: true }));
+  for (const f of ['psi_like_cgroup.c', 'psi_like_trigger.c']) fs.copyFileSync(path.join(root, 'examples', f), path.join(ws, f));
+  const env = { ...process.env };
+  delete env.KERNLIFE_PARSER;
+  const server = spawn(process.execPath, ['--require', NO_NATIVE, path.join(root, 'dist/server.js'), '--stdio'], { cwd: ws, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const rpc = require('vscode-jsonrpc/node');
+  const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(server.stdout), new rpc.StreamMessageWriter(server.stdin));
+  let log = '';
+  server.stderr.on('data', (d) => { log += d; });
+  conn.onRequest('window/workDoneProgress/create', () => null);
+  conn.onNotification('$/progress', () => {});
+  conn.onNotification('window/logMessage', (m) => { log += m.message + '\n'; });
+  const got = new Promise((resolve) => conn.onNotification('textDocument/publishDiagnostics', (p) => {
+    if (p.uri.endsWith('psi_like_trigger.c') && p.diagnostics.some((d) => d.code === 'waitqueue-freed-while-polled')) resolve(p);
+  }));
+  conn.listen();
+  t.after(() => { conn.dispose(); server.kill(); });
+  const uri = pathToFileURL(ws).toString();
+  await conn.sendRequest('initialize', { processId: process.pid, rootUri: uri, capabilities: {}, workspaceFolders: [{ uri, name: 'ws' }] });
+  await conn.sendNotification('initialized', {});
+  let timer;
+  const timeout = new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`no finding from the server on wasm; log:\n${log}`)), 30000); });
+  await Promise.race([got, timeout]).finally(() => clearTimeout(timer));
+  assert.match(log, /kernlife: web-tree-sitter .*native binding did not load: .*GLIBCXX/);
+});
