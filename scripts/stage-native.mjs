@@ -5,6 +5,9 @@
 // folder on every OS). The upstream linux-x64 tree-sitter prebuild needs GLIBCXX_3.4.31 (GCC 13),
 // which Debian 12 and Ubuntu 22.04 lack; when npm compiled tree-sitter from source at install,
 // that binary (GLIBCXX 3.4.29 here) replaces it. See ../../shared/design/e2e.md, section 2.
+// The wasm fallback (server/src/syntax/wasm.ts, for where no native binary loads) is staged
+// too: web-tree-sitter's CommonJS build with its runtime wasm beside it, and the grammar's
+// tree-sitter-c.wasm in the tree-sitter-c package, where the server looks for it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -21,7 +24,8 @@ const copy = (pkg, rel) => {
   fs.cpSync(from, to, { recursive: true });
 };
 for (const f of ['package.json', 'LICENSE', 'index.js', 'prebuilds']) copy('tree-sitter', f);
-for (const f of ['package.json', 'LICENSE', 'bindings/node/index.js', 'src/node-types.json', 'prebuilds']) copy('tree-sitter-c', f);
+for (const f of ['package.json', 'LICENSE', 'bindings/node/index.js', 'src/node-types.json', 'prebuilds', 'tree-sitter-c.wasm']) copy('tree-sitter-c', f);
+for (const f of ['package.json', 'LICENSE', 'tree-sitter.cjs', 'tree-sitter.wasm']) copy('web-tree-sitter', f);
 for (const f of ['package.json', 'LICENSE', 'index.js', 'node-gyp-build.js']) copy('node-gyp-build', f);
 
 const local = path.join(nm, 'tree-sitter', 'build', 'Release', 'tree_sitter_runtime_binding.node');

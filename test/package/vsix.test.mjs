@@ -2,7 +2,8 @@
 // registry, see docs in scripts/stage-native.mjs). The test unpacks it, checks that it holds the
 // bundles, the staged parser for every platform, the rule pages and nothing else (no sources, no
 // tests, no build/ folder), that the linux-x64 parser loads on this libstdc++, and then starts the
-// server from the unpacked layout and gets a finding over JSON-RPC.
+// server from the unpacked layout and gets a finding over JSON-RPC, on the native parser and
+// on the wasm fallback (KERNLIFE_PARSER=wasm).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -42,26 +43,46 @@ test('vsix: package, unpack, check the layout, start the packaged server', async
   const need = [...new Set(bin.match(/GLIBCXX_3\.4\.\d+/g) ?? [])].map((v) => Number(v.split('.').pop()));
   assert.ok(Math.max(0, ...need) <= 30, `needs GLIBCXX_3.4.${Math.max(...need)}`);
 
-  // start the packaged server (its own dist/node_modules, not the repository's) over JSON-RPC
+  for (const f of ['dist/node_modules/web-tree-sitter/tree-sitter.cjs', 'dist/node_modules/web-tree-sitter/tree-sitter.wasm', 'dist/node_modules/tree-sitter-c/tree-sitter-c.wasm']) {
+    assert.ok(files.includes(f), `the wasm fallback: ${f}`);
+  }
+
+  // start the packaged server (its own dist/node_modules, not the repository's) over JSON-RPC,
+  // on the native parser, then forced onto the wasm one
   const ws = path.join(tmp, 'ws');
   fs.mkdirSync(ws);
   for (const f of ['psi_like_cgroup.c', 'psi_like_trigger.c']) fs.copyFileSync(path.join(root, 'examples', f), path.join(ws, f));
   const rpc = require('vscode-jsonrpc/node');
-  const server = spawn(process.execPath, [path.join(ext, 'dist/server.js'), '--stdio'], { cwd: tmp, stdio: ['pipe', 'pipe', 'pipe'] });
-  let log = '';
-  server.stderr.on('data', (d) => { log += d; });
-  const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(server.stdout), new rpc.StreamMessageWriter(server.stdin));
-  const got = new Promise((resolve) => conn.onNotification('textDocument/publishDiagnostics', (p) => { if (p.uri.endsWith('psi_like_trigger.c') && p.diagnostics.some((d) => d.code === 'waitqueue-freed-while-polled')) resolve(p); }));
-  conn.onRequest('window/workDoneProgress/create', () => null);
-  conn.onNotification('window/logMessage', (m) => { log += m.message + '\n'; });
-  conn.listen();
-  t.after(() => { conn.dispose(); server.kill(); });
-  await conn.sendRequest('initialize', { processId: process.pid, rootUri: pathToFileURL(ws).toString(), capabilities: {}, workspaceFolders: [{ uri: pathToFileURL(ws).toString(), name: 'ws' }] });
-  await conn.sendNotification('initialized', {});
-  const timeout = new Promise((_, rej) => setTimeout(() => rej(new Error(`no diagnostics from the packaged server; log:\n${log}`)), 30000));
-  const p2 = await Promise.race([got, timeout]);
-  assert.ok(p2.uri.endsWith('psi_like_trigger.c'));
-  const d = p2.diagnostics.find((x) => x.code === 'waitqueue-freed-while-polled');
-  assert.ok(d.codeDescription.href.startsWith(pathToFileURL(ext).toString()), 'the rule link points into the installed extension');
-  assert.match(log, /tree-sitter/i, 'the server logs which parser it loaded');
+  const serve = async (parser) => {
+    const env = { ...process.env, KERNLIFE_PARSER: parser };
+    const server = spawn(process.execPath, [path.join(ext, 'dist/server.js'), '--stdio'], { cwd: tmp, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let log = '';
+    server.stderr.on('data', (d) => { log += d; });
+    const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(server.stdout), new rpc.StreamMessageWriter(server.stdin));
+    const got = new Promise((resolve) => conn.onNotification('textDocument/publishDiagnostics', (p) => { if (p.uri.endsWith('psi_like_trigger.c') && p.diagnostics.some((d) => d.code === 'waitqueue-freed-while-polled')) resolve(p); }));
+    conn.onRequest('window/workDoneProgress/create', () => null);
+    conn.onNotification('window/logMessage', (m) => { log += m.message + '\n'; });
+    conn.listen();
+    try {
+      await conn.sendRequest('initialize', { processId: process.pid, rootUri: pathToFileURL(ws).toString(), capabilities: {}, workspaceFolders: [{ uri: pathToFileURL(ws).toString(), name: 'ws' }] });
+      await conn.sendNotification('initialized', {});
+      let timer;
+      const timeout = new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`no diagnostics from the packaged server (${parser}); log:\n${log}`)), 30000); });
+      const p2 = await Promise.race([got, timeout]).finally(() => clearTimeout(timer));
+      assert.ok(p2.uri.endsWith('psi_like_trigger.c'));
+      const d = p2.diagnostics.find((x) => x.code === 'waitqueue-freed-while-polled');
+      assert.ok(d.codeDescription.href.startsWith(pathToFileURL(ext).toString()), 'the rule link points into the installed extension');
+      return log;
+    } finally {
+      conn.dispose();
+      server.kill();
+    }
+  };
+  const nativeLog = await serve('native');
+  assert.match(nativeLog, /tree-sitter \(native\)/, 'the server logs which parser it loaded');
+  const wasmLog = await serve('wasm');
+  // the wasm runtime and grammar of the extension itself, not the repository's node_modules
+  assert.match(wasmLog, /web-tree-sitter [\d.]+ \(wasm\) with (\S+)/);
+  const grammar = /web-tree-sitter [\d.]+ \(wasm\) with (\S+)/.exec(wasmLog)[1];
+  assert.equal(grammar, path.join(ext, 'dist/node_modules/tree-sitter-c/tree-sitter-c.wasm'));
 });
