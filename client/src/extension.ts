@@ -87,7 +87,7 @@ function render(r: SimReport, nonce: string, cspSource: string): string {
     </section>`).join('');
   return `<!DOCTYPE html><html><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${cspSource} data:; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}';">
-<style nonce="${nonce}">body{font-family:var(--vscode-font-family);color:var(--vscode-foreground);background:var(--vscode-editor-background)} small{color:var(--vscode-descriptionForeground);font-weight:normal} .ok{color:var(--vscode-testing-iconPassed,green)} svg g.step{cursor:pointer} section{margin-bottom:2em}</style>
+<style nonce="${nonce}">body{font-family:var(--vscode-font-family);color:var(--vscode-foreground);background:var(--vscode-editor-background)} small{color:var(--vscode-descriptionForeground);font-weight:normal} .ok{color:var(--vscode-testing-iconPassed,green)} svg g.step{cursor:pointer} section{margin-bottom:2em} li{line-height:1.6}</style>
 </head><body>${programs}${tables || '<p>No ops table in this file.</p>'}
 <script nonce="${nonce}">
 const vscode = acquireVsCodeApi();

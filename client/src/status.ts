@@ -70,7 +70,7 @@ export class StatusItem implements vscode.Disposable {
     }
     this.item.text = `kernlife: ${s.files} files indexed`;
     this.item.detail = this.lastPublish
-      ? `last analysis ${this.lastPublish.toLocaleTimeString()} (${this.published} publishes, edit generation ${s.generation})`
+      ? `last analysis ${this.lastPublish.toLocaleTimeString()} (${this.published} publishes, generation ${s.generation})`
       : 'waiting for the first check';
   }
 

@@ -23,6 +23,7 @@ export function stepsOf(d: vscode.Diagnostic): Step[] {
 
 export class TraceWalker implements vscode.Disposable {
   private walk: Walk | undefined;
+  private moving = false;
   private readonly status = vscode.window.createStatusBarItem('kernlife.traceStep', vscode.StatusBarAlignment.Left, 100);
   private readonly decoration = vscode.window.createTextEditorDecorationType({
     isWholeLine: true,
@@ -37,11 +38,10 @@ export class TraceWalker implements vscode.Disposable {
     this.subscriptions.push(
       vscode.commands.registerCommand('kernlife.nextTraceStep', () => this.move(1)),
       vscode.commands.registerCommand('kernlife.previousTraceStep', () => this.move(-1)),
-      // the walk ends when the user moves off the step or edits (the steps' positions would drift)
-      vscode.window.onDidChangeTextEditorSelection((e) => {
-        const byUser = e.kind === vscode.TextEditorSelectionChangeKind.Keyboard || e.kind === vscode.TextEditorSelectionChangeKind.Mouse;
-        if (this.walk && byUser && !this.isAtStep(e.textEditor)) this.end();
-      }),
+      // the walk ends when the cursor leaves the step (keys, mouse, Go to...) or the file is
+      // edited (the steps' positions would drift); our own moves are not leaving
+      vscode.window.onDidChangeTextEditorSelection((e) => { if (this.walk && !this.moving && !this.isAtStep(e.textEditor)) this.end(); }),
+      vscode.window.onDidChangeActiveTextEditor((e) => { if (this.walk && !this.moving && !this.isAtStep(e)) this.end(); }),
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (this.walk && e.contentChanges.length && this.walk.steps.some((s) => s.uri.toString() === e.document.uri.toString())) this.end();
       }),
@@ -87,13 +87,20 @@ export class TraceWalker implements vscode.Disposable {
     const w = this.walk;
     const s = this.current();
     if (!w || !s) return;
-    const doc = await vscode.workspace.openTextDocument(s.uri);
-    const editor = await vscode.window.showTextDocument(doc, { preserveFocus: false, selection: new vscode.Selection(s.range.start, s.range.start) });
+    let editor: vscode.TextEditor;
+    this.moving = true;
+    try {
+      const doc = await vscode.workspace.openTextDocument(s.uri);
+      editor = await vscode.window.showTextDocument(doc, { preserveFocus: false, selection: new vscode.Selection(s.range.start, s.range.start) });
+    } finally {
+      this.moving = false;
+    }
     editor.revealRange(s.range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
     for (const e of vscode.window.visibleTextEditors) e.setDecorations(this.decoration, []);
     const label = `${w.at + 1}/${w.steps.length}`;
-    editor.setDecorations(this.decoration, [{ range: new vscode.Range(s.range.start.line, 0, s.range.start.line, 0), renderOptions: { after: { contentText: `◀ ${label} ${s.message}` } } }]);
-    this.status.text = `$(debug-step-over) kernlife step ${label}: ${short(s.message)}`;
+    const text = s.message.replace(STEP, '');
+    editor.setDecorations(this.decoration, [{ range: new vscode.Range(s.range.start.line, 0, s.range.start.line, 0), renderOptions: { after: { contentText: `◀ step ${label} ${text}` } } }]);
+    this.status.text = `$(debug-step-over) kernlife step ${label} ${text.length > 80 ? `${text.slice(0, 79)}…` : text}`;
     const code = w.diagnostic.code;
     const rule = String((typeof code === 'object' ? code.value : code) ?? 'kernlife');
     this.status.tooltip = `${rule}, step ${label}: ${s.message} (click for the next step)`;
@@ -111,9 +118,4 @@ export class TraceWalker implements vscode.Disposable {
     this.status.dispose();
     this.decoration.dispose();
   }
-}
-
-function short(message: string): string {
-  const m = message.replace(/^step \d+ /, '');
-  return m.length > 80 ? `${m.slice(0, 79)}…` : m;
 }
