@@ -535,7 +535,7 @@ class Explorer {
     if (s.kw?.gp !== undefined) delete s.kw.gp;
     const freed = s.pend;
     s.pend = [];
-    for (const o of freed) s.objs[o].st = 2;
+    for (const o of freed) s.objs[o] = { ...s.objs[o], st: 2 };
     this.tr && out.push({ actor: 'rcu', event: 'grace period', message: freed.length ? `RCU callbacks run: ${freed.map((o) => s.objs[o].slot.slice(2)).join(', ')} freed` : 'synchronize_rcu() returns' });
   }
 
@@ -708,17 +708,18 @@ class Explorer {
       case 'wake': {
         const o = this.objAt(s, op.slot, run, st, A, out);
         if (op.pollfree) {
-          s.objs[o].pf = 1;
+          s.objs[o] = { ...s.objs[o], pf: 1 };
           let n = 0;
           // ep_poll_callback on POLLFREE unlinks the entry and publishes whead = NULL; only a
           // remover already inside its RCU read section still holds the old head
           const reading = new Set(s.tasks.flatMap((T) => T.rd ?? []));
-          s.entries = s.entries.filter((e) => {
-            if (!(e.o === o && e.wq === op.wq && e.k === 'e' && !e.det)) return true;
+          const next: Entry[] = [];
+          for (const e of s.entries) {
+            if (!(e.o === o && e.wq === op.wq && e.k === 'e' && !e.det)) { next.push(e); continue; }
             n++;
-            if (reading.has(e.rl)) { e.det = 1; return true; }
-            return false;
-          });
+            if (reading.has(e.rl)) next.push({ ...e, det: 1 });
+          }
+          s.entries = next;
           const sel = s.entries.filter((e) => e.o === o && e.wq === op.wq && e.k === 's').length;
           this.tr && say(`wake_up_pollfree(${st.text}): ${n} epoll entr${n === 1 ? 'y' : 'ies'} detached${sel ? `; ${sel} select entr${sel === 1 ? 'y stays' : 'ies stay'} queued (select ignores POLLFREE)` : ''}`);
         }
@@ -829,9 +830,9 @@ class Explorer {
   private freeObj(s: State, o: number, mode: 'now' | 'rcu', stepId: number, t: number, out: TraceStep[], api: string, msg: string, run?: Run, st?: Step): void {
     const O = s.objs[o];
     const rec: FreeRec = { step: stepId, actor: t, ev: run ? run.k : 'internal', rcu: mode === 'rcu' || run?.sr ? 1 : 0, pf: O.pf ? 1 : 0 };
-    O.fl = s.frees.length;
+    s.objs[o] = { ...O, fl: s.frees.length, st: mode === 'rcu' ? 1 : 2 };
     s.frees.push(rec);
-    if (mode === 'rcu') { O.st = 1; s.pend.push(o); } else O.st = 2;
+    if (mode === 'rcu') s.pend.push(o);
     if (st) {
       const polled = s.entries.filter((e) => e.o === o);
       const note = polled.length ? ` — ${polled.filter((e) => e.k === 's').length} select and ${polled.filter((e) => e.k === 'e' && !e.det).length} attached epoll entries still point into it` : '';
@@ -1019,11 +1020,12 @@ function clone(s: State): State {
       if (T.rd) n.rd = T.rd.slice();
       return n;
     }),
-    objs: s.objs.map((o) => ({ ...o })),
+    // objects and entries are replaced, never changed in place: the arrays can be shared copies
+    objs: s.objs.slice(),
     slots: { ...s.slots },
     vals: { ...s.vals },
     zero: s.zero.slice(),
-    entries: s.entries.map((e) => ({ ...e })),
+    entries: s.entries.slice(),
     active: s.active,
     on: s.on,
     pend: s.pend.slice(),
