@@ -12,7 +12,13 @@ import { applyConfig } from './knowledge/config';
 import type { Knowledge } from './knowledge/types';
 
 export interface AnalysisOptions {
-  level: ExtractLevel;
+  /**
+   * `auto` (check's first pass): effects only for files that can matter on their own (they
+   * mention an ops struct or table macro, or a user-space pinning API); the others get tables
+   * and function names, plus the names they take the address of, and are marked `partial`.
+   * The check asks for their effects later if a summary or a registration reaches them.
+   */
+  level: ExtractLevel | 'auto';
   /** Files larger than this are skipped with a message (bytes). */
   maxFileBytes: number;
   /** Time budget for parsing one file (ms). */
@@ -23,15 +29,15 @@ export interface AnalysisOptions {
 
 export const DEFAULT_OPTIONS: AnalysisOptions = { level: 'facts', maxFileBytes: 8 * 1024 * 1024, parseBudgetMs: 20_000 };
 
-let cache: { key: string; ck: CompiledKnowledge; problems: string[] } | null = null;
+let cache: { key: string; ck: CompiledKnowledge; k: Knowledge; problems: string[] } | null = null;
 
-export function knowledgeFor(options: AnalysisOptions): { ck: CompiledKnowledge; problems: string[] } {
+export function knowledgeFor(options: AnalysisOptions): { ck: CompiledKnowledge; k: Knowledge; problems: string[] } {
   const key = options.config ? JSON.stringify(options.config) : '';
   if (cache && cache.key === key) return cache;
   let k: Knowledge = KERNEL_KNOWLEDGE;
   let problems: string[] = [];
   if (options.config) ({ knowledge: k, problems } = applyConfig(k, options.config.json, options.config.source));
-  cache = { key, ck: compileKnowledge(k), problems };
+  cache = { key, ck: compileKnowledge(k), k, problems };
   return cache;
 }
 
@@ -86,14 +92,43 @@ export function countBodyBraces(text: string): number[] {
   return lines;
 }
 
+/** Names a file takes the address of (`&x_fops`): where a partial file may register a table. */
+export function addressTaken(text: string): string[] {
+  const out = new Set<string>();
+  const re = /&\s*([A-Za-z_]\w*)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) out.add(m[1]);
+  return [...out].sort();
+}
+
+let wordsFor: { ck: CompiledKnowledge; words: string[] } | null = null;
+/** The words that make a file worth extracting in full on check's first pass. */
+function factsWords(ck: CompiledKnowledge, k: Knowledge): string[] {
+  if (wordsFor?.ck === ck) return wordsFor.words;
+  // user-space programs are found from their memory registrations (rdma-core's verbs)
+  const user = k.apis.filter((r) => r.effect === 'pin' && /rdma-core/.test(r.header)).map((r) => r.name);
+  wordsFor = { ck, words: [...ck.tableWords, ...user] };
+  return wordsFor.words;
+}
+
 export interface ExtractResult extends FileFacts {
+  /** Extracted at `auto` level without effects: function names and tables only. */
+  partial?: true;
+  /** For partial files: the names whose address the file takes. */
+  addrTaken?: string[];
   /** Kernel-style function bodies seen textually, and how many of them were recovered as functions. */
   braces: { expected: number; recovered: number };
 }
 
 export function extract(file: string, text: string, options: AnalysisOptions = DEFAULT_OPTIONS): ExtractResult {
-  const { ck } = knowledgeFor(options);
-  const facts = extractFile(file, text, ck, { level: options.level, parseBudgetMs: options.parseBudgetMs });
+  const { ck, k } = knowledgeFor(options);
+  let level: ExtractLevel;
+  let partial = false;
+  if (options.level === 'auto') {
+    partial = !factsWords(ck, k).some((w) => text.includes(w));
+    level = partial ? 'tables' : 'facts';
+  } else level = options.level;
+  const facts: FileFacts & { partial?: true; addrTaken?: string[] } = extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs });
+  if (partial) { facts.partial = true; facts.addrTaken = addressTaken(text); }
   if (MODULE_EXIT.test(text)) facts.modular = true;
   if (OWNER_ASSIGN.test(text)) facts.ownerAssigned = true;
   const pp = PIN_POLICY.exec(text);

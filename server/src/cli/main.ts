@@ -48,6 +48,8 @@ options:
                          directory or above the first PATH)
   --max-size BYTES       skip files larger than this (default ${DEFAULT_OPTIONS.maxFileBytes})
   --diff                 check: print the safe fixes as a unified diff (git apply / patch -p1)
+  --full-facts           check, simulate: extract effects of every file up front (default: only
+                         files with ops tables, then whatever their models reach; same result)
   --pin-policy P         check/simulate: upstream (default), layout-lease or blocking-close
                          (a file's own /* kernlife: pinPolicy=P */ comment wins)
   --max-states N         check/simulate: states explored per table (default ${DEFAULT_SIM_OPTIONS.maxStates})
@@ -74,6 +76,8 @@ interface Args {
   pinPolicy?: PinPolicy;
   /** check: print the safe fixes as a unified diff instead of the report */
   diff?: boolean;
+  /** check, simulate: extract every file in full up front (the result is the same; for comparison) */
+  fullFacts?: boolean;
   paths: string[];
 }
 
@@ -96,6 +100,7 @@ function parseArgs(argv: string[]): Args {
     if (x === '--jobs' || x === '-j') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--jobs must be a positive integer'); a.jobs = n; continue; }
     if (x === '--config') { a.config = value(i++, x); continue; }
     if (x === '--diff') { a.diff = true; continue; }
+    if (x === '--full-facts') { a.fullFacts = true; continue; }
     if (x === '--pin-policy') { const v = value(i++, x); if (!PIN_POLICIES.includes(v as PinPolicy)) throw new UsageError(`--pin-policy must be one of ${PIN_POLICIES.join(', ')}`); a.pinPolicy = v as PinPolicy; continue; }
     if (x === '--max-states') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-states must be a positive integer'); a.maxStates = n; continue; }
     if (x === '--sim-time') { const n = Number(value(i++, x)); if (!Number.isInteger(n) || n < 1) throw new UsageError('--sim-time must be a positive integer (milliseconds)'); a.simTimeMs = n; continue; }
@@ -189,7 +194,8 @@ async function run(argv: string[]): Promise<number> {
   if (args.command === 'simulate' && (!fs.existsSync(args.paths[0]) || !fs.statSync(args.paths[0]).isFile())) throw new UsageError(`simulate: ${args.paths[0]} is not a file`);
   const options: AnalysisOptions = {
     ...DEFAULT_OPTIONS,
-    level: args.command === 'tables' ? 'tables' : 'facts',
+    // check and simulate extract effects where they can matter, then what the models reach
+    level: args.command === 'tables' ? 'tables' : args.command === 'facts' || args.fullFacts ? 'facts' : 'auto',
     maxFileBytes: args.maxSize,
     config: findConfig(args),
   };
@@ -242,8 +248,23 @@ async function run(argv: string[]): Promise<number> {
       ...(args.maxStates || args.simTimeMs ? { sim: { ...(args.maxStates ? { maxStates: args.maxStates } : {}), ...(args.simTimeMs ? { timeMs: args.simTimeMs } : {}) } } : {}),
     };
     // models are built here (they need the index); the searches run on worker threads
-    const plan = planCheck(index, copts);
+    for (const f of facts) if (f.partial) index.setPartial(f.file, f.addrTaken ?? []);
+    let plan = planCheck(index, copts);
     phase('models');
+    // Files skipped in the first pass that a model reached (a handler's callee, a registration
+    // of the table): extract them in full and build the models again, until nothing new is asked.
+    for (let round = 1; index.needed.size; round++) {
+      const want = [...index.needed].sort();
+      const more: ExtractResult[] = [];
+      await runPool(want, args.jobs, { ...options, level: 'facts' }, __filename, (r: JobResult) => {
+        if (r.ok) more.push(r.facts); else process.stderr.write(`${r.file}: warning: ${r.reason}\n`);
+      }, true);
+      more.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+      for (const f of more) index.update(f);
+      for (const f of want) index.needed.delete(f);
+      plan = planCheck(index, copts);
+      phase(`round ${round}: ${want.length} more files in full, models again`);
+    }
     // `KERNLIFE_DUMP_MODELS=FILE`: the models the searches get, for `npm run bench:sim`
     if (process.env.KERNLIFE_DUMP_MODELS) fs.writeFileSync(process.env.KERNLIFE_DUMP_MODELS, JSON.stringify(plan.models.filter((_, i) => !plan.skips[i])));
     const results = await simulatePool(plan.models.map((m, i) => (plan.skips[i] ? null : m)), args.jobs, simOptions(copts), __filename,

@@ -36,7 +36,7 @@ export function runJob(job: Job, options: AnalysisOptions): JobResult {
   if (probe.includes(0)) return { id: job.id, file: job.file, ok: false, reason: 'binary file (NUL bytes); skipped' };
   try {
     const facts = extract(job.file, buf.toString('utf8'), options);
-    return { id: job.id, file: job.file, ok: true, facts: options.level === 'tables' ? forTables(facts) : facts };
+    return { id: job.id, file: job.file, ok: true, facts: options.level === 'tables' || facts.partial ? forTables(facts) : facts };
   } catch (e) {
     return { id: job.id, file: job.file, ok: false, reason: `internal error: ${(e as Error).message}` };
   }

@@ -131,7 +131,33 @@ export class Index {
   constructor(private opts: SummaryOptions = DEFAULT_SUMMARY_OPTIONS) {}
 
   /** Add or replace one file's facts. Returns the keys of the summaries that were invalidated. */
+  /**
+   * Files known by their function names only (check's first pass skipped their effects), with
+   * the names they take the address of. A summary or registration lookup that reaches one puts
+   * it in `needed`; the caller extracts it in full, updates, and asks again.
+   */
+  private partial = new Map<string, string[]>();
+  /** address-taken name -> partial files taking it */
+  private partialTaking = new Map<string, Set<string>>();
+  readonly needed = new Set<string>();
+
+  setPartial(file: string, addrTaken: string[]): void {
+    this.partial.set(file, addrTaken);
+    for (const n of addrTaken) {
+      let s = this.partialTaking.get(n);
+      if (!s) { s = new Set(); this.partialTaking.set(n, s); }
+      s.add(file);
+    }
+    this.summaries.clear();
+  }
+
   update(facts: FileFacts): string[] {
+    const was = this.partial.get(facts.file);
+    if (was) {
+      this.partial.delete(facts.file);
+      for (const n of was) this.partialTaking.get(n)?.delete(facts.file);
+    }
+    this.needed.delete(facts.file);
     this.plans = new WeakMap(); // resolutions change
     this.dropExposures(facts.file);
     this.addExposures(facts);
@@ -211,6 +237,7 @@ export class Index {
    * anon_inode_getfd(.., &fops, ..)), by table name.
    */
   exposures(name: string): Exposure[] {
+    for (const file of this.partialTaking.get(name) ?? []) this.needed.add(file);
     if (!this.exposureMap) {
       this.exposureMap = new Map();
       for (const ff of this.files.values()) this.addExposures(ff);
@@ -301,6 +328,7 @@ export class Index {
   private summarize(ref: FunctionRef, depth: number): Core {
     const cached = this.summaries.get(ref.key);
     if (cached) return cached;
+    if (this.partial.size && this.partial.has(ref.file)) this.needed.add(ref.file);
     const plan = this.planOf(ref);
     const effects = ref.fn.effects;
     const max = this.opts.maxEffects;
