@@ -246,9 +246,12 @@ class Explorer {
       if (node.depth >= this.o.maxDepth) { bounded = true; continue; }
       const enabled = this.enabled(state);
       for (let ei = 0; ei < enabled.length; ei++) {
-        const [label, fire, hkey] = enabled[ei];
-        const nv = hkey ? this.handlers.get(hkey)?.variants.length ?? 1 : 1;
+        const [label, fire, hkey, at] = enabled[ei];
+        const h = hkey ? this.handlers.get(hkey) : undefined;
+        const nv = hkey ? h?.variants.length ?? 1 : 1;
         for (let v = 0; v < nv; v++) {
+          // a variant the state contradicts is skipped before the state is copied (start() would skip it)
+          if (at && h && v > 0 && !this.consistent(state, h.variants[v], at[0], undefined, at[1])) continue;
           const s = clone(state);
           transitions++;
           this.variantOverride = hkey ? v : null;
@@ -322,8 +325,13 @@ class Explorer {
   // events
 
   /** Enabled events: a label, the transition, and the handler it invokes (one successor per variant). */
-  private enabled(s: State): [string, (s: State, out: TraceStep[]) => void, string?][] {
-    const ev: [string, (s: State, out: TraceStep[]) => void, string?][] = [];
+  /**
+   * Enabled events: a label, the transition, the handler it invokes (one successor per variant),
+   * and for a handler started at once on a known file and task, [file, task]: the search tests
+   * each variant against the state before copying it.
+   */
+  private enabled(s: State): [string, (s: State, out: TraceStep[]) => void, string?, [number, number]?][] {
+    const ev: [string, (s: State, out: TraceStep[]) => void, string?, [number, number]?][] = [];
     const m = this.m;
     for (let t = 0; t < 2; t++) {
       const T = s.tasks[t];
@@ -342,7 +350,7 @@ class Explorer {
       // open
       // task B opens only when files share state; otherwise it gets task A's file by fork
       if ((t === 0 || this.shared) && T.fds.length < 2 && s.files.length < this.maxFiles && !(this.kernfsLike && s.deact)) {
-        ev.push(['open', (s, out) => this.open(s, t, out), 'open']);
+        ev.push(['open', (s, out) => this.open(s, t, out), 'open', [s.files.length, t]]);
       }
       for (let i = 0; i < T.fds.length; i++) {
         const f = T.fds[i];
@@ -357,11 +365,11 @@ class Explorer {
         ev.push(['close', (s, out) => this.close(s, t, i, out)]);
         const gateOk = !(this.kernfsLike && (s.files[f].rel || s.deact));
         if (gateOk) {
-          m.io.forEach((h, j) => ev.push([`io`, (s, out) => this.call(s, t, `io${j}`, f, 'io', out, `${h.field}()`), `io${j}`]));
+          m.io.forEach((h, j) => ev.push([`io`, (s, out) => this.call(s, t, `io${j}`, f, 'io', out, `${h.field}()`), `io${j}`, [f, t]]));
         }
         if (this.hasPoll() && !(this.kernfsLike && (s.files[f].rel || s.deact))) {
-          ev.push(['select', (s, out) => this.call(s, t, 'poll', f, 'select', out, 'select() scan'), 'poll']);
-          if (!s.files[f].ep.includes(t)) ev.push(['epoll-add', (s, out) => this.call(s, t, 'poll', f, 'epoll', out, 'epoll_ctl(ADD)'), 'poll']);
+          ev.push(['select', (s, out) => this.call(s, t, 'poll', f, 'select', out, 'select() scan'), 'poll', [f, t]]);
+          if (!s.files[f].ep.includes(t)) ev.push(['epoll-add', (s, out) => this.call(s, t, 'poll', f, 'epoll', out, 'epoll_ctl(ADD)'), 'poll', [f, t]]);
         }
         // epoll_ctl(DEL) on an epoll fd shared by fork: either task can remove an item on a file it holds
         for (const owner of s.files[f].ep) {
