@@ -57,8 +57,8 @@ interface Obj {
   slot: string;
   /** 0 live, 1 RCU-pending, 2 freed */
   st: 0 | 1 | 2;
-  /** index into the free log of the state (where and by whom it was freed) */
-  fl?: number;
+  /** where and by whom it was freed (explains a violation; not part of the state's identity) */
+  fr?: FreeRec;
   /** wake_up_pollfree was called on it */
   pf?: 1;
 }
@@ -71,8 +71,10 @@ interface Entry {
   wq: string;
   /** epoll entry detached by POLLFREE */
   det?: 1;
-  /** registration log index */
+  /** registration id (unique along a path; a remover's read set names entries by it) */
   rl: number;
+  /** which step registered it (explains a violation; not part of the state's identity) */
+  reg: RegRec;
 }
 
 interface Run {
@@ -149,9 +151,8 @@ interface State {
   pins: PinRec[];
   /** slot instances of files that hold a lease taken by a handler (layout-lease policies) */
   leases: string[];
-  /** free log and registration log: indices into the model-wide step tables */
-  frees: FreeRec[];
-  regs: RegRec[];
+  /** registrations made so far on this path (the next registration id) */
+  nreg: number;
 }
 
 interface PinRec { k: string; f: number; s: number; t: number }
@@ -221,7 +222,7 @@ class Explorer {
     const t0 = Date.now();
     const init: State = {
       files: [], tasks: [{ fds: [], run: null, work: [] }, { fds: [], run: null, work: [] }], objs: [], slots: {}, vals: {}, zero: [], entries: [],
-      active: 0, on: -1, pend: [], async: [], kw: null, locks: {}, pins: [], leases: [], frees: [], regs: [],
+      active: 0, on: -1, pend: [], async: [], kw: null, locks: {}, pins: [], leases: [], nreg: 0,
     };
     this.init = init;
     const nodes: Node[] = [{ state: clone(init), parent: -1, depth: 0, ev: -1, v: 0 }];
@@ -822,9 +823,8 @@ class Explorer {
 
   private register(s: State, t: number, run: Run, o: number, wq: string, st: Step, out: TraceStep[]): void {
     const k = run.reg!;
-    const rl = s.regs.length;
-    s.regs.push({ step: this.stepIds.get(st)!, kind: k });
-    s.entries.push({ k, t, f: run.f, o, wq, rl });
+    const rl = s.nreg++;
+    s.entries.push({ k, t, f: run.f, o, wq, rl, reg: { step: this.stepIds.get(st)!, kind: k } });
     const where = st.op.op === 'genericPoll' ? 'the kernfs open node\'s waitqueue (on->poll)' : st.text;
     if (k === 's') {
       s.files[run.f].c++;
@@ -838,8 +838,7 @@ class Explorer {
   private freeObj(s: State, o: number, mode: 'now' | 'rcu', stepId: number, t: number, out: TraceStep[], api: string, msg: string, run?: Run, st?: Step): void {
     const O = s.objs[o];
     const rec: FreeRec = { step: stepId, actor: t, ev: run ? run.k : 'internal', rcu: mode === 'rcu' || run?.sr ? 1 : 0, pf: O.pf ? 1 : 0 };
-    s.objs[o] = { ...O, fl: s.frees.length, st: mode === 'rcu' ? 1 : 2 };
-    s.frees.push(rec);
+    s.objs[o] = { ...O, fr: rec, st: mode === 'rcu' ? 1 : 2 };
     if (mode === 'rcu') s.pend.push(o);
     if (st) {
       const polled = s.entries.filter((e) => e.o === o);
@@ -924,9 +923,9 @@ class Explorer {
 
   private violation(s: State, property: Property, o: number, use: Violation['use'], e: Entry | null, out: TraceStep[]): never {
     const O = s.objs[o];
-    const fr = O.fl !== undefined ? s.frees[O.fl] : undefined;
+    const fr = O.fr;
     const fstep = fr && fr.step >= 0 ? this.stepList[fr.step] : undefined;
-    const reg = e ? s.regs[e.rl] : undefined;
+    const reg = e ? e.reg : undefined;
     const rstep = reg ? this.stepList[reg.step] : undefined;
     this.tr && out.push({ actor: use.actor, event: 'use after free', ...(use.loc ? { loc: use.loc } : {}), message: use.what });
     throw new Found({
@@ -950,9 +949,9 @@ function violationKey(v: Omit<Violation, 'trace'>): string {
 }
 
 /**
- * The identity of a state for hashing: everything but the free and registration logs, which
- * only explain a violation (which step freed, which registered). Two states that differ only
- * there have the same futures; BFS keeps the first, whose trace is the shortest.
+ * The identity of a state for hashing: everything but who freed an object and which step
+ * registered an entry, which only explain a violation. Two states that differ only there have
+ * the same futures; BFS keeps the first, whose trace is the shortest.
  */
 function stateKey(s: State, X: { sid(x: string): number }): string {
   const sid = (x: string): number => X.sid(x);
@@ -1042,8 +1041,7 @@ function clone(s: State): State {
     locks: { ...s.locks },
     pins: s.pins.slice(),
     leases: s.leases.slice(),
-    frees: s.frees.slice(),
-    regs: s.regs.slice(),
+    nreg: s.nreg,
   };
   if (s.deact) c.deact = s.deact;
   if (s.removed) c.removed = s.removed;
