@@ -72,6 +72,8 @@ export interface CheckPlan {
   models: TableModel[];
   /** Why a table is not simulated (null: it is). */
   skips: (string | null)[];
+  /** The model reached a file known only by name (check's first pass): build it again once that file is in. */
+  incomplete: boolean[];
 }
 
 export function planCheck(index: Index, opts: CheckOptions = {}): CheckPlan {
@@ -80,15 +82,41 @@ export function planCheck(index: Index, opts: CheckOptions = {}): CheckPlan {
   const tables = index.tables().filter((t) => !opts.files || opts.files.has(t.loc.file));
   const models: TableModel[] = [];
   const skips: (string | null)[] = [];
+  const incomplete: boolean[] = [];
   for (const table of tables) {
     if (opts.cancelled?.()) break;
+    const hits = index.partialHits;
     const model = buildModel(table, index, table.loc.file);
     const policy = index.fileFacts(table.loc.file)?.pinPolicy ?? opts.pinPolicy;
     if (policy) model.pinPolicy = policy;
     models.push(model);
     skips.push(needSim ? worthSimulating(model) : 'no interleaving rule selected');
+    incomplete.push(index.partialHits !== hits);
   }
-  return { t0, tables: tables.slice(0, models.length), models, skips };
+  return { t0, tables: tables.slice(0, models.length), models, skips, incomplete };
+}
+
+/**
+ * After the files the plan asked for are in the index: build again only the models that
+ * reached a file known by name only (the others read nothing that changed).
+ */
+export function replanCheck(index: Index, plan: CheckPlan, opts: CheckOptions = {}): number {
+  const needSim = selectedRules(opts).some((r) => r.meta.kind === 'interleaving');
+  let n = 0;
+  for (let i = 0; i < plan.models.length; i++) {
+    if (!plan.incomplete[i]) continue;
+    if (opts.cancelled?.()) break;
+    const table = plan.tables[i];
+    const hits = index.partialHits;
+    const model = buildModel(table, index, table.loc.file);
+    const policy = index.fileFacts(table.loc.file)?.pinPolicy ?? opts.pinPolicy;
+    if (policy) model.pinPolicy = policy;
+    plan.models[i] = model;
+    plan.skips[i] = needSim ? worthSimulating(model) : 'no interleaving rule selected';
+    plan.incomplete[i] = index.partialHits !== hits;
+    n++;
+  }
+  return n;
 }
 
 /** The simulator's options for a check run. */

@@ -140,6 +140,8 @@ export class Index {
   /** address-taken name -> partial files taking it */
   private partialTaking = new Map<string, Set<string>>();
   readonly needed = new Set<string>();
+  /** How many times a lookup reached a partial file (a model built meanwhile is incomplete). */
+  partialHits = 0;
 
   setPartial(file: string, addrTaken: string[]): void {
     this.partial.set(file, addrTaken);
@@ -237,7 +239,7 @@ export class Index {
    * anon_inode_getfd(.., &fops, ..)), by table name.
    */
   exposures(name: string): Exposure[] {
-    for (const file of this.partialTaking.get(name) ?? []) this.needed.add(file);
+    for (const file of this.partialTaking.get(name) ?? []) { this.needed.add(file); this.partialHits++; }
     if (!this.exposureMap) {
       this.exposureMap = new Map();
       for (const ff of this.files.values()) this.addExposures(ff);
@@ -328,7 +330,7 @@ export class Index {
   private summarize(ref: FunctionRef, depth: number): Core {
     const cached = this.summaries.get(ref.key);
     if (cached) return cached;
-    if (this.partial.size && this.partial.has(ref.file)) this.needed.add(ref.file);
+    if (this.partial.size && this.partial.has(ref.file)) { this.needed.add(ref.file); this.partialHits++; }
     const plan = this.planOf(ref);
     const effects = ref.fn.effects;
     const max = this.opts.maxEffects;
