@@ -443,6 +443,9 @@ test('check extracts partial files on demand and finds what --full-facts finds',
   const a = key(lazy.stdout);
   assert.ok(a.length > 20, `expected the fixtures' findings, got ${a.length}`);
   assert.deepEqual(a, key(full.stdout));
+  // the same models: as many tables simulated, as many states explored
+  const stats = (out) => { const s = JSON.parse(out).stats; return { tables: s.tables, simulated: s.simulated, truncated: s.truncated, states: s.states }; };
+  assert.deepEqual(stats(lazy.stdout), stats(full.stdout));
   // and some files really were skipped first and extracted later
   assert.match(lazy.stderr, /round 1: \d+ more files in full/);
 });

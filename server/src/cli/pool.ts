@@ -151,7 +151,16 @@ export async function simulatePool(
   models: (TableModel | null)[], jobs: number, options: SimOptions, script: string,
   onDone: (done: number, total: number, name: string) => void,
 ): Promise<(SimResult | null)[]> {
+  // biggest models first, so that a long search does not start last and run alone (results
+  // land by index: the order of the report does not change)
+  const size = (m: TableModel): number => {
+    let n = 0;
+    for (const h of [m.open, m.release, m.poll, ...m.io, ...Object.values(m.callbacks)]) for (const v of h?.variants ?? []) n += v.steps.length + 1;
+    return n;
+  };
   const ids = models.map((m, i) => (m ? i : -1)).filter((i) => i >= 0);
+  const sizes = models.map((m) => (m ? size(m) : 0));
+  ids.sort((a, b) => sizes[b] - sizes[a] || a - b);
   const out: (SimResult | null)[] = models.map(() => null);
   const name = (i: number) => { const t = models[i]!.table; return t.index !== undefined ? `${t.name}[${t.index}]` : t.name; };
   const { cancelled: _c, ...plain } = options;

@@ -68,6 +68,8 @@ interface Core {
   truncated?: 'depth' | 'cycle' | 'size';
   effects: Effect[] | null;
   pub: Summary | null;
+  /** Reached a function of a partial file: not cached, so every model that reaches it says so. */
+  partial?: true;
 }
 
 const OWN = 1;
@@ -330,7 +332,9 @@ export class Index {
   private summarize(ref: FunctionRef, depth: number): Core {
     const cached = this.summaries.get(ref.key);
     if (cached) return cached;
-    if (this.partial.size && this.partial.has(ref.file)) { this.needed.add(ref.file); this.partialHits++; }
+    const isPartial = this.partial.size > 0 && this.partial.has(ref.file);
+    if (isPartial) { this.needed.add(ref.file); this.partialHits++; }
+    let tainted = isPartial;
     const plan = this.planOf(ref);
     const effects = ref.fn.effects;
     const max = this.opts.maxEffects;
@@ -356,6 +360,7 @@ export class Index {
         if (this.inProgress.has(callee.key)) { truncated = 'cycle'; complete = false; continue; }
         if (depth >= this.opts.maxDepth) { truncated = 'depth'; complete = false; continue; }
         const sub = this.summarize(callee, depth + 1);
+        if (sub.partial) tainted = true;
         if (sub.truncated) { complete = false; truncated ??= sub.truncated; }
         const n = sub.roots.length;
         if (n === 0) continue;
@@ -381,7 +386,8 @@ export class Index {
     const out: Core = { function: ref.fn.name, file: ref.file, parts, roots, unresolved: plan.unresolved(i), effects: null, pub: null };
     if (truncated) out.truncated = truncated;
     // A summary cut short by a cycle or depth depends on where the walk started: do not cache it.
-    if (complete || truncated === 'size') this.summaries.set(ref.key, out);
+    if (tainted) out.partial = true;
+    else if (complete || truncated === 'size') this.summaries.set(ref.key, out);
     return out;
   }
 
