@@ -4,7 +4,7 @@
  */
 import { normalize, parseC, type Node } from '../syntax';
 import type { ApiRow, Knowledge, OpsStructRow, TableMacroRow, ValueRow } from '../knowledge/types';
-import type { Effect, EffectKind, ExtractLevel, FileFacts, FunctionFacts, Loc, OpsTable, Param, Problem, TableField, Term } from './types';
+import type { Effect, EffectKind, ExtractLevel, FileFacts, FunctionFacts, Loc, OpsTable, Param, Problem, ReachLit, TableField, Term } from './types';
 import { addr, deref, field, render, root, rootOf, substitute, up } from './terms';
 
 export interface ExtractOptions {
@@ -137,6 +137,19 @@ class SourceText {
       break;
     }
     return this.src.slice(s, e);
+  }
+  private lineStarts: number[] | null = null;
+  /** 1-based line of an offset. */
+  lineOf(off: number): number {
+    if (!this.lineStarts) {
+      const ls = [0];
+      for (let i = this.src.indexOf('\n'); i >= 0; i = this.src.indexOf('\n', i + 1)) ls.push(i + 1);
+      this.lineStarts = ls;
+    }
+    const ls = this.lineStarts;
+    let lo = 0, hi = ls.length - 1;
+    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (ls[mid] <= off) lo = mid; else hi = mid - 1; }
+    return lo + 1;
   }
   /** An anonymous token (`->`, `=`, `&`): its type is its text. */
   token(n: Node): string { return this.clean ? n.type : this.text(n); }
@@ -467,6 +480,8 @@ function findMacroTables(top: Node[], ck: CompiledKnowledge, text: (n: Node) => 
 const EFFECT_NODE_TYPES = [
   'call_expression', 'declaration', 'assignment_expression', 'return_statement',
   'if_statement', 'while_statement', 'for_statement', 'do_statement', 'case_statement', 'conditional_expression',
+  // control flow past early exits (see "Paths past early exits" below)
+  'switch_statement', 'goto_statement', 'labeled_statement', 'break_statement', 'continue_statement',
 ];
 
 /**
@@ -475,10 +490,24 @@ const EFFECT_NODE_TYPES = [
  */
 class Cond {
   private text: string | null = null;
+  private atomText: string | null = null;
+  private flipped = false;
   constructor(private make: () => string) {}
   get(): string { return (this.text ??= this.make()); }
+  /** The test as the simulator's atomOf reads it: `!p` is `p`, flipped. */
+  atom(): string {
+    if (this.atomText === null) {
+      const t = this.get();
+      const m = SIMPLE_NOT.exec(t);
+      this.atomText = m ? m[1] : t;
+      this.flipped = !!m;
+    }
+    return this.atomText;
+  }
+  flip(): boolean { this.atom(); return this.flipped; }
 }
-const NO_COND = new Cond(() => '');
+/** `!p` is the test `p` false (as the simulator's atomOf reads it): one atom, two ways. */
+const SIMPLE_NOT = /^!([\w\->.()*&[\]@]+)$/;
 
 interface Region {
   start: number;
@@ -488,9 +517,118 @@ interface Region {
   negate: boolean;
   /** The condition as a pointer test the simulator can decide. */
   guard?: { path: Term; nonnull: boolean };
-  /** Code after `if (!x) return ...;`: guarded, but not a branch of its own (no cond text). */
-  hidden?: boolean;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Paths past early exits
+//
+// Branch conditions are regions (an effect inside `if (c) { ... }` has `c` in its `cond`). What
+// an early exit does to the code after it is not a region: after `if (ret) goto out;` the code
+// runs only when `ret` was false, and the code at `out:` runs when it was true or when the
+// fall-through got there. The walker keeps that as a path condition over the exits' tests, in
+// disjunctive normal form, and hands each effect what it adds to the effect's own branches
+// (Effect.reach, and guards for pointer tests the simulator decides from state).
+
+/** A test on the way to a point: an `if` condition, true or false. */
+interface Lit {
+  c: Cond;
+  neg: boolean;
+  /** A pointer test: what it says about the path when this literal holds. */
+  g?: { path: Term; nonnull: boolean };
+  /** `if (!t) return;` with nothing else in the branch: a guard the state decides, never a variant (as before). */
+  weak?: boolean;
+  /** The exit it comes from was not taken (or the operation it is about succeeded): the straight line. */
+  pass?: boolean;
+}
+/** A disjunction of conjunctions: [] nowhere (dead code), [[]] everywhere. */
+type Dnf = Lit[][];
+const ALWAYS: Dnf = [[]];
+/** Bounds on a path condition; past them it is weakened (literals dropped: more paths, never fewer). */
+const MAX_CONJ = 8;
+const MAX_LITS = 16;
+
+const atomKey = (l: Lit): string => l.c.atom();
+const polarity = (l: Lit): boolean => l.neg !== l.c.flip();
+const sameAtom = (a: Lit, b: Lit): boolean => a.c === b.c || atomKey(a) === atomKey(b);
+const has = (conj: Lit[], l: Lit): boolean => conj.some((x) => sameAtom(x, l) && polarity(x) === polarity(l));
+const subset = (a: Lit[], b: Lit[]): boolean => a.every((l) => has(b, l));
+
+function capConj(conj: Lit[]): Lit[] {
+  // keep the closest tests: the exits right above a cleanup matter more than the first ones
+  return conj.length > MAX_LITS ? conj.slice(conj.length - MAX_LITS) : conj;
+}
+
+/** `d ∧ l`. */
+function andLit(d: Dnf, l: Lit): Dnf {
+  const out: Dnf = [];
+  for (const conj of d) {
+    let dup = false;
+    let contra = false;
+    for (const x of conj) if (sameAtom(x, l)) { if (polarity(x) === polarity(l)) dup = true; else contra = true; }
+    if (contra) continue;
+    out.push(dup ? conj : capConj([...conj, l]));
+  }
+  return out;
+}
+
+function orDnf(a: Dnf, b: Dnf): Dnf {
+  if (a === b || !b.length) return a;
+  if (!a.length) return b;
+  return simplify([...a, ...b]);
+}
+
+/** Absorption and (self-subsuming) resolution: `x ∨ (!x ∧ y)` is `x ∨ y`, `(x ∧ y) ∨ (!x ∧ y)` is `y`. */
+function simplify(d: Dnf): Dnf {
+  let cs = d.slice();
+  for (let round = 0; round < 16; round++) {
+    let changed = false;
+    if (cs.some((c) => !c.length)) return ALWAYS;
+    // absorption: a conjunction that contains another one adds nothing
+    const kept: Dnf = [];
+    cs.forEach((c, i) => {
+      const absorbed = cs.some((o, j) => j !== i && o.length <= c.length && subset(o, c) && (o.length < c.length || j < i));
+      if (absorbed) changed = true; else kept.push(c);
+    });
+    cs = kept;
+    // resolution: a = S ∧ l, b = T ∧ !l with S ⊆ T: b loses !l
+    outer: for (let i = 0; i < cs.length; i++) {
+      for (let j = 0; j < cs.length; j++) {
+        if (i === j) continue;
+        const a = cs[i], b = cs[j];
+        const clash = a.filter((l) => b.some((x) => sameAtom(x, l) && polarity(x) !== polarity(l)));
+        if (clash.length !== 1) continue;
+        const l = clash[0];
+        const rest = a.filter((x) => x !== l);
+        if (!subset(rest, b)) continue;
+        cs[j] = b.filter((x) => !(sameAtom(x, l) && polarity(x) !== polarity(l)));
+        changed = true;
+        break outer;
+      }
+    }
+    if (!changed) break;
+  }
+  if (cs.some((c) => !c.length)) return ALWAYS;
+  if (cs.length > MAX_CONJ) {
+    // too many ways in: keep what they all share
+    const common = cs[0].filter((l) => cs.every((c) => has(c, l)));
+    return [common];
+  }
+  return cs;
+}
+
+type Scope =
+  /** an `if`: phase 0 its condition, 1 the consequence, 2 the alternative */
+  | { k: 'if'; end: number; cs: number; ce: number; ae: number; phase: number; before: Dnf; consOut: Dnf | null; lit: Lit; node: Node | null; fx: number; consFx: number; success?: { neg: boolean; implied?: Lit };
+      /** inside the branch where a result says success, what that success implies (not part of R: it ends with the branch) */
+      extra?: { phase: number; lit: Lit; base?: Dnf; d?: Dnf } }
+  | { k: 'loop'; end: number; before: Dnf }
+  | { k: 'switch'; end: number; entry: Dnf; out: Dnf; hasDefault: boolean }
+  /** a `return` whose expression is still being walked */
+  | { k: 'ret'; end: number };
+
+/** Effects whose success a later test of their result decides (`n = pin_user_pages...; if (n < 0)`). */
+const OUTCOME_KINDS = new Set<EffectKind>(['pin', 'setLease', 'asyncArm']);
+const ERROR_VALUE = /^-\s*(?:E[A-Z0-9_]+|\d+)$/;
 
 const MAX_COND = 80;
 const clip = (s: string): string => (s.length > MAX_COND ? s.slice(0, MAX_COND - 1) + '…' : s);
@@ -499,6 +637,7 @@ class EffectWalker {
   private env = new Map<string, Term>();
   private params = new Map<string, number>();
   private localNames = new Set<string>();
+  private localTypes = new Map<string, string>();
   private allocated = new Map<string, string>(); // local -> site
   private escapes = new Map<string, Term>(); // local -> first non-local path it was stored into
   private escapedAt = new Map<string, Loc>(); // local -> where that store is
@@ -513,6 +652,33 @@ class EffectWalker {
   private calleeName: string | null = null;
   private argsNode: Node | null = null;
   private argsList: Node[] = [];
+  /** The path condition at the current node (see "Paths past early exits" above), and the open scopes that change it. */
+  private R: Dnf = ALWAYS;
+  private scopes: Scope[] = [];
+  private gotoIn = new Map<string, Dnf>();
+  /** What each R turns into on an effect (memoised: many effects share one path condition). */
+  private reachMemo = new WeakMap<Dnf, { reach?: ReachLit[][]; guards: NonNullable<Effect['guards']> }>();
+  /** Locals holding an operation's result, not yet tested: the effects it made and where they were. */
+  private results = new Map<string, { pin: boolean; fx: { e: Effect; d: Dnf }[] }>();
+  /** `ret = x ? call() : -EBADF`: when `ret` says success, `x` held. */
+  private implied = new Map<string, Lit>();
+  /** Calls that are an arm of such a ternary: their effects are the local's result. */
+  private resultCalls = new Map<number, string>();
+  /**
+   * Where each local, and each path the function stores to (`ctx->data`), is assigned (offsets, in
+   * order), and from which assignment on a test sees a value of this function's own: the second
+   * for a local (its first is its initialisation), the first for a path or a parameter.
+   */
+  private assignAt = new Map<string, { offs: number[]; from: number; re?: RegExp }>();
+  private reassigned = false;
+  private versionedByLast = new Map<string, string[]>();
+  /** The path condition each effect was emitted under (for promote), and the weak tests to promote. */
+  private effD = new Map<Effect, Dnf>();
+  private promoted = new Set<string>();
+  /** Effects emitted so far, `return` not counted: whether an exit's branch does anything but leave. */
+  private fx = 0;
+  /** Locals last set to an error constant (`err = -ENOMEM;`), where. */
+  private errAt = new Map<string, number>();
 
   constructor(
     private fn: FunctionFacts,
@@ -541,17 +707,24 @@ class EffectWalker {
         for (const r of this.regions) if (r.end > s) live++;
         if (live < this.regions.length) this.regions = this.regions.filter((r) => r.end > s);
       }
+      if (this.scopes.length) this.advance(s);
       switch (n.type) {
         case 'if_statement': this.ifRegions(n); break;
         case 'while_statement': case 'for_statement': case 'do_statement': this.loopRegion(n); break;
-        case 'case_statement': this.caseRegion(n); break;
+        case 'case_statement': this.caseRegion(n); this.caseEntry(n); break;
         case 'conditional_expression': this.ternaryRegions(n); break;
         case 'declaration': this.declaration(n); break;
         case 'assignment_expression': this.assignment(n); break;
-        case 'return_statement': this.ret(n); break;
+        case 'return_statement': this.ret(n); this.scopes.push({ k: 'ret', end: n.endIndex }); break;
         case 'call_expression': if (!this.handled.has(s)) this.call(n, null); break;
+        case 'switch_statement': this.switchScope(n); break;
+        case 'goto_statement': this.jump(n); break;
+        case 'labeled_statement': this.label(n); break;
+        case 'break_statement': this.brk(); break;
+        case 'continue_statement': this.R = []; break;
       }
     }
+    if (this.promoted.size) this.promote();
     this.resolveEscapes();
   }
 
@@ -559,7 +732,7 @@ class EffectWalker {
   private condAt(off: number): string[] {
     const out: string[] = [];
     for (const r of this.regions) {
-      if (r.start <= off && off < r.end && !r.hidden) out.push(r.negate ? `!(${r.cond.get()})` : r.cond.get());
+      if (r.start <= off && off < r.end) out.push(r.negate ? `!(${r.cond.get()})` : r.cond.get());
     }
     return out;
   }
@@ -568,8 +741,8 @@ class EffectWalker {
     let i = 0;
     for (const r of this.regions) {
       if (!(r.start <= off && off < r.end)) continue;
-      if (r.guard) out.push({ cond: r.hidden ? -1 : i, ...r.guard });
-      if (!r.hidden) i++;
+      if (r.guard) out.push({ cond: i, ...r.guard });
+      i++;
     }
     return out;
   }
@@ -579,6 +752,8 @@ class EffectWalker {
     switch (n.type) {
       case 'parenthesized_expression': return n.namedChildren.length === 1 ? this.guardOf(n.namedChildren[0], depth + 1) : null;
       case 'identifier': case 'field_expression': {
+        // `if (ret)` on an `int` is not a pointer test (only declared types are known: fields pass)
+        if (n.type === 'identifier' && !this.mayBePointer(this.s.ident(n))) return null;
         const t = this.term(n);
         return t && t.t !== 'null' ? { path: t, nonnull: true } : null;
       }
@@ -607,21 +782,40 @@ class EffectWalker {
       default: return null;
     }
   }
-  /** A statement that never falls through: return, goto, or a block ending in one. */
-  private exits(n: Node | null): boolean {
-    if (!n) return false;
-    if (n.type === 'return_statement' || n.type === 'goto_statement') return true;
-    if (n.type === 'compound_statement') {
-      const kids = n.namedChildren.filter((c) => c.type !== 'comment');
-      return kids.length > 0 && this.exits(kids[kids.length - 1]);
-    }
-    return false;
+  private mayBePointer(name: string): boolean {
+    const pi = this.params.get(name);
+    const ty = pi !== undefined && !this.localNames.has(name) ? this.fn.params[pi].type : this.localTypes.get(name);
+    return ty === undefined || /[*[]/.test(ty);
   }
   private condText(n: Node | null): string {
     if (!n) return '?';
     let t = squash(this.text(n));
     if (t.startsWith('(') && t.endsWith(')')) t = t.slice(1, -1).trim();
+    if (this.reassigned) t = this.versioned(t, n.startIndex);
     return clip(t);
+  }
+  /**
+   * A value assigned again before this test is another value: `ret@88` is `ret` as line 88 set
+   * it, `ctx->data@71` the field after this function stored to it, so the variants do not tie
+   * two tests of different values together (see assignAt for where numbering starts).
+   */
+  private versioned(t: string, at: number): string {
+    // the names assigned again, by their last identifier (`data` for `ctx->data`): a test names few
+    for (const [last, names] of this.versionedByLast) {
+      if (!t.includes(last)) continue;
+      for (const name of names) t = this.version(t, name, at);
+    }
+    return t;
+  }
+  private version(t: string, name: string, at: number): string {
+    if (!t.includes(name)) return t;
+    const a = this.assignAt.get(name)!;
+    let k = 0;
+    while (k < a.offs.length && a.offs[k] < at) k++;
+    if (k < a.from) return t;
+    const line = this.s.lineOf(a.offs[k - 1]);
+    a.re ??= new RegExp(`(?<![\\w.>$])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w$])`, 'g');
+    return t.replace(a.re, `${name}@${line}`);
   }
   private ifRegions(n: Node): void {
     const condNode = n.childForFieldName('condition');
@@ -632,18 +826,59 @@ class EffectWalker {
     const alt = n.childForFieldName('alternative');
     if (cons) this.regions.push({ start: cons.startIndex, end: cons.endIndex, cond: c, negate: false, ...(g ? { guard: g } : {}) });
     if (alt) this.regions.push({ start: alt.startIndex, end: alt.endIndex, cond: c, negate: true, ...(neg ? { guard: neg } : {}) });
-    // `if (!t) return;` guards the rest of the block: the simulator may decide it
-    // (to the end of the innermost enclosing branch or loop body, else of the function)
-    if (!alt && neg && this.exits(cons)) {
-      let end = Number.MAX_SAFE_INTEGER;
-      const ns = n.startIndex, ne = n.endIndex;
-      for (const r of this.regions) if (r.start <= ns && ne <= r.end ) end = Math.min(end, r.end);
-      this.regions.push({ start: ne, end, cond: NO_COND, negate: false, guard: neg, hidden: true });
+    if (!cons) return;
+    const lit: Lit = { c, neg: false, ...(g ? { g } : {}) };
+    const sc: Scope = {
+      k: 'if', end: alt ? alt.endIndex : cons.endIndex, cs: cons.startIndex, ce: cons.endIndex, ae: alt ? alt.endIndex : -1,
+      phase: 0, before: this.R, consOut: null, lit, node: condNode, fx: this.fx, consFx: 0,
+    };
+    // a test of an operation's result: the operation happened only when the test says success
+    if (this.results.size || this.implied.size) {
+      const t = this.outcomeTest(c);
+      if (t) {
+        const r = this.results.get(t.name);
+        const failWhenTrue = r?.pin ? t.pin : t.plain;
+        if (failWhenTrue !== null && failWhenTrue !== undefined) {
+          const ok: Lit = { c, neg: failWhenTrue, pass: true, ...(g ? { g: failWhenTrue ? neg! : g } : {}) };
+          if (r) {
+            for (const x of r.fx) this.setReach(x.e, andLit(x.d, ok));
+            this.results.delete(t.name);
+          }
+          const implied = this.implied.get(t.name);
+          sc.success = { neg: failWhenTrue, ...(implied ? { implied } : {}) };
+          if (implied) sc.extra = { phase: failWhenTrue ? 2 : 1, lit: implied };
+        }
+      }
+    }
+    this.scopes.push(sc);
+  }
+  /**
+   * `n < 0`, `!ret`, `err`, `ret >= 0` on a local holding a result: which way is failure. For a
+   * pin (a count) `pin`; for an errno-or-0 result `plain`; null where the form does not say.
+   */
+  private outcomeTest(c: Cond): { name: string; pin: boolean | null; plain: boolean | null } | null {
+    const t = c.get().replace(/@\d+/g, '');
+    let m = /^(!?)\s*\(?\s*([A-Za-z_]\w*)\s*\)?$/.exec(t);
+    if (m) {
+      if (!this.results.has(m[2]) && !this.implied.has(m[2])) return null;
+      return m[1] ? { name: m[2], pin: true, plain: false } : { name: m[2], pin: null, plain: true };
+    }
+    m = /^([A-Za-z_]\w*)\s*(<=|>=|==|!=|<|>)\s*0$/.exec(t);
+    if (!m || (!this.results.has(m[1]) && !this.implied.has(m[1]))) return null;
+    switch (m[2]) {
+      case '<': return { name: m[1], pin: true, plain: true };
+      case '<=': return { name: m[1], pin: true, plain: null };
+      case '>=': return { name: m[1], pin: false, plain: false };
+      case '>': return { name: m[1], pin: false, plain: null };
+      case '==': return { name: m[1], pin: true, plain: false };
+      default: return { name: m[1], pin: null, plain: true };
     }
   }
   private loopRegion(n: Node): void {
     const b = n.childForFieldName('body');
     if (!b) return;
+    // exits inside a loop body shape the rest of the body; after the loop, paths are as before it
+    this.scopes.push({ k: 'loop', end: b.endIndex, before: this.R });
     if (n.type === 'do_statement') return; // the body of a do-while always runs once
     // the source text (not the normalised one): `list_for_each_entry(...)` rather than `while`
     const from = n.startIndex, to = b.startIndex;
@@ -660,6 +895,197 @@ class EffectWalker {
     const b = n.childForFieldName('alternative');
     if (a) this.regions.push({ start: a.startIndex, end: a.endIndex, cond: c, negate: false });
     if (b) this.regions.push({ start: b.startIndex, end: b.endIndex, cond: c, negate: true });
+  }
+
+  // --- paths past early exits (see "Paths past early exits" above)
+  /** Close the scopes that end before `o`, and step `if`s into their branches. */
+  private advance(o: number): void {
+    for (;;) {
+      const top = this.scopes[this.scopes.length - 1];
+      if (!top) return;
+      switch (top.k) {
+        case 'ret':
+          if (o < top.end) return;
+          this.scopes.pop();
+          this.R = [];
+          continue;
+        case 'loop':
+          if (o < top.end) return;
+          this.scopes.pop();
+          this.R = top.before;
+          continue;
+        case 'switch':
+          if (o < top.end) return;
+          this.scopes.pop();
+          // after the switch: from the last case, from every break, and past it when no case matched
+          this.R = orDnf(orDnf(this.R, top.out), top.hasDefault ? [] : top.entry);
+          continue;
+        case 'if':
+          if (top.phase === 0) { if (o < top.cs) return; top.phase = 1; top.fx = this.fx; continue; }
+          if (top.phase === 1) {
+            if (o < top.ce) return;
+            top.consOut = this.R;
+            top.consFx = this.fx;
+            if (top.ae >= 0) { top.phase = 2; this.R = top.before; continue; }
+            this.scopes.pop();
+            this.mergeIf(top, top.before, top.consFx);
+            continue;
+          }
+          if (o < top.ae) return;
+          this.scopes.pop();
+          this.mergeIf(top, this.R, this.fx);
+          continue;
+      }
+    }
+  }
+  private mergeIf(sc: Extract<Scope, { k: 'if' }>, altOut: Dnf, altFx: number): void {
+    const a = sc.consOut!;
+    const before = sc.before;
+    if (a === before && altOut === before) { this.R = before; return; }
+    const pos = sc.lit;
+    const negLit: Lit = { c: pos.c, neg: true, ...(pos.g ? { g: { path: pos.g.path, nonnull: !pos.g.nonnull } } : {}) };
+    // the sibling of a branch that never falls through is the straight line past an exit; a
+    // pointer exit with nothing else in it stays a guard (the state decides it, as it always did)
+    const consExits = !a.length, altExits = sc.ae >= 0 && !altOut.length;
+    const mark = (l: Lit, exitFx: boolean): Lit => ({ ...l, pass: true, ...(l.g && !exitFx ? { weak: true } : {}) });
+    // past `if (a || b) return;` both `a` and `b` were false: separate tests (pointer ones the state decides)
+    const past = (d: Dnf, whole: Lit, op: '||' | '&&', exitFx: boolean): Dnf => {
+      const parts = this.parts(sc.node, op);
+      if (parts.length < 2) return andLit(d, mark(whole, exitFx));
+      let r = d;
+      for (const n of parts) {
+        const g = this.guardOf(n);
+        const pos1 = op === '&&';
+        r = andLit(r, mark({ c: new Cond(() => this.condText(n)), neg: !pos1, ...(g ? { g: pos1 ? g : { path: g.path, nonnull: !g.nonnull } } : {}) }, exitFx));
+      }
+      return r;
+    };
+    const ca = !a.length ? [] : altExits && !consExits ? past(a, pos, '&&', altFx > sc.consFx) : andLit(a, pos);
+    const cb = !altOut.length ? [] : consExits && !altExits ? past(altOut, negLit, '||', sc.consFx > sc.fx) : andLit(altOut, negLit);
+    let r = orDnf(ca, cb);
+    // `ret = x ? call() : -EBADF; if (ret) return ret;`: going on means x held
+    const s = sc.success;
+    if (s?.implied && r.length && ((consExits && s.neg) || (altExits && !s.neg))) r = andLit(r, s.implied);
+    this.R = r;
+  }
+  /** `a || b || c` (op `||`): [a, b, c]; anything else: [itself]. */
+  private parts(n: Node | null, op: '||' | '&&', depth = 0): Node[] {
+    if (!n) return [];
+    if (n.type === 'parenthesized_expression' && n.namedChildren.length === 1 && depth < 16) return this.parts(n.namedChildren[0], op, depth + 1);
+    if (n.type === 'binary_expression' && depth < 16) {
+      const o = n.childForFieldName('operator');
+      if (o && this.s.token(o) === op) {
+        const l = n.childForFieldName('left'), r = n.childForFieldName('right');
+        if (l && r) return [...this.parts(l, op, depth + 1), ...this.parts(r, op, depth + 1)];
+      }
+    }
+    return [n];
+  }
+  private caseEntry(n: Node): void {
+    for (let i = this.scopes.length - 1; i >= 0; i--) {
+      const sc = this.scopes[i];
+      if (sc.k !== 'switch') continue;
+      if (this.s.src.startsWith('default', n.startIndex)) sc.hasDefault = true;
+      this.R = orDnf(this.R, sc.entry);
+      return;
+    }
+  }
+  private switchScope(n: Node): void {
+    const b = n.childForFieldName('body');
+    // the body is entered at its case labels (caseEntry); a break leaves it
+    if (b) this.scopes.push({ k: 'switch', end: b.endIndex, entry: this.R, out: [], hasDefault: false });
+  }
+  /** The path condition at this point with the branches it sits under (which a label outside them does not). */
+  private withBranches(d: Dnf, from: number): Dnf {
+    let out = d;
+    for (let i = from; i < this.scopes.length && out.length; i++) {
+      const sc = this.scopes[i];
+      if (sc.k !== 'if' || sc.phase === 0) continue;
+      const l = sc.lit;
+      const weak = !!l.g && this.fx === (sc.phase === 1 ? sc.fx : sc.consFx);
+      const lit: Lit = sc.phase === 1 ? l : { c: l.c, neg: true, ...(l.g ? { g: { path: l.g.path, nonnull: !l.g.nonnull } } : {}) };
+      out = andLit(out, weak ? { ...lit, weak: true } : lit);
+    }
+    return out;
+  }
+  private labelAt(off: number): string {
+    const m = /^[A-Za-z_$][\w$]*/.exec(this.s.src.slice(off, off + 128));
+    return m ? m[0] : '';
+  }
+  private jump(n: Node): void {
+    const m = /^goto\s+([A-Za-z_$][\w$]*)/.exec(this.s.src.slice(n.startIndex, n.startIndex + 140));
+    if (m && this.R.length) this.gotoIn.set(m[1], orDnf(this.gotoIn.get(m[1]) ?? [], this.withBranches(this.R, 0)));
+    this.R = [];
+  }
+  private label(n: Node): void {
+    const name = this.labelAt(n.startIndex);
+    const g = this.gotoIn.get(name);
+    if (g) { this.R = orDnf(this.R, g); this.gotoIn.delete(name); }
+    // a label nothing jumps to (yet) is still a way in: code after `return` is reachable from a
+    // backward goto or a computed one; keep what reaches it, or assume nothing when nothing does
+    else if (!this.R.length) this.R = ALWAYS;
+  }
+  private brk(): void {
+    for (let i = this.scopes.length - 1; i >= 0; i--) {
+      const sc = this.scopes[i];
+      if (sc.k === 'loop') break;
+      if (sc.k === 'switch') { if (this.R.length) sc.out = orDnf(sc.out, this.withBranches(this.R, i + 1)); break; }
+    }
+    this.R = [];
+  }
+  /**
+   * A pointer exit that is a test somewhere (a `goto` target's way in) is a test everywhere:
+   * the code past it carries it in its reach too, so no variant takes the exit for the label
+   * and goes on past it.
+   */
+  private promote(): void {
+    const memo = new Map<Dnf, Dnf>();
+    for (const [e, d] of this.effD) {
+      if (!d.some((c) => c.some((l) => l.weak && this.promoted.has(atomKey(l))))) continue;
+      let p = memo.get(d);
+      if (!p) {
+        p = d.map((c) => c.map((l) => (l.weak && this.promoted.has(atomKey(l)) ? { ...l, weak: false } : l)));
+        memo.set(d, p);
+      }
+      this.setReach(e, p);
+    }
+  }
+  /** An effect's share of a path condition: reach conjunctions and guards from pointer tests. */
+  private reachInfo(d: Dnf): { reach?: ReachLit[][]; guards: NonNullable<Effect['guards']> } {
+    const memo = this.reachMemo.get(d);
+    if (memo) return memo;
+    let out: { reach?: ReachLit[][]; guards: NonNullable<Effect['guards']> } = { guards: [] };
+    // dead code (after a return, or an #if'd-out way in): assume nothing rather than never
+    if (d.length && d.every((c) => c.length)) {
+      const common = d[0].filter((l) => d.every((c) => has(c, l)));
+      for (const l of common) if (l.g) out.guards.push({ cond: -1, path: l.g.path, nonnull: l.g.nonnull });
+      // weak tests are guards only where they are on every way in; elsewhere (`out:` reached
+      // from `if (!f) goto out;` and from an error after it) they are tests like any other,
+      // and then everywhere in the function (promote, at the end of the walk)
+      const strong = d.map((c) => c.filter((l) => {
+        if (!l.weak) return true;
+        if (has(common, l)) return false;
+        this.promoted.add(atomKey(l));
+        return true;
+      }));
+      const rest = strong.some((c) => !c.length) ? ALWAYS : strong.length > 1 ? simplify(strong) : strong;
+      if (rest.length && rest.every((c) => c.length)) {
+        out = {
+          ...out,
+          reach: rest.map((c) => c.map((l) => ({ c: l.neg ? `!(${l.c.get()})` : l.c.get(), ...(l.pass ? { pass: true as const } : {}) }))),
+        };
+      }
+    }
+    this.reachMemo.set(d, out);
+    return out;
+  }
+  private setReach(e: Effect, d: Dnf): void {
+    this.effD.set(e, d);
+    const info = this.reachInfo(d);
+    const own = (e.guards ?? []).filter((g) => g.cond >= 0);
+    const guards = [...own, ...info.guards];
+    if (guards.length) e.guards = guards; else delete e.guards;
+    if (info.reach) e.reach = info.reach; else delete e.reach;
   }
 
   // --- calls
@@ -756,18 +1182,60 @@ class EffectWalker {
       const name = this.s.ident(info.name);
       this.localNames.add(name);
       this.env.delete(name);
-      this.fn.locals.push({ name, type: typeWithStars(tyText, info.stars) });
+      const type = typeWithStars(tyText, info.stars);
+      this.fn.locals.push({ name, type });
+      this.localTypes.set(name, type);
+      this.forget(name);
       if (d.type === 'init_declarator') {
         const v = d.childForFieldName('value');
-        if (v) this.assigned.set(name, [v]);
+        if (v) { this.assigned.set(name, [v]); this.assignedAt(name, d.startIndex); this.errAt.delete(name); this.errorFlow(name, v, d.startIndex); }
         this.bindLocal(name, v);
       }
+    }
+  }
+
+  /** A local gets a new value: what was known about the old one (its result, what its success implied) goes. */
+  private forget(name: string): void {
+    if (this.results.size) this.results.delete(name);
+    if (this.implied.size) this.implied.delete(name);
+  }
+  /**
+   * `err = -ENOMEM; if (fl) { ...; err = vfs_setlease(...); }`: past the branch, `err` saying
+   * success means the branch ran. Called for every plain assignment of a local, value `v`.
+   */
+  private errorFlow(name: string, v: Node, at: number): void {
+    const was = this.errAt.get(name);
+    if (ERROR_VALUE.test(squash(this.s.src.slice(v.startIndex, Math.min(v.startIndex + 40, this.s.src.length)).replace(/[;,)].*$/s, '')))) {
+      this.errAt.set(name, at);
+      return;
+    }
+    if (was === undefined) return;
+    for (let i = this.scopes.length - 1; i >= 0; i--) {
+      const sc = this.scopes[i];
+      if (sc.k !== 'if' || sc.phase === 0) continue;
+      const start = sc.phase === 1 ? sc.cs : sc.ce;
+      if (start < was) break;
+      this.implied.set(name, sc.phase === 1 ? sc.lit : { c: sc.lit.c, neg: true, ...(sc.lit.g ? { g: { path: sc.lit.g.path, nonnull: !sc.lit.g.nonnull } } : {}) });
+      return;
+    }
+    this.errAt.delete(name);
+  }
+  private assignedAt(name: string, off: number, from = 2): void {
+    let a = this.assignAt.get(name);
+    if (!a) { a = { offs: [], from }; this.assignAt.set(name, a); }
+    a.offs.push(off);
+    if (a.offs.length === a.from) {
+      this.reassigned = true;
+      const last = /[A-Za-z_$][\w$]*$/.exec(name)?.[0] ?? name;
+      const l = this.versionedByLast.get(last);
+      if (l) l.push(name); else this.versionedByLast.set(last, [name]);
     }
   }
 
   private bindLocal(name: string, value: Node | null): void {
     if (!value) return;
     const v = unwrapValue(value);
+    if (v.type === 'conditional_expression') this.ternaryResult(name, v);
     if (v.type === 'call_expression' && this.allocCall(v, root(name, 'local'))) {
       this.env.delete(name);
       this.allocated.set(name, `${v.startPosition.row + 1}`);
@@ -801,9 +1269,15 @@ class EffectWalker {
     const leftName = left.type === 'identifier' ? this.s.ident(left) : null;
     if (leftName !== null) {
       this.assigned.set(leftName, plain ? [right] : [...(this.assigned.get(leftName) ?? []), right]);
+      if (this.localNames.has(leftName) || this.params.has(leftName)) { this.forget(leftName); this.assignedAt(leftName, n.startIndex, this.localNames.has(leftName) ? 2 : 1); }
+    } else if (left.type === 'field_expression') {
+      // the lvalue's text without a native call: from its start to the operator before the value
+      const lv = squash(this.s.src.slice(left.startIndex, right.startIndex).replace(/(?:<<|>>|[-+*/%&|^])?=\s*$/, ''));
+      if (lv && lv.length < 80) this.assignedAt(lv, n.startIndex, 1);
     }
-    if (!plain) return;
+    if (!plain) { if (leftName !== null) this.errAt.delete(leftName); return; }
     if (leftName !== null && (this.localNames.has(leftName) || this.params.has(leftName))) {
+      this.errorFlow(leftName, right, n.startIndex);
       if (this.params.has(leftName)) this.localNames.add(leftName); // a reassigned parameter behaves like a local from here on
       this.bindLocal(leftName, right);
       return;
@@ -816,9 +1290,11 @@ class EffectWalker {
       const name = this.s.ident(v);
       if ((this.allocated.has(name) || this.callResults.has(name)) && !this.escapes.has(name) && rootOf(target)?.kind !== 'local') { this.escapes.set(name, target); this.escapedAt.set(name, this.loc(n)); }
     }
-    // stores the simulator's guards depend on: `x->p = NULL`, `t->of = of`
+    // stores the simulator's guards depend on: `x->p = NULL`, `t->of = of`, `ctx->f = b` where
+    // `b` holds what a call returned (`b = dentry_open(...)`: the field now holds an object)
     const vt = v.type === 'null' || this.isNullText(v) ? { t: 'null' as const } : v.type === 'identifier' ? this.term(v) : null;
-    if (vt && (vt.t === 'null' || (vt.t === 'root' && vt.kind === 'param' && /\*/.test(vt.type ?? ''))) && target.t === 'field') {
+    const made = vt?.t === 'root' && vt.kind === 'local' && this.callResults.has(vt.name) && this.mayBePointer(vt.name);
+    if (vt && (vt.t === 'null' || made || (vt.t === 'root' && vt.kind === 'param' && /\*/.test(vt.type ?? ''))) && target.t === 'field') {
       this.emit('store', n, { api: '=', path: target, value: vt });
     }
   }
@@ -828,6 +1304,33 @@ class EffectWalker {
     if (!e) return;
     const t = this.term(e);
     if (t && t.t !== 'null') this.emit('return', n, { path: t, api: 'return' });
+  }
+
+  /**
+   * `ret = x ? vfs_setlease(...) : -EBADF`: the call's effects are `ret`'s result, and `ret`
+   * saying success means `x` held.
+   */
+  private ternaryResult(name: string, v: Node): void {
+    const cond = v.childForFieldName('condition');
+    const a = v.childForFieldName('consequence');
+    const b = v.childForFieldName('alternative');
+    if (!cond || !a || !b) return;
+    const ua = unwrapValue(a), ub = unwrapValue(b);
+    const errA = ERROR_VALUE.test(squash(this.text(ua))), errB = ERROR_VALUE.test(squash(this.text(ub)));
+    if (errA === errB) return;
+    const call = errA ? ub : ua;
+    if (call.type === 'call_expression') this.resultCalls.set(call.startIndex, name);
+    const g = this.guardOf(cond);
+    const c = new Cond(() => this.condText(cond));
+    this.implied.set(name, { c, neg: errA, pass: true, ...(g ? { g: errA ? { path: g.path, nonnull: !g.nonnull } : g } : {}) });
+  }
+
+  /** Effects made by the call at `n` whose result lands in local `name`: a later test of `name` decides them. */
+  private noteResult(name: string, from: number): void {
+    const fx = this.fn.effects.slice(from).filter((e) => OUTCOME_KINDS.has(e.kind) && (e.kind !== 'asyncArm' || e.mechanism === 'irq'));
+    if (!fx.length) return;
+    const d = this.scopes.length ? this.here() : this.R;
+    this.results.set(name, { pin: fx.some((e) => e.kind === 'pin'), fx: fx.map((e) => ({ e, d })) });
   }
 
   /** An allocation call whose result lands in `target`. */
@@ -854,7 +1357,13 @@ class EffectWalker {
     if (this.ck.values.has(name)) return;
     const rows = this.ck.apis.get(name);
     const row = rows?.find((r) => this.whenOk(r, n));
-    if (row) { this.effectFromRow(row, n, resultTarget); return; }
+    if (row) {
+      const from = this.fn.effects.length;
+      this.effectFromRow(row, n, resultTarget);
+      const local = resultTarget?.t === 'root' && resultTarget.kind === 'local' ? resultTarget.name : this.resultCalls.get(n.startIndex);
+      if (local !== undefined) this.noteResult(local, from);
+      return;
+    }
     const args = this.args(n);
     this.emit('call', n, { api: name, args: args.map((a) => this.term(a)), ...(resultTarget ? { result: resultTarget } : {}) });
   }
@@ -902,12 +1411,31 @@ class EffectWalker {
     for (const k of row.also ?? []) this.emit(k, call, { api: row.name, ...(path ? { path } : {}) });
   }
 
+  /** R with what the open success branches imply (`else ctx->f = b;` after `if (err)` when `err` says `fl` held). */
+  private here(): Dnf {
+    let d = this.R;
+    for (const sc of this.scopes) {
+      if (sc.k !== 'if' || !sc.extra || sc.extra.phase !== sc.phase || !d.length) continue;
+      const x = sc.extra;
+      if (x.base !== d || !x.d) { x.base = d; x.d = andLit(d, x.lit); }
+      d = x.d;
+    }
+    return d;
+  }
   private emit(kind: EffectKind, n: Node, extra: Partial<Effect>): void {
     const e: Effect = { kind, api: extra.api ?? kind, loc: this.loc(n), cond: this.condAt(n.startIndex), ...extra };
     const guards = this.regions.length ? this.guardsAt(n.startIndex) : [];
+    const d = this.scopes.length ? this.here() : this.R;
+    if (d !== ALWAYS) {
+      this.effD.set(e, d);
+      const info = this.reachInfo(d);
+      if (info.guards.length) guards.push(...info.guards);
+      if (info.reach) e.reach = info.reach;
+    }
     if (guards.length) e.guards = guards;
     if (e.path) e.text = render(e.path);
     this.fn.effects.push(e);
+    if (kind !== 'return') this.fx++;
   }
 
   /** A local that holds an allocation and is stored into one non-local path is that path. */

@@ -88,6 +88,15 @@ export interface Effect {
    * paths: `cond` is the index into `cond` it explains. The simulator decides these from state.
    */
   guards?: { cond: number; path: Term; nonnull: boolean }[]; // cond -1: an early return above, not a branch
+  /**
+   * Past early exits (`if (ret) goto out;`, `if (n < 0) return n;`, `if (ret >= 0) { ...; return 0; }`):
+   * the effect happens only when one of these conjunctions holds (a disjunction, [] never given).
+   * Absent: on every path that reaches its branches (`cond`). Code after an exit carries the exit's
+   * test as false (`!(ret)`, marked `pass`); code at a `goto` target carries each way in (the exit
+   * taken, or the fall-through); an operation whose result is tested later (`n = pin...; if (n < 0)`)
+   * carries its success. Not part of `cond`: the `?` of a rendered effect is about branches only.
+   */
+  reach?: ReachLit[][];
   /** free: when the memory goes away. */
   mode?: 'now' | 'rcu';
   /** pin: FOLL_LONGTERM (or an API that always pins long term); gup: taken with get_user_pages*. */
@@ -112,6 +121,13 @@ export interface Effect {
   onReturned?: boolean;
   /** Set on effects copied from a callee by the index: the chain of calls that led here. */
   via?: CallStep[];
+}
+
+/** A condition (source text, `!(c)` when it is false) on the way to an effect past an early exit. */
+export interface ReachLit {
+  c: string;
+  /** The test of an early exit that was not taken (or an operation that succeeded): the straight line. */
+  pass?: true;
 }
 
 export interface CallStep {

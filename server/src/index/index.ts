@@ -4,7 +4,7 @@
  * parameters' access paths). Incremental: updating a file drops exactly the summaries that
  * could have used it, transitively through callers.
  */
-import type { CallStep, Effect, FileFacts, FunctionFacts, Loc, OpsTable, Term } from '../facts/types';
+import type { CallStep, Effect, FileFacts, FunctionFacts, Loc, OpsTable, ReachLit, Term } from '../facts/types';
 import { render, rootOf, substitute } from '../facts/terms';
 
 export interface SummaryOptions {
@@ -484,6 +484,9 @@ function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect
     ...(ce.guards ?? []).flatMap((g) => { const p = map(g.path); return p ? [{ ...g, cond: g.cond < 0 ? -1 : g.cond + shift, path: p }] : []; }),
   ];
   if (guards.length) out.guards = guards; else delete out.guards;
+  // past early exits: the call's own way in, and the callee effect's way from the callee's entry
+  const reach = andReach(call.reach, ce.reach);
+  if (reach) out.reach = reach; else delete out.reach;
   if (ce.path) {
     const p = map(ce.path);
     if (!p) return null;
@@ -497,6 +500,41 @@ function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect
     if (v) out.value = v; else delete out.value;
   }
   return out;
+}
+
+/** Past this many ways in, a composed reach keeps only what they all share (more paths, never fewer). */
+const MAX_REACH_CONJ = 8;
+const andMemo = new WeakMap<ReachLit[][], WeakMap<ReachLit[][], ReachLit[][] | null>>();
+
+/**
+ * `a ∧ b` over reach conditions (disjunctions of conjunctions of condition texts). Texts of the
+ * caller and of the callee are different variables only when their texts differ: as with `cond`,
+ * the same text is the same test (a callee's `ret` that the caller returns is usually the caller's).
+ */
+function andReach(a: ReachLit[][] | undefined, b: ReachLit[][] | undefined): ReachLit[][] | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  let m = andMemo.get(a);
+  if (!m) { m = new WeakMap(); andMemo.set(a, m); }
+  const hit = m.get(b);
+  if (hit !== undefined) return hit ?? undefined;
+  const neg = (c: string) => (c.startsWith('!(') && c.endsWith(')') ? c.slice(2, -1) : `!(${c})`);
+  const out: ReachLit[][] = [];
+  for (const x of a) {
+    for (const y of b) {
+      const seen = new Set(x.map((l) => l.c));
+      if (y.some((l) => seen.has(neg(l.c)))) continue; // contradictory: not a way in
+      out.push([...x, ...y.filter((l) => !seen.has(l.c))]);
+    }
+  }
+  let r: ReachLit[][] | undefined = out;
+  if (!out.length) r = a; // every combination contradicts: the texts are probably different variables; keep the caller's
+  else if (out.length > MAX_REACH_CONJ) {
+    const common = out[0].filter((l) => out.every((c) => c.some((k) => k.c === l.c)));
+    r = common.length ? [common] : undefined;
+  }
+  m.set(b, r ?? null);
+  return r;
 }
 
 export function locKey(l: Loc): string {
