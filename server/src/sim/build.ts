@@ -16,6 +16,8 @@ import { isUnder, type Guard, type HandlerModel, type HandlerRole, type Op, type
 
 const PROCFS_REMOVERS = new Set(PROVIDER_GLUE.procfsRemovers);
 const MAX_ENUMERATED_ATOMS = 3;
+/** Early exits explored taken (the first ones that do something when taken), one at a time, beside the straight line. */
+const MAX_EXIT_CHOICES = 6;
 
 export interface BuildOptions {
   /** Override what the builder infers (tests, `simulate --provider`). */
@@ -332,7 +334,7 @@ class Builder {
         guards.push({ slot: s, nonnull: g.nonnull, branch: true, atom, whenTrue: g.nonnull !== neg });
       } else guards.push({ slot: s, nonnull: g.nonnull, ...(g.cond >= 0 ? { branch: true } : {}) });
     }
-    return { op, loc: e.loc, api: e.api, text, chain, cond: e.cond, guards };
+    return { op, loc: e.loc, api: e.api, text, chain, cond: e.cond, guards, ...(e.reach ? { reach: e.reach } : {}) };
   }
 
   /**
@@ -476,7 +478,8 @@ function atomOfUncached(c: string): { atom: string; neg: boolean } {
   for (let k = 0; k < 8; k++) {
     if (s.startsWith('!(') && s.endsWith(')') && balanced(s.slice(2, -1))) { s = s.slice(2, -1).trim(); neg = !neg; continue; }
     if (s.startsWith('(') && s.endsWith(')') && balanced(s.slice(1, -1))) { s = s.slice(1, -1).trim(); continue; }
-    if (/^![\w(]/.test(s) && /^[\w\->.()*&[\]]+$/.test(s.slice(1)) && balanced(s.slice(1))) { s = s.slice(1); neg = !neg; continue; }
+    // (`@`: a value assigned again before the test, `ret@88`; see facts/extract.ts)
+    if (/^![\w(]/.test(s) && /^[\w\->.()*&[\]@]+$/.test(s.slice(1)) && balanced(s.slice(1))) { s = s.slice(1); neg = !neg; continue; }
     const eq = /^(.+?)\s*(==|!=)\s*NULL$/.exec(s) ?? /^NULL\s*(==|!=)\s*(.+)$/.exec(s);
     if (eq) { const [x, op] = eq[1] === '==' || eq[1] === '!=' ? [eq[2], eq[1]] : [eq[1], eq[2]]; s = x.trim(); if (op === '==') neg = !neg; continue; }
     break;
@@ -494,6 +497,9 @@ function balanced(s: string): boolean {
  * The handler's possible paths: conditions on steps that matter (not plain uses) are atoms;
  * the first few are enumerated, the rest move together. A step runs when all its conditions
  * hold under the assignment; uses under other conditions are kept (they are only checks).
+ * Tests of early exits that no step branches on (Step.reach) are not combined: each variant
+ * takes the straight line past them, or takes one of the first few (a chain of exits has one
+ * path per exit taken).
  */
 export function variantsOf(steps: Step[]): HandlerModel['variants'] {
   const seenAtoms = new Set<string>();
@@ -502,7 +508,26 @@ export function variantsOf(steps: Step[]): HandlerModel['variants'] {
     if (s.op.op === 'deref') continue;
     for (const c of s.cond) { const a = atomOf(c).atom; if (!seenAtoms.has(a)) { seenAtoms.add(a); atoms.push(a); } }
   }
-  if (!atoms.length) return [{ assume: [], steps }];
+  const stepReach = steps.map((st) => st.reach?.map((conj) => conj.map((l) => ({ ...atomOf(l.c), pass: !!l.pass }))));
+  // exit tests and their value on the straight line: where a literal says the exit was not
+  // taken (`pass`); else, for a test only ever seen one way (a `goto` target's way in), the
+  // other way; else as first seen
+  const exits: string[] = [];
+  const line = new Map<string, boolean>();
+  const onLine = new Set<string>();
+  const seenWays = new Map<string, number>(); // bit 1: seen true, bit 2: seen false
+  steps.forEach((st, i) => {
+    if (st.op.op === 'deref') return;
+    for (const conj of stepReach[i] ?? []) for (const l of conj) {
+      if (seenAtoms.has(l.atom) || onLine.has(l.atom)) continue;
+      if (!line.has(l.atom)) exits.push(l.atom);
+      if (!line.has(l.atom) || l.pass) line.set(l.atom, !l.neg);
+      if (l.pass) onLine.add(l.atom);
+      seenWays.set(l.atom, (seenWays.get(l.atom) ?? 0) | (l.neg ? 2 : 1));
+    }
+  });
+  for (const a of exits) if (!onLine.has(a) && seenWays.get(a) !== 3) line.set(a, seenWays.get(a) === 2);
+  if (!atoms.length && !exits.length) return [{ assume: [], steps }];
   const stepAtoms = steps.map((st) => st.cond.map(atomOf));
   // where each atom is first tested
   const firstTest = new Map<string, number>();
@@ -520,25 +545,68 @@ export function variantsOf(steps: Step[]): HandlerModel['variants'] {
   const head = atoms.slice(0, MAX_ENUMERATED_ATOMS);
   const tail = atoms.slice(MAX_ENUMERATED_ATOMS);
   const combos = 1 << (head.length + (tail.length ? 1 : 0));
+  // atoms as indices into one value array (-1: undecided); the steps whose reach mentions each
+  // exit test (only they can change when it is taken), and those it would add (a literal that
+  // holds only when the exit is taken: a flip without one just leaves steps out)
+  const ix = new Map<string, number>();
+  for (const a of [...atoms, ...exits]) ix.set(a, ix.size);
+  type L = { i: number; neg: boolean };
+  const lit = ({ atom, neg }: { atom: string; neg: boolean }): L => ({ i: ix.get(atom) ?? -1, neg });
+  const condL = stepAtoms.map((as) => as.map(lit));
+  const reachL = stepReach.map((r) => r?.map((conj) => conj.map(lit)));
+  const lineV = exits.map((a) => line.get(a)!);
+  const nb = atoms.length;
+  const byExit: number[][] = exits.map(() => []);
+  const adding: boolean[] = exits.map(() => false);
+  reachL.forEach((r, i) => {
+    const seen = new Set<number>();
+    for (const conj of r ?? []) for (const l of conj) {
+      if (l.i < nb) continue;
+      const e = l.i - nb;
+      if (lineV[e] === l.neg && steps[i].op.op !== 'deref') adding[e] = true;
+      if (!seen.has(e)) { seen.add(e); byExit[e].push(i); }
+    }
+  });
+  const val = new Int8Array(ix.size);
+  const holds = (l: L) => { if (l.i < 0) return true; const v = val[l.i]; return v < 0 || (v === 1) !== l.neg; };
+  const runs = (i: number) => condL[i].every(holds) && (!reachL[i] || reachL[i]!.some((conj) => conj.every(holds)));
   const out: HandlerModel['variants'] = [];
   for (let m = 0; m < combos; m++) {
-    const val = new Map<string, boolean>();
-    head.forEach((a, i) => val.set(a, !!(m & (1 << i))));
-    const tailVal = !!(m & (1 << head.length));
-    tail.forEach((a) => val.set(a, tailVal));
-    const chosen = steps.filter((_, i) => stepAtoms[i].every(({ atom, neg }) => {
-      const v = val.get(atom);
-      return v === undefined ? true : v !== neg;
-    }));
+    head.forEach((a, i) => { val[ix.get(a)!] = m & (1 << i) ? 1 : 0; });
+    const tailVal = m & (1 << head.length) ? 1 : 0;
+    tail.forEach((a) => { val[ix.get(a)!] = tailVal; });
+    exits.forEach((_, e) => { val[nb + e] = lineV[e] ? 1 : 0; });
     // (every atom comes from a step that is not a plain use)
-    const assume = atoms.map((a) => (val.get(a) ? a : `!(${a})`));
+    const assume = atoms.map((a) => (val[ix.get(a)!] ? a : `!(${a})`));
     // a branch not taken leaves no step to carry its pointer test: the variant carries it
     const vg: Guard[] = [];
-    for (const [a, v] of val) {
+    for (const a of atoms) {
       const g = atomGuards.get(a);
-      if (g) vg.push({ slot: g.slot, nonnull: v ? g.whenTrue! : !g.whenTrue!, branch: true });
+      if (g) vg.push({ slot: g.slot, nonnull: val[ix.get(a)!] ? g.whenTrue! : !g.whenTrue!, branch: true });
     }
-    out.push({ assume, steps: chosen, ...(vg.length ? { guards: vg } : {}) });
+    const onStraight = steps.map((_, i) => runs(i));
+    out.push({ assume, steps: steps.filter((_, i) => onStraight[i]), ...(vg.length ? { guards: vg } : {}) });
+    // an exit taken that only leaves out steps of the straight line (`if (copy_from_user(..))
+    // return -EFAULT;`) is the handler failing before it did anything more: not explored, as
+    // before exits were modelled; one whose branch or `goto` target does something is
+    let flips = 0;
+    for (let e = 0; e < exits.length && flips < MAX_EXIT_CHOICES; e++) {
+      if (!adding[e]) continue;
+      val[nb + e] = lineV[e] ? 0 : 1;
+      const changed = new Map<number, boolean>();
+      let adds = false;
+      for (const i of byExit[e]) {
+        const r = runs(i);
+        if (r === onStraight[i]) continue;
+        changed.set(i, r);
+        if (r && steps[i].op.op !== 'deref') adds = true;
+      }
+      val[nb + e] = lineV[e] ? 1 : 0;
+      if (!adds) continue;
+      flips++;
+      const chosen = steps.filter((_, i) => changed.get(i) ?? onStraight[i]);
+      out.push({ assume: [...assume, lineV[e] ? `!(${exits[e]})` : exits[e]], steps: chosen, ...(vg.length ? { guards: vg } : {}) });
+    }
   }
   return dedupeVariants(out);
 }

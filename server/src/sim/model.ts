@@ -11,7 +11,7 @@
  *
  * Plain data: built by build.ts from facts, or by hand in tests.
  */
-import type { Loc, TableKind } from '../facts/types';
+import type { Loc, ReachLit, TableKind } from '../facts/types';
 
 /**
  * How long-term pins of file-backed pages must be protected (lifecycle-model 2.7):
@@ -90,6 +90,8 @@ export interface Step {
   /** Branch conditions (source text) the step sits under; decided by the variant. */
   cond: string[];
   guards: Guard[];
+  /** Past early exits: the step happens only when one of these conjunctions holds (Effect.reach). */
+  reach?: ReachLit[][];
 }
 
 export type HandlerRole = 'open' | 'release' | 'poll' | 'io' | 'async' | 'remove' | 'flush';
