@@ -4,7 +4,7 @@
  *   buildIndex(facts)                  -> Index            (cross-file summaries, table resolution)
  *   functionReport(index, name?)       -> facts + summaries for output
  */
-import { compileKnowledge, extractFile, type CompiledKnowledge } from './facts/extract';
+import { compileKnowledge, extractFile, type CompiledKnowledge, type ExtractOptions } from './facts/extract';
 import type { ExtractLevel, FileFacts } from './facts/types';
 import { Index, summarySize, type Summary } from './index/index';
 import { KERNEL_KNOWLEDGE } from './knowledge/kernel';
@@ -25,6 +25,8 @@ export interface AnalysisOptions {
   parseBudgetMs: number;
   /** Parsed `.kernlife.json`, if any, and where it came from. */
   config?: { json: unknown; source: string };
+  /** Re-extraction of an edited file (the language server): an incremental parse, and the unchanged functions' facts kept. */
+  incremental?: Pick<ExtractOptions, 'parse' | 'functions'>;
 }
 
 export const DEFAULT_OPTIONS: AnalysisOptions = { level: 'facts', maxFileBytes: 8 * 1024 * 1024, parseBudgetMs: 20_000 };
@@ -127,7 +129,7 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
     partial = !factsWords(ck, k).some((w) => text.includes(w));
     level = partial ? 'tables' : 'facts';
   } else level = options.level;
-  const facts: FileFacts & { partial?: true; addrTaken?: string[] } = extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs });
+  const facts: FileFacts & { partial?: true; addrTaken?: string[] } = extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs, ...options.incremental });
   if (partial) { facts.partial = true; facts.addrTaken = addressTaken(text); }
   if (MODULE_EXIT.test(text)) facts.modular = true;
   if (OWNER_ASSIGN.test(text)) facts.ownerAssigned = true;

@@ -2,7 +2,7 @@
  * syntax -> facts for one file: ops tables, functions, and per-function lifecycle effects
  * with access paths. Never throws on bad C: what cannot be recovered becomes a Problem.
  */
-import { normalize, parseC, type Node } from '../syntax';
+import { normalize, parseC, type Node, type ParseResult } from '../syntax';
 import type { ApiRow, Knowledge, OpsStructRow, TableMacroRow, ValueRow } from '../knowledge/types';
 import type { Effect, EffectKind, ExtractLevel, FileFacts, FunctionFacts, Loc, OpsTable, Param, Problem, ReachLit, TableField, Term } from './types';
 import { addr, deref, field, render, root, rootOf, substitute, up } from './terms';
@@ -11,6 +11,21 @@ export interface ExtractOptions {
   level: ExtractLevel;
   /** Time budget for one parse; a file that takes longer is reported and skipped. */
   parseBudgetMs?: number;
+  /** Parses the normalised text instead of parseC (the language server reparses incrementally). */
+  parse?: (normText: string, budgetMs: number | undefined) => ParseResult;
+  /**
+   * Facts of functions from an earlier extraction of the same file (the language server): a
+   * function `get` answers for is not walked again. `get` must answer only when the function's
+   * text (source and normalised) and start position are those it was walked at; `set` is told
+   * every function walked here.
+   */
+  functions?: FunctionCache;
+}
+
+/** Per-function facts kept between extractions of one file, by node range and start position. */
+export interface FunctionCache {
+  get(start: number, end: number, row: number, col: number, clean: boolean): FunctionFacts | undefined;
+  set(start: number, end: number, row: number, col: number, clean: boolean, facts: FunctionFacts): void;
 }
 
 /** Lookup tables derived from Knowledge once per process. */
@@ -54,7 +69,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
     stats: { bytes: src.length, errorNodes: 0, functions: 0, parseMs: 0, extractMs: 0 },
   };
   const norm = normalize(src, ck.normalizeOpts);
-  const parsed = parseC(norm.text, opts.parseBudgetMs);
+  const parsed = opts.parse ? opts.parse(norm.text, opts.parseBudgetMs) : parseC(norm.text, opts.parseBudgetMs);
   facts.stats.parseMs = parsed.ms;
   if (!parsed.tree) {
     problems.push({ severity: 'error', message: `parse stopped after ${Math.round(parsed.ms)} ms (budget); file skipped` });
@@ -83,11 +98,16 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
       facts.tables.push(...findMacroTables(top, ck, text, loc));
     }
     let next = 0; // functions are sorted and disjoint, and `nodes` is in document order
+    const cache = nodes ? opts.functions : undefined;
     for (const fn of functions) {
+      const sp = cache && fn.node.startPosition;
+      const kept = sp && cache.get(fn.node.startIndex, fn.node.endIndex, sp.row, sp.column, fn.clean);
+      if (kept) { facts.functions.push(kept); continue; }
       const ff: FunctionFacts = {
         name: fn.name, loc: loc(fn.node), nameLoc: loc(fn.nameNode), isStatic: fn.isStatic,
         params: fn.params, locals: [], effects: [],
       };
+      let walkFailed = false;
       if (nodes) {
         const start = fn.body.startIndex;
         const end = fn.body.endIndex;
@@ -99,9 +119,11 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
           new EffectWalker(ff, nodes, from, next, ck, st, loc).run();
         } catch (e) {
           problems.push({ severity: 'warning', message: `effects of ${fn.name} not extracted: ${(e as Error).message}`, loc: ff.nameLoc });
+          walkFailed = true;
         }
       }
       st.clean = false;
+      if (sp && !walkFailed) cache.set(fn.node.startIndex, fn.node.endIndex, sp.row, sp.column, fn.clean, ff);
       facts.functions.push(ff);
     }
   } catch (e) {
