@@ -38,7 +38,7 @@ const waiters = [];
 conn.onNotification('textDocument/publishDiagnostics', (p) => { for (const w of [...waiters]) if (w(p)) waiters.splice(waiters.indexOf(w), 1); });
 conn.onRequest('window/workDoneProgress/create', () => null);
 conn.onNotification('$/progress', () => {});
-conn.onNotification('window/logMessage', () => {});
+conn.onNotification('window/logMessage', (m) => { if (process.argv.includes('--log')) console.error(m.message); });
 conn.listen();
 const next = (pred) => new Promise((resolve) => waiters.push((p) => (pred(p) ? (resolve(p), true) : false)));
 

@@ -34,6 +34,8 @@ import { walk } from '../cli/walk';
 import { fixesFor, type Fix } from '../fixes/index';
 import { PIN_POLICIES, type PinPolicy, type TableModel } from '../sim/model';
 import { simulate, type SimOptions, type SimResult } from '../sim/explore';
+import { DocumentState } from './incremental';
+import type { FileFacts } from '../facts/types';
 
 /** `kernlife.*` settings (package.json contributes them; defaults here match). */
 interface Settings {
@@ -60,6 +62,7 @@ let models: { json: unknown; source: string } | undefined;
 
 function loadModels(): void {
   models = undefined;
+  for (const st of docStates.values()) { st.inc.reset(); st.last = null; } // other API rows: other facts for every function
   const base = folders[0];
   if (!base) return;
   const file = path.resolve(base, settings.apiModels || '.kernlife.json');
@@ -140,6 +143,17 @@ const findingsByTableFile = new Map<string, Finding[]>();
 const published = new Set<string>();
 let folders: string[] = [];
 let ready = false;
+/** The whole-workspace check after indexing has been taken: findings exist for every table. */
+let checked = false;
+/**
+ * Table files whose findings may be out of date: an edit changed what their models read, and no
+ * re-check of them has been published since (it failed, or a newer edit came first).
+ */
+const staleTables = new Set<string>();
+/** Per open document: the previous tree and per-function facts (incremental extraction), and the facts last indexed. */
+const docStates = new Map<string, { inc: DocumentState; last: FileFacts | null }>();
+/** `KERNLIFE_LSP_TIMING=1`: log where each edit's time went. */
+const TIMING = !!process.env.KERNLIFE_LSP_TIMING;
 /** Bumped by every edit: a check started before the newest edit is not published. */
 let generation = 0;
 const timers = new Map<string, NodeJS.Timeout>();
@@ -182,18 +196,42 @@ connection.onInitialized(() => {
   void indexWorkspace().catch((e) => fail('workspace index', e));
 });
 
-function extractText(file: string, text: string): ExtractResult | null {
-  if (text.length > settings.maxFileSize) { log(`${file}: larger than ${settings.maxFileSize} bytes (kernlife.maxFileSize), skipped`); return null; }
+function extractText(file: string, text: string, inc?: DocumentState): ExtractResult | null {
+  if (text.length > settings.maxFileSize) { log(`${file}: larger than ${settings.maxFileSize} bytes (kernlife.maxFileSize), skipped`); inc?.reset(); return null; }
   try {
-    return extract(file, text, { ...DEFAULT_OPTIONS, maxFileBytes: settings.maxFileSize, level: 'facts', ...(models ? { config: models } : {}) });
+    const r = extract(file, text, { ...DEFAULT_OPTIONS, maxFileBytes: settings.maxFileSize, level: 'facts', ...(models ? { config: models } : {}), ...(inc ? { incremental: inc.begin(text) } : {}) });
+    inc?.commit();
+    return r;
   } catch (e) {
+    inc?.reset();
     fail(`extract ${file}`, e);
     return null;
   }
 }
 
+/**
+ * Whether two extractions of a file give the same facts to everything after extraction (the
+ * index, the models, the rules): all but the timings. Functions kept from the previous
+ * extraction are the same objects, so an edit compares only what it re-walked.
+ */
+function sameFacts(a: FileFacts, b: FileFacts): boolean {
+  if (a === b) return true;
+  if (a.functions.length !== b.functions.length) return false;
+  for (let i = 0; i < a.functions.length; i++) {
+    const x = a.functions[i], y = b.functions[i];
+    if (x !== y && JSON.stringify(x) !== JSON.stringify(y)) return false;
+  }
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) {
+    if (k === 'functions' || k === 'stats' || k === 'braces') continue;
+    if (JSON.stringify((a as unknown as Record<string, unknown>)[k]) !== JSON.stringify((b as unknown as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
 async function indexWorkspace(): Promise<void> {
   const files = (folders.length ? walk(folders).files : []).filter((f) => !excluded(f));
+  checked = false;
   const progress = await connection.window.createWorkDoneProgress();
   progress.begin('kernlife: indexing', 0, `${files.length} files`, true);
   const t0 = Date.now();
@@ -217,7 +255,7 @@ async function indexWorkspace(): Promise<void> {
 }
 
 /** Re-check the tables a change can affect (null: all of them) and publish. */
-function recheck(files: Set<string> | null, gen: number): void {
+function recheck(files: Set<string> | null, gen: number, editedUri?: string): void {
   let res: CheckResult;
   try {
     res = checkIndex(index, { ...(files ? { files } : {}), ...settingsCheck(), cancelled: () => gen !== generation });
@@ -225,7 +263,7 @@ function recheck(files: Set<string> | null, gen: number): void {
     fail('check', e);
     return;
   }
-  take(res, files, gen);
+  take(res, files, gen, editedUri);
 }
 
 /**
@@ -243,7 +281,9 @@ async function recheckAll(gen: number): Promise<void> {
     const results = todo.map((m, i) => (m ? simCache.get(keys[i]) ?? null : null));
     const pool = await simulatePool(todo.map((m, i) => (m && !results[i] ? m : null)), os.availableParallelism?.() ?? os.cpus().length, so, path.join(__dirname, 'sim-worker.js'), () => {});
     pool.forEach((r, i) => { if (r) { results[i] = r; keep(keys[i], r); } });
-    if (gen !== generation) return;
+    // an edit came while the searches ran: check again from the index as it is now (the
+    // searches whose models did not change come from the cache)
+    if (gen !== generation) { if (ready) await recheckAll(generation); return; }
     res = finishCheck(index, plan, results, opts);
   } catch (e) {
     fail('check (workers)', e);
@@ -253,9 +293,10 @@ async function recheckAll(gen: number): Promise<void> {
   take(res, null, gen);
 }
 
-function take(res: CheckResult, files: Set<string> | null, gen: number): void {
+function take(res: CheckResult, files: Set<string> | null, gen: number, editedUri?: string): void {
   if (gen !== generation) return; // a newer edit arrived: its own check will publish
   const touched = new Set<string>(files ?? index.fileList());
+  if (files) for (const f of files) staleTables.delete(f); else { staleTables.clear(); checked = true; }
   for (const f of touched) findingsByTableFile.delete(f);
   for (const r of res.runs) if (!findingsByTableFile.has(r.model.table.file)) findingsByTableFile.set(r.model.table.file, []);
   for (const f of res.findings) {
@@ -264,7 +305,7 @@ function take(res: CheckResult, files: Set<string> | null, gen: number): void {
     (findingsByTableFile.get(key) ?? findingsByTableFile.set(key, []).get(key)!).push(f);
   }
   for (const f of res.findings.filter((x) => !x.tables.length)) (findingsByTableFile.get(f.loc.file) ?? findingsByTableFile.set(f.loc.file, []).get(f.loc.file)!).push(f);
-  publish();
+  publish(editedUri);
 }
 
 const CONF = { low: 0, medium: 1, high: 2 };
@@ -291,8 +332,10 @@ function diagnosticsOf(f: Finding): { file: string; diag: Diagnostic }[] {
   return out;
 }
 
-function publish(): void {
+/** Publishes every file's diagnostics; `editedUri` (a document just analysed) gets its list even when empty, for its version. */
+function publish(editedUri?: string): void {
   const byUri = new Map<string, Diagnostic[]>();
+  if (editedUri) byUri.set(editedUri, []);
   for (const list of findingsByTableFile.values()) {
     for (const f of list) for (const { file, diag } of diagnosticsOf(f)) {
       const uri = toUri(file);
@@ -313,28 +356,63 @@ documents.onDidChangeContent((ev) => {
   clearTimeout(timers.get(uri));
   timers.set(uri, setTimeout(() => {
     timers.delete(uri);
-    const doc = documents.get(uri);
-    if (!doc) return;
-    const gen = generation;
-    const file = toPath(uri);
-    const facts = extractText(file, doc.getText());
-    if (!facts) return;
-    let dropped: string[];
-    try { dropped = index.update(facts); } catch (e) { fail('index update', e); return; }
-    if (!ready) return; // the workspace check at the end of indexing covers it
-    // the tables to re-simulate: those in this file, and those whose handlers' summaries changed
-    const files = new Set<string>([file]);
-    const gone = new Set(dropped);
-    for (const t of index.tables()) {
-      for (const fl of t.fields) {
-        if (!fl.handler) continue;
-        const ref = index.resolve(fl.handler, t.loc.file);
-        if (ref && (gone.has(ref.key) || ref.file === file)) { files.add(t.loc.file); break; }
-      }
-    }
-    recheck(files, gen);
+    try { analyseEdit(uri); } catch (e) { fail('edit', e); }
   }, DEBOUNCE_MS));
 });
+
+documents.onDidClose((ev) => {
+  // the index keeps the facts of the last version; a reopened document starts from scratch
+  docStates.get(ev.document.uri)?.inc.reset();
+  docStates.delete(ev.document.uri);
+});
+
+/** An edit after its debounce: extract (incrementally), update the index if the facts changed, re-check what they reach. */
+function analyseEdit(uri: string): void {
+  const doc = documents.get(uri);
+  if (!doc) return;
+  const gen = generation;
+  const file = toPath(uri);
+  const t0 = performance.now();
+  let ds = docStates.get(uri);
+  if (!ds) docStates.set(uri, (ds = { inc: new DocumentState(), last: null }));
+  const facts = extractText(file, doc.getText(), ds.inc);
+  if (!facts) return;
+  const t1 = performance.now();
+  const before = ds.last ?? index.fileFacts(file);
+  const same = !!before && sameFacts(before, facts);
+  ds.last = facts;
+  const t2 = performance.now();
+  const timing = (what: string) => {
+    if (!TIMING) return;
+    const t3 = performance.now();
+    const s = ds!.inc.stats;
+    log(`edit ${path.basename(file)} v${doc.version}: extract ${(t1 - t0).toFixed(1)} ms (parse ${facts.stats.parseMs.toFixed(1)}${s.incremental ? ' incremental' : ''}, ${s.walked} functions walked, ${s.kept} kept), compare ${(t2 - t1).toFixed(1)} ms, ${what} ${(t3 - t2).toFixed(1)} ms`);
+  };
+  if (same) {
+    // nothing the index or a model reads changed (a comment, whitespace within a line): the
+    // findings stand; publish them for this version, after any re-check still owed
+    if (!ready || !checked) return; // the workspace check at the end of indexing publishes
+    if (staleTables.size) recheck(new Set(staleTables), gen, uri); else publish(uri);
+    timing(staleTables.size ? 'same facts, stale re-check' : 'same facts, publish');
+    return;
+  }
+  let dropped: string[];
+  try { dropped = index.update(facts); } catch (e) { fail('index update', e); return; }
+  if (!ready) return; // the workspace check at the end of indexing covers it
+  // the tables to re-simulate: those in this file, and those whose handlers' summaries changed
+  const files = new Set<string>([file, ...staleTables]);
+  const gone = new Set(dropped);
+  for (const t of index.tables()) {
+    for (const fl of t.fields) {
+      if (!fl.handler) continue;
+      const ref = index.resolve(fl.handler, t.loc.file);
+      if (ref && (gone.has(ref.key) || ref.file === file)) { files.add(t.loc.file); break; }
+    }
+  }
+  for (const f of files) staleTables.add(f);
+  recheck(files, gen, uri);
+  timing(`index + re-check of ${files.size} files' tables (${dropped.length} summaries dropped)`);
+}
 
 connection.onDocumentSymbol((p): DocumentSymbol[] => {
   try {
