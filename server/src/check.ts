@@ -3,7 +3,7 @@
  * the CLI and the language server share it.
  */
 import type { FileFacts, FunctionFacts, Loc } from './facts/types';
-import type { Index } from './index/index';
+import { DEFAULT_SUMMARY_OPTIONS, type FunctionRef, type Index } from './index/index';
 import { buildModel } from './sim/build';
 import { simulate, DEFAULT_SIM_OPTIONS, type SimOptions, type SimResult } from './sim/explore';
 import type { PinPolicy, TableModel } from './sim/model';
@@ -63,6 +63,42 @@ export function worthSimulating(m: TableModel): string | null {
   if (!ops.has('free')) return 'no handler frees anything';
   if (!ops.has('pollWait') && !ops.has('asyncArm') && !ops.has('deref')) return 'nothing registers on a waitqueue, arms a callback or uses freed state';
   return null;
+}
+
+/**
+ * Files known by name only (check's first pass) that the tables' handlers reach through calls
+ * and armed callbacks, up to the summaries' depth: a cheap over-approximation of what building
+ * the models will ask for, so that the CLI can extract them before building any model. Building
+ * still reports anything this misses (registrations, resolution it does not follow) through
+ * `Index.needed`.
+ */
+export function reachablePartialFiles(index: Index, maxDepth = DEFAULT_SUMMARY_OPTIONS.maxDepth): string[] {
+  const need = new Set<string>();
+  const depthOf = new Map<FunctionFacts, number>();
+  const stack: { ref: FunctionRef; depth: number }[] = [];
+  const visit = (ref: FunctionRef | null, depth: number): void => {
+    if (!ref) return;
+    const d = depthOf.get(ref.fn);
+    if (d !== undefined && d <= depth) return;
+    depthOf.set(ref.fn, depth);
+    stack.push({ ref, depth });
+  };
+  for (const t of index.tables()) {
+    for (const f of t.fields) {
+      const m = /^&?\s*([A-Za-z_]\w*)$/.exec(f.value.trim());
+      if (m) visit(index.resolve(m[1], t.loc.file), 0);
+    }
+  }
+  while (stack.length) {
+    const { ref, depth } = stack.pop()!;
+    if (index.isPartial(ref.file)) { need.add(ref.file); continue; }
+    if (depth > maxDepth) continue;
+    for (const e of ref.fn.effects) {
+      if (e.kind === 'call') visit(index.resolve(e.api, ref.file), depth + 1);
+      if (e.callback) visit(index.resolve(e.callback, ref.file), 0);
+    }
+  }
+  return [...need].sort();
 }
 
 /** What `check` will do: a model per table, and which of them the simulator must explore. */

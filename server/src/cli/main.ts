@@ -17,7 +17,7 @@ import { DEFAULT_SIM_OPTIONS } from '../sim/explore';
 import { PIN_POLICIES, type PinPolicy } from '../sim/model';
 import { applyEdits, fixesFor, unifiedDiff, type TextEdit } from '../fixes/index';
 import type { Finding } from '../rules/types';
-import { planCheck, replanCheck, finishCheck, simOptions, type CheckOptions } from '../check';
+import { planCheck, replanCheck, reachablePartialFiles, finishCheck, simOptions, type CheckOptions } from '../check';
 import { RULE_IDS } from '../rules/index';
 import { findingsJson, findingsSarif, findingsText, simulateJson, simulateSvg, simulateText } from './report';
 import { initParser, parserInfo } from '../syntax';
@@ -249,15 +249,12 @@ async function run(argv: string[]): Promise<number> {
     };
     // models are built here (they need the index); the searches run on worker threads
     for (const f of facts) if (f.partial) index.setPartial(f.file, f.addrTaken ?? []);
-    const plan = planCheck(index, copts);
-    phase('models');
-    // Files skipped in the first pass that a model reached (a handler's callee, a registration
-    // of the table): extract them in full and build the models again, until nothing new is asked.
+    // Files skipped in the first pass that the tables need: extract them in full, in rounds.
+    // First what the handlers reach through calls (cheap to follow, no model built), then
+    // whatever building the models still asks for (a registration of the table, a resolution
+    // the call walk did not follow), rebuilding only the models that asked.
     const tried = new Set<string>();
-    for (let round = 1; index.needed.size; round++) {
-      // a file that failed to extract stays known by name only; it is not asked for twice
-      const want = [...index.needed].filter((f) => !tried.has(f)).sort();
-      if (!want.length) break;
+    const extractMore = async (want: string[]): Promise<void> => {
       for (const f of want) tried.add(f);
       const more: ExtractResult[] = [];
       await runPool(want, args.jobs, { ...options, level: 'facts' }, __filename, (r: JobResult) => {
@@ -266,8 +263,23 @@ async function run(argv: string[]): Promise<number> {
       more.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
       for (const f of more) index.update(f);
       for (const f of want) index.needed.delete(f);
+    };
+    for (let round = 1; ; round++) {
+      // a file that failed to extract stays known by name only; it is not asked for twice
+      const want = reachablePartialFiles(index).filter((f) => !tried.has(f));
+      if (!want.length) break;
+      await extractMore(want);
+      phase(`calls round ${round}: ${want.length} more files in full`);
+    }
+    index.needed.clear();
+    const plan = planCheck(index, copts);
+    phase('models');
+    for (let round = 1; index.needed.size; round++) {
+      const want = [...index.needed].filter((f) => !tried.has(f)).sort();
+      if (!want.length) break;
+      await extractMore(want);
       const rebuilt = replanCheck(index, plan, copts);
-      phase(`round ${round}: ${want.length} more files in full, ${rebuilt} models again`);
+      phase(`models round ${round}: ${want.length} more files in full, ${rebuilt} models again`);
     }
     // `KERNLIFE_DUMP_MODELS=FILE`: the models the searches get, for `npm run bench:sim`
     if (process.env.KERNLIFE_DUMP_MODELS) fs.writeFileSync(process.env.KERNLIFE_DUMP_MODELS, JSON.stringify(plan.models.filter((_, i) => !plan.skips[i])));

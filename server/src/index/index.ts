@@ -145,6 +145,10 @@ export class Index {
   /** How many times a lookup reached a partial file (a model built meanwhile is incomplete). */
   partialHits = 0;
 
+  isPartial(file: string): boolean {
+    return this.partial.has(file);
+  }
+
   setPartial(file: string, addrTaken: string[]): void {
     this.partial.set(file, addrTaken);
     for (const n of addrTaken) {
