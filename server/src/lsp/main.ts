@@ -554,7 +554,15 @@ connection.onCodeLens((p) => {
   }
 });
 
-connection.onRequest('kernlife/status', () => ({ ready, files: index.fileList().length, generation }));
+connection.onRequest('kernlife/status', () => ({ ready, checked, files: index.fileList().length, generation }));
+
+/** The indexed facts of a file, timings left out (tests compare the incremental path with a fresh server's). */
+connection.onRequest('kernlife/facts', (p: { uri: string }) => {
+  const f = index.fileFacts(toPath(p.uri));
+  if (!f) return null;
+  const { stats: _s, braces: _b, ...rest } = f as ExtractResult;
+  return rest;
+});
 
 documents.listen(connection);
 connection.listen();

@@ -1,0 +1,141 @@
+// The language server's incremental path (kept tree, kept per-function facts, the index left
+// alone when the facts did not change) against a from-scratch analysis: after a series of edits
+// to open documents (comments, whitespace, a deleted kfree line, inserted lines that shift every
+// location below, a half-typed statement and its completion, range edits as clients send them),
+// the published diagnostics and the indexed facts equal those of a fresh server started on the
+// edited texts saved to disk. Every edit's version is published exactly once, in order.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const rpc = require('vscode-jsonrpc/node');
+const root = path.resolve(new URL('../..', import.meta.url).pathname);
+const FILES = ['psi_like_cgroup.c', 'psi_like_trigger.c'];
+const cleanup = [];
+after(() => { for (const f of cleanup) f(); });
+
+/** A server on a copy of `texts` ({file: text}); resolves once its workspace check is published. */
+async function server(texts) {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-lsp-inc-'));
+  for (const [f, t] of Object.entries(texts)) fs.writeFileSync(path.join(ws, f), t);
+  const srv = spawn(process.execPath, [path.join(root, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  srv.stderr.on('data', (d) => { stderr += d; });
+  const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(srv.stdout), new rpc.StreamMessageWriter(srv.stdin));
+  const s = { ws, conn, diags: new Map(), versions: new Map(), waiters: [], uri: (f) => pathToFileURL(path.join(ws, f)).toString() };
+  conn.onNotification('textDocument/publishDiagnostics', (p) => {
+    s.diags.set(p.uri, p.diagnostics);
+    if (p.version !== undefined) (s.versions.get(p.uri) ?? s.versions.set(p.uri, []).get(p.uri)).push(p.version);
+    for (const w of [...s.waiters]) if (w.pred()) { s.waiters.splice(s.waiters.indexOf(w), 1); w.resolve(); }
+  });
+  conn.onRequest('window/workDoneProgress/create', () => null);
+  conn.onNotification('$/progress', () => {});
+  conn.onNotification('window/logMessage', () => {});
+  conn.listen();
+  s.until = (pred, what, ms = 20000) => (pred() ? Promise.resolve() : new Promise((resolve, reject) => {
+    const w = { pred, resolve };
+    s.waiters.push(w);
+    setTimeout(() => { const i = s.waiters.indexOf(w); if (i >= 0) { s.waiters.splice(i, 1); reject(new Error(`timed out waiting for ${what}; stderr: ${stderr}`)); } }, ms);
+  }));
+  s.close = () => { conn.dispose(); srv.kill(); fs.rmSync(ws, { recursive: true, force: true }); };
+  cleanup.push(s.close);
+  await conn.sendRequest('initialize', { processId: process.pid, capabilities: { window: { workDoneProgress: true } }, workspaceFolders: [{ uri: pathToFileURL(ws).toString(), name: 'ws' }] });
+  await conn.sendNotification('initialized', {});
+  for (let i = 0; i < 200; i++) {
+    const st = await conn.sendRequest('kernlife/status', {});
+    if (st.checked) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`server did not finish its workspace check; stderr: ${stderr}`);
+}
+
+/** Diagnostics as comparable data: the temp directory left out of every URI. */
+function norm(s, f) {
+  return JSON.stringify(s.diags.get(s.uri(f)) ?? []).split(pathToFileURL(s.ws).toString()).join('WS').split(s.ws).join('WS');
+}
+async function facts(s, f) {
+  return JSON.stringify(await s.conn.sendRequest('kernlife/facts', { uri: s.uri(f) })).split(s.ws).join('WS');
+}
+
+/** Equal strings, or where they first differ (the JSON is long). */
+function same(a, b, what) {
+  if (a === b) return;
+  let i = 0;
+  while (a[i] === b[i]) i++;
+  assert.fail(`${what} differ at ${i}:\n  incremental: …${a.slice(Math.max(0, i - 200), i + 200)}\n  from scratch: …${b.slice(Math.max(0, i - 200), i + 200)}`);
+}
+
+/** Line/character of an offset (as the LSP counts: UTF-16 units, which JS strings are). */
+function pos(text, off) {
+  const before = text.slice(0, off).split('\n');
+  return { line: before.length - 1, character: before.at(-1).length };
+}
+
+test('lsp: the incremental path publishes what a from-scratch analysis does, edit after edit', async () => {
+  const texts = Object.fromEntries(FILES.map((f) => [f, fs.readFileSync(path.join(root, 'examples', f), 'utf8')]));
+  const inc = await server(texts);
+  let version = 1;
+  for (const f of FILES) await inc.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: inc.uri(f), languageId: 'c', version, text: texts[f] } });
+
+  /** One edit as a client sends it (a range replacement), then the publish of its version. */
+  async function edit(f, find, replacement, { nth = 0 } = {}) {
+    const t = texts[f];
+    let at = -1;
+    for (let k = 0; k <= nth; k++) at = t.indexOf(find, at + 1);
+    assert.ok(at >= 0, `${find} in ${f}`);
+    texts[f] = t.slice(0, at) + replacement + t.slice(at + find.length);
+    const v = ++version;
+    await inc.conn.sendNotification('textDocument/didChange', { textDocument: { uri: inc.uri(f), version: v }, contentChanges: [{ range: { start: pos(t, at), end: pos(t, at + find.length) }, text: replacement }] });
+    await inc.until(() => (inc.versions.get(inc.uri(f)) ?? []).includes(v), `version ${v} of ${f}`);
+  }
+  async function compare(what) {
+    const fresh = await server(texts);
+    for (const f of FILES) {
+      same(norm(inc, f), norm(fresh, f), `${what}: diagnostics of ${f}`);
+      same(await facts(inc, f), await facts(fresh, f), `${what}: facts of ${f}`);
+    }
+    fresh.close();
+  }
+  const hasFinding = () => (inc.diags.get(inc.uri('psi_like_trigger.c')) ?? []).some((d) => d.code === 'waitqueue-freed-while-polled');
+  await inc.until(hasFinding, 'the finding');
+
+  // a comment inside a function body, and whitespace within a line: same facts
+  await edit('psi_like_trigger.c', 'kfree(t);', 'kfree(t); /* still freed */');
+  await edit('psi_like_trigger.c', 'synchronize_rcu();', 'synchronize_rcu();   ');
+  await edit('psi_like_trigger.c', '/* Called from the monitor', '/* Called (maybe twice) from the monitor');
+  assert.ok(hasFinding());
+  await compare('comments and whitespace');
+
+  // lines inserted at the top: every location below moves
+  await edit('psi_like_trigger.c', '#include', '/* one\n * two\n */\n#include');
+  await edit('psi_like_cgroup.c', '#include', '\n\n#include');
+  assert.ok(hasFinding());
+  await compare('inserted lines');
+
+  // the kfree line deleted: the facts change, the finding goes in both files
+  await edit('psi_like_trigger.c', '\tkfree(t); /* still freed */\n', '');
+  await inc.until(() => !hasFinding(), 'the finding to go');
+  await compare('kfree deleted');
+
+  // a half-typed statement (a parse error inside the function), then completed: the free is back
+  await edit('psi_like_trigger.c', '\tsynchronize_rcu();', '\tsynchronize_rcu();\n\tkfree(');
+  await compare('half-typed');
+  await edit('psi_like_trigger.c', '\tkfree(', '\tkfree(t);');
+  await inc.until(hasFinding, 'the finding to come back');
+  // an edit inside the kept function after it, and a comment in the table's file
+  await edit('psi_like_trigger.c', 'kfree(t);', 'kfree(t);\n\t/* done */');
+  await edit('psi_like_cgroup.c', 'demo_pressure_files[]', 'demo_pressure_files[] /* the table */');
+  await compare('completed and commented');
+
+  // versions were published in order: never an older one after a newer one
+  for (const f of FILES) {
+    const seen = inc.versions.get(inc.uri(f)) ?? [];
+    assert.deepEqual(seen, [...seen].sort((a, b) => a - b), `${f}: ${seen}`);
+  }
+});
