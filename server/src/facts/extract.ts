@@ -681,7 +681,9 @@ class EffectWalker {
   /** What each R turns into on an effect (memoised: many effects share one path condition). */
   private reachMemo = new WeakMap<Dnf, { reach?: ReachLit[][]; guards: NonNullable<Effect['guards']> }>();
   /** Locals holding an operation's result, not yet tested: the effects it made and where they were. */
-  private results = new Map<string, { pin: boolean; fx: { e: Effect; d: Dnf }[] }>();
+  private results = new Map<string, { pin: boolean; fx: { e: Effect; d: Dnf }[]; call?: Effect }>();
+  /** Call effects by the call node's offset (a condition that is the call: `if (f(...)) goto err;`). */
+  private callAt = new Map<number, Effect>();
   /** `ret = x ? call() : -EBADF`: when `ret` says success, `x` held. */
   private implied = new Map<string, Lit>();
   /** Calls that are an arm of such a ternary: their effects are the local's result. */
@@ -857,7 +859,17 @@ class EffectWalker {
     // a test of an operation's result: the operation happened only when the test says success
     if (this.results.size || this.implied.size) {
       const t = this.outcomeTest(c);
-      if (t) {
+      const r0 = t && this.results.get(t.name);
+      if (t && r0?.call) {
+        // a callee's result: pointers fail when NULL or an error pointer, numbers when not 0 (or < 0)
+        const failWhenTrue = this.mayBePointer(t.name) ? t.ptr : t.plain;
+        if (failWhenTrue !== null) {
+          r0.call.failedIf = failWhenTrue ? c.get() : `!(${c.get()})`;
+          // the callee's cleanup will be tied to this test: the code past it must carry it too
+          if (g) this.promoted.add(c.atom());
+        }
+        this.results.delete(t.name);
+      } else if (t) {
         const r = this.results.get(t.name);
         const failWhenTrue = r?.pin ? t.pin : t.plain;
         if (failWhenTrue !== null && failWhenTrue !== undefined) {
@@ -878,22 +890,28 @@ class EffectWalker {
    * `n < 0`, `!ret`, `err`, `ret >= 0` on a local holding a result: which way is failure. For a
    * pin (a count) `pin`; for an errno-or-0 result `plain`; null where the form does not say.
    */
-  private outcomeTest(c: Cond): { name: string; pin: boolean | null; plain: boolean | null } | null {
+  private outcomeTest(c: Cond): { name: string; pin: boolean | null; plain: boolean | null; ptr: boolean | null } | null {
     const t = c.get().replace(/@\d+/g, '');
+    const known = (n: string) => this.results.has(n) || this.implied.has(n);
     let m = /^(!?)\s*\(?\s*([A-Za-z_]\w*)\s*\)?$/.exec(t);
     if (m) {
-      if (!this.results.has(m[2]) && !this.implied.has(m[2])) return null;
-      return m[1] ? { name: m[2], pin: true, plain: false } : { name: m[2], pin: null, plain: true };
+      if (!known(m[2])) return null;
+      return m[1] ? { name: m[2], pin: true, plain: false, ptr: true } : { name: m[2], pin: null, plain: true, ptr: false };
     }
+    // an error pointer (a pointer result only)
+    m = /^(!?)\s*IS_ERR(?:_OR_NULL)?\s*\(\s*([A-Za-z_]\w*)\s*\)$/.exec(t);
+    if (m) return known(m[2]) ? { name: m[2], pin: null, plain: null, ptr: !m[1] } : null;
+    m = /^([A-Za-z_]\w*)\s*(==|!=)\s*NULL$/.exec(t);
+    if (m) return known(m[1]) ? { name: m[1], pin: null, plain: null, ptr: m[2] === '==' } : null;
     m = /^([A-Za-z_]\w*)\s*(<=|>=|==|!=|<|>)\s*0$/.exec(t);
-    if (!m || (!this.results.has(m[1]) && !this.implied.has(m[1]))) return null;
+    if (!m || !known(m[1])) return null;
     switch (m[2]) {
-      case '<': return { name: m[1], pin: true, plain: true };
-      case '<=': return { name: m[1], pin: true, plain: null };
-      case '>=': return { name: m[1], pin: false, plain: false };
-      case '>': return { name: m[1], pin: false, plain: null };
-      case '==': return { name: m[1], pin: true, plain: false };
-      default: return { name: m[1], pin: null, plain: true };
+      case '<': return { name: m[1], pin: true, plain: true, ptr: null };
+      case '<=': return { name: m[1], pin: true, plain: null, ptr: null };
+      case '>=': return { name: m[1], pin: false, plain: false, ptr: null };
+      case '>': return { name: m[1], pin: false, plain: null, ptr: null };
+      case '==': return { name: m[1], pin: true, plain: false, ptr: null };
+      default: return { name: m[1], pin: null, plain: true, ptr: null };
     }
   }
   private loopRegion(n: Node): void {
@@ -982,6 +1000,7 @@ class EffectWalker {
       }
       return r;
     };
+    if (consExits && !altExits) this.directCallTest(sc);
     const ca = !a.length ? [] : altExits && !consExits ? past(a, pos, '&&', altFx > sc.consFx) : andLit(a, pos);
     const cb = !altOut.length ? [] : consExits && !altExits ? past(altOut, negLit, '||', sc.consFx > sc.fx) : andLit(altOut, negLit);
     let r = orDnf(ca, cb);
@@ -989,6 +1008,23 @@ class EffectWalker {
     const s = sc.success;
     if (s?.implied && r.length && ((consExits && s.neg) || (altExits && !s.neg))) r = andLit(r, s.implied);
     this.R = r;
+  }
+  /**
+   * `if (f(...)) goto err;`, `if (f(...) < 0) return ...;`: the exit says f failed (a call whose
+   * result is the test itself; a local holding it is handled by outcomeTest).
+   */
+  private directCallTest(sc: Extract<Scope, { k: 'if' }>): void {
+    let n = sc.node;
+    for (let i = 0; n && n.type === 'parenthesized_expression' && i < 4; i++) n = n.namedChildren.length === 1 ? n.namedChildren[0] : null;
+    if (!n) return;
+    let call: Node | null = null;
+    if (n.type === 'call_expression') call = n;
+    else if (n.type === 'binary_expression' && /<\s*0\s*$/.test(this.s.src.slice(n.startIndex, n.endIndex))) {
+      const l = n.childForFieldName('left');
+      if (l?.type === 'call_expression') call = l;
+    }
+    const e = call && this.callAt.get(call.startIndex);
+    if (e && !e.failedIf) e.failedIf = sc.lit.c.get();
   }
   /** `a || b || c` (op `||`): [a, b, c]; anything else: [itself]. */
   private parts(n: Node | null, op: '||' | '&&', depth = 0): Node[] {
@@ -1388,6 +1424,9 @@ class EffectWalker {
     }
     const args = this.args(n);
     this.emit('call', n, { api: name, args: args.map((a) => this.term(a)), ...(resultTarget ? { result: resultTarget } : {}) });
+    const e = this.fn.effects[this.fn.effects.length - 1];
+    this.callAt.set(n.startIndex, e);
+    if (resultTarget?.t === 'root' && resultTarget.kind === 'local') this.results.set(resultTarget.name, { pin: false, fx: [], call: e });
   }
 
   private effectFromRow(row: ApiRow, call: Node, resultTarget: Term | null): void {

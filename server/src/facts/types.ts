@@ -115,6 +115,13 @@ export interface Effect {
   /** call: where the returned value goes (a local, or the path that local was stored into). */
   result?: Term;
   /**
+   * call: the caller's test that says the call failed (`IS_ERR(cl)`, `ret`, `!(ret >= 0)`), when
+   * the caller tests what it returned. The callee's failure-only effects (its cleanup labels) are
+   * then tied to that test instead of the callee's own exits: a callee that failed makes its
+   * caller take its error path, not go on.
+   */
+  failedIf?: string;
+  /**
    * Set by the index when the effect happened on an object the callee created and returned:
    * the caller's path names where it ends up, not memory the effect touched on the way.
    */

@@ -488,8 +488,10 @@ function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect
     ...(ce.guards ?? []).flatMap((g) => { const p = map(g.path); return p ? [{ ...g, cond: g.cond < 0 ? -1 : g.cond + shift, path: p }] : []; }),
   ];
   if (guards.length) out.guards = guards; else delete out.guards;
-  // past early exits: the call's own way in, and the callee effect's way from the callee's entry
-  const reach = andReach(call.reach, ce.reach);
+  // past early exits: the call's own way in, and the callee effect's way from the callee's entry;
+  // a callee effect only its failures reach (a cleanup label) happens when the caller sees the
+  // call fail, not on a way the caller goes on (its own exits stay out of the caller's variants)
+  const reach = call.failedIf && failureOnly(ce) ? andReach(call.reach, [[{ c: call.failedIf }]]) : andReach(call.reach, ce.reach);
   if (reach) out.reach = reach; else delete out.reach;
   if (ce.path) {
     const p = map(ce.path);
@@ -504,6 +506,11 @@ function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect
     if (v) out.value = v; else delete out.value;
   }
   return out;
+}
+
+/** Reached only past an exit taken: every way in has a test that is not the straight line's. */
+function failureOnly(e: Effect): boolean {
+  return !!e.reach && e.reach.length > 0 && e.reach.every((conj) => conj.some((l) => !l.pass));
 }
 
 /** Past this many ways in, a composed reach keeps only what they all share (more paths, never fewer). */
