@@ -28,7 +28,9 @@ const folders = dirs.map((d) => path.join(ksrc, d));
 const target = path.join(ksrc, 'kernel/cgroup/cgroup.c');
 const targetUri = pathToFileURL(target).toString();
 
-const server = spawn(process.execPath, [path.join(root, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+// `--node-args "--cpu-prof --cpu-prof-dir=DIR"`: extra node options for the server (profiling)
+const nodeArgs = (arg('--node-args', '') ?? '').split(' ').filter(Boolean);
+const server = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
 let peakRss = 0;
 const rssTimer = setInterval(() => {
   try { const kb = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0); peakRss = Math.max(peakRss, kb); } catch { /* gone */ }
@@ -75,5 +77,8 @@ console.log(JSON.stringify({
   edits, file: 'kernel/cgroup/cgroup.c', editToDiagnosticsMs: { median: Math.round(q(0.5)), p95: Math.round(q(0.95)), min: Math.round(times[0]), max: Math.round(times.at(-1)) }, debounceExcludedMs: DEBOUNCE,
 }, null, 1));
 clearInterval(rssTimer);
+// a clean LSP shutdown (the server exits by itself, so `--cpu-prof` in NODE_OPTIONS writes its profile)
+await conn.sendRequest('shutdown').catch(() => {});
+await conn.sendNotification('exit').catch(() => {});
+await new Promise((r) => { const t = setTimeout(() => { server.kill(); r(); }, 3000); server.on('exit', () => { clearTimeout(t); r(); }); });
 conn.dispose();
-server.kill();

@@ -91,14 +91,17 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
     facts.stats.functions = functions.length;
     // One collection over the whole tree, bucketed by function body below: one native call per
     // function costs about 3x more in the node binding (a call has a fixed cost of tens of µs).
-    const nodes = opts.level === 'facts' && functions.length ? rootNode.descendantsOfType(EFFECT_NODE_TYPES) : null;
+    // With a function cache (an edited file) most functions are kept: one collection per
+    // function walked is then less than one over the whole tree.
+    const effects = opts.level === 'facts' && functions.length > 0;
+    const cache = effects ? opts.functions : undefined;
+    const nodes = effects && !cache ? rootNode.descendantsOfType(EFFECT_NODE_TYPES) : null;
     if (ck.tableWords.some((w) => src.includes(w))) {
       const decls = nodes ? nodes.filter((n) => n.type === 'declaration') : rootNode.descendantsOfType('declaration');
       facts.tables.push(...findTables(decls, ck, text, loc, norm.guards));
       facts.tables.push(...findMacroTables(top, ck, text, loc));
     }
     let next = 0; // functions are sorted and disjoint, and `nodes` is in document order
-    const cache = nodes ? opts.functions : undefined;
     for (const fn of functions) {
       const sp = cache && fn.node.startPosition;
       const kept = sp && cache.get(fn.node.startIndex, fn.node.endIndex, sp.row, sp.column, fn.clean);
@@ -108,15 +111,22 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
         params: fn.params, locals: [], effects: [],
       };
       let walkFailed = false;
-      if (nodes) {
+      if (effects) {
         const start = fn.body.startIndex;
         const end = fn.body.endIndex;
-        while (next < nodes.length && nodes[next].startIndex < start) next++;
-        const from = next;
-        while (next < nodes.length && nodes[next].startIndex < end) next++;
+        let own = nodes, from = 0, to = 0;
+        if (own) {
+          while (next < own.length && own[next].startIndex < start) next++;
+          from = next;
+          while (next < own.length && own[next].startIndex < end) next++;
+          to = next;
+        } else {
+          own = fn.body.descendantsOfType(EFFECT_NODE_TYPES).filter((n) => n.startIndex < end); // (the same bucket)
+          to = own.length;
+        }
         st.clean = fn.clean;
         try {
-          new EffectWalker(ff, nodes, from, next, ck, st, loc).run();
+          new EffectWalker(ff, own, from, to, ck, st, loc).run();
         } catch (e) {
           problems.push({ severity: 'warning', message: `effects of ${fn.name} not extracted: ${(e as Error).message}`, loc: ff.nameLoc });
           walkFailed = true;
