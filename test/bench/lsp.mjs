@@ -3,7 +3,8 @@
 // 1. Index: a workspace of extracted linux-source-6.1 directories (default kernel/cgroup and
 //    kernel/sched; `--index fs,kernel,mm` for the issue's set): time from `initialized` to the
 //    first diagnostics after indexing (index + first check), and the server's peak RSS.
-// 2. Latency: 50 edits to kernel/cgroup/cgroup.c (a comment toggled in a function body); for
+// 2. Latency: 50 edits to kernel/cgroup/cgroup.c (a comment toggled in a function body; `--mode
+//    call` toggles a call there instead, `--mode line` an empty line inserted above it); for
 //    each, the time from didChange to the publishDiagnostics of that version, minus the server's
 //    150 ms debounce. Prints median and p95.
 // Numbers go to BENCHMARKS.md with this command line. Nothing here is asserted.
@@ -20,6 +21,9 @@ const root = path.resolve(new URL('../..', import.meta.url).pathname);
 const arg = (name, def) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : def; };
 const dirs = arg('--index', 'kernel/cgroup,kernel/sched').split(',');
 const edits = Number(arg('--edits', '50'));
+/** What each even edit does (odd edits undo it): comment (default), call, line. */
+const mode = arg('--mode', 'comment');
+if (!['comment', 'call', 'line'].includes(mode)) { console.error(`--mode ${mode}: expected comment, call or line`); process.exit(2); }
 const DEBOUNCE = 150;
 
 const ksrc = await kernelTree([...new Set(dirs.map((d) => d.split('/')[0]))]);
@@ -63,7 +67,11 @@ const times = [];
 for (let i = 0; i < edits; i++) {
   const version = i + 2;
   const edited = lines.slice();
-  if (i % 2 === 0) edited[at] = `${edited[at]} /* edit ${i} */`;
+  if (i % 2 === 0) {
+    if (mode === 'comment') edited[at] = `${edited[at]} /* edit ${i} */`; // same facts
+    else if (mode === 'call') edited[at] = `${edited[at]} synchronize_rcu();`; // facts of one function change, no line moves
+    else edited.splice(at, 0, ''); // 'line': a line inserted; every location below moves
+  }
   const got = next((p) => p.uri === targetUri && p.version === version);
   const s = performance.now();
   await conn.sendNotification('textDocument/didChange', { textDocument: { uri: targetUri, version }, contentChanges: [{ text: edited.join('\n') }] });
@@ -74,7 +82,7 @@ times.sort((a, b) => a - b);
 const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
 console.log(JSON.stringify({
   workspace: dirs, files: status.files, indexAndFirstCheckMs: Math.round(indexMs), serverPeakRssMB: Math.round(peakRss / 1024),
-  edits, file: 'kernel/cgroup/cgroup.c', editToDiagnosticsMs: { median: Math.round(q(0.5)), p95: Math.round(q(0.95)), min: Math.round(times[0]), max: Math.round(times.at(-1)) }, debounceExcludedMs: DEBOUNCE,
+  edits, mode, file: 'kernel/cgroup/cgroup.c', editToDiagnosticsMs: { median: Math.round(q(0.5)), p95: Math.round(q(0.95)), min: Math.round(times[0]), max: Math.round(times.at(-1)) }, debounceExcludedMs: DEBOUNCE,
 }, null, 1));
 clearInterval(rssTimer);
 // a clean LSP shutdown (the server exits by itself, so `--cpu-prof` in NODE_OPTIONS writes its profile)
