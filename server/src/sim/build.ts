@@ -103,13 +103,21 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
   const defined = [open, release, poll, ...io].filter((h): h is HandlerModel => !!h && !!h.loc).map((h) => ({ field: h.field, name: h.name, loc: h.loc! }));
   const severLock = kernfsGlue && severable ? `n:${PROVIDER_GLUE.cgroupSeverLock}` : undefined;
   b.keepInteresting([open, release, poll, ...io, ...Object.values(callbacks)], severLock);
-  // an io handler with nothing left changes nothing; two with the same program are one event
+  // an io handler with nothing left changes nothing; a path (variant) with the same operations
+  // under the same guards as a path of an earlier io handler is the same event (compat_ioctl
+  // calling the ioctl handler, read and read_iter sharing a helper): explored once
   const ioSeen = new Set<string>();
   io = io.filter((h) => {
     if (!h.variants.some((v) => v.steps.length)) return false;
-    const key = JSON.stringify(h.variants.map((v) => [v.steps.map((s) => [s.op, s.guards]), v.guards ?? []]));
-    if (ioSeen.has(key)) { b.notes.push(`.${h.field} = ${h.name}: same operations as another handler, explored once`); return false; }
-    ioSeen.add(key);
+    const before = h.variants.length;
+    h.variants = h.variants.filter((v) => {
+      const key = JSON.stringify([v.steps.map((s) => [s.op, s.guards]), v.guards ?? []]);
+      if (ioSeen.has(key)) return false;
+      ioSeen.add(key);
+      return true;
+    });
+    if (!h.variants.length) { b.notes.push(`.${h.field} = ${h.name}: same operations as another handler, explored once`); return false; }
+    if (h.variants.length < before) b.notes.push(`.${h.field} = ${h.name}: ${before - h.variants.length} of its ${before} paths are another handler's, explored once`);
     return true;
   });
   const owner = table.fields.find((f) => f.role === 'owner');
