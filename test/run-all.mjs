@@ -10,6 +10,7 @@ await import('./unit/cli.test.mjs');
 await import('./unit/check-cli.test.mjs');
 await import('./unit/lsp.test.mjs');
 await import('./unit/lsp-incremental.test.mjs');
+await import('./unit/lsp-cache.test.mjs');
 await import('./unit/fixes.test.mjs');
 await import('./unit/nvim.test.mjs');
 await import('./unit/diagram.test.mjs');

@@ -23,7 +23,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { extract, DEFAULT_OPTIONS, type ExtractResult } from '../analysis';
-import { initParser, parserInfo } from '../syntax';
+import { initParser, parserBackend, parserInfo } from '../syntax';
 import type { Loc } from '../facts/types';
 import { Index } from '../index/index';
 import { checkIndex, finishCheck, planCheck, simOptions, type CheckResult } from '../check';
@@ -35,6 +35,7 @@ import { fixesFor, type Fix } from '../fixes/index';
 import { PIN_POLICIES, type PinPolicy, type TableModel } from '../sim/model';
 import { simulate, type SimOptions, type SimResult } from '../sim/explore';
 import { DocumentState } from './incremental';
+import { IndexCache, sha1, type FileKey } from './cache';
 import type { FileFacts } from '../facts/types';
 
 /** `kernlife.*` settings (package.json contributes them; defaults here match). */
@@ -158,6 +159,35 @@ const TIMING = !!process.env.KERNLIFE_LSP_TIMING;
 let generation = 0;
 const timers = new Map<string, NodeJS.Timeout>();
 
+/**
+ * The persistent index cache (cache.ts), when the client gives a storage directory
+ * (`initializationOptions.storagePath`) or the server was started with `--cache-dir DIR`.
+ */
+let cacheDir: string | undefined;
+let cache: IndexCache | null = null;
+/** Bumped by every workspace index pass: only the newest one reads and writes the cache. */
+let indexPass = 0;
+/** What the last index pass did per file: extracted, or taken from the cache. */
+const indexStats = { extracted: 0, cached: 0 };
+let bundleHash: string | undefined;
+/** The last index pass that went through every file (its cache entries may be written). */
+let indexedPass = 0;
+
+/** What every cached file depends on: this build of kernlife, the parser, the API models, the folders. */
+function cacheKey(): string {
+  if (bundleHash === undefined) { try { bundleHash = sha1(fs.readFileSync(__filename)); } catch { bundleHash = 'unknown'; } }
+  return sha1(JSON.stringify([bundleHash, parserBackend(), process.versions.v8, models ?? null, folders]));
+}
+
+/** A file's cache name: its path relative to its workspace folder (prefixed with the folder's number after the first). */
+function relOf(file: string): string {
+  for (let i = 0; i < folders.length; i++) {
+    const rel = path.relative(folders[i], file);
+    if (!rel.startsWith('..') && !path.isAbsolute(rel)) return i ? `${i}:${rel}` : rel;
+  }
+  return file;
+}
+
 const log = (m: string) => connection.console.info(`kernlife: ${m}`);
 const fail = (what: string, e: unknown) => connection.console.error(`kernlife: ${what} failed: ${(e as Error)?.stack ?? e}`);
 
@@ -176,11 +206,14 @@ connection.onInitialize(async (params) => {
   await initParser(); // native, else web-tree-sitter (KERNLIFE_PARSER forces one); nothing parses before initialize
   connection.console.info(`kernlife: ${parserInfo()}`);
   folders = (params.workspaceFolders ?? []).map((f) => toPath(f.uri));
-  const io = params.initializationOptions as { settings?: unknown; trusted?: unknown } | undefined;
+  const io = params.initializationOptions as { settings?: unknown; trusted?: unknown; storagePath?: unknown } | undefined;
   settings = readSettings(io?.settings);
   trusted = io?.trusted !== false;
   loadModels();
   if (!folders.length && params.rootUri) folders = [toPath(params.rootUri)];
+  const argDir = process.argv.indexOf('--cache-dir');
+  cacheDir = typeof io?.storagePath === 'string' && io.storagePath ? io.storagePath : argDir >= 0 ? process.argv[argDir + 1] : undefined;
+  if (cacheDir && folders.length) cache = new IndexCache(IndexCache.fileFor(cacheDir, folders), cacheKey(), log);
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -229,20 +262,53 @@ function sameFacts(a: FileFacts, b: FileFacts): boolean {
   return true;
 }
 
+/**
+ * One file of the workspace index: from the cache when its key matches, else extracted (and
+ * kept for the cache's next write when the text is the file's on disk).
+ */
+function indexFile(file: string, useCache: IndexCache | null): void {
+  const open = documents.get(toUri(file));
+  const rel = useCache ? relOf(file) : '';
+  // stat before reading: a file changed in between is stored with the older mtime, so it misses next time
+  const st = useCache ? IndexCache.stat(file) : null;
+  let text: string | undefined;
+  if (open) text = open.getText();
+  if (useCache) {
+    const hit = useCache.get(rel, file, st, text !== undefined ? sha1(text) : undefined);
+    if (hit) {
+      if (hit.key.chars > settings.maxFileSize) { log(`${file}: larger than ${settings.maxFileSize} bytes (kernlife.maxFileSize), skipped`); return; }
+      index.update(hit.facts);
+      indexStats.cached++;
+      return;
+    }
+  }
+  try { text ??= fs.readFileSync(file, 'utf8'); } catch { return; }
+  const facts = extractText(file, text);
+  indexStats.extracted++;
+  if (!facts) { useCache?.miss(rel); return; }
+  index.update(facts);
+  if (!useCache) return;
+  let onDisk = !open;
+  if (open) { try { onDisk = fs.readFileSync(file, 'utf8') === text; } catch { onDisk = false; } }
+  const key: FileKey | null = st && onDisk ? { size: st.size, mtimeMs: st.mtimeMs, sha1: sha1(text), chars: text.length } : null;
+  if (key) useCache.put(rel, file, key, facts); else useCache.miss(rel);
+}
+
 async function indexWorkspace(): Promise<void> {
   const files = (folders.length ? walk(folders).files : []).filter((f) => !excluded(f));
   checked = false;
+  const pass = ++indexPass;
   const progress = await connection.window.createWorkDoneProgress();
   progress.begin('kernlife: indexing', 0, `${files.length} files`, true);
   const t0 = Date.now();
+  if (cache) { cache.begin(cacheKey()); if (pass === 1) cache.load(); }
+  indexStats.extracted = 0;
+  indexStats.cached = 0;
   let n = 0;
+  let cancelled = false;
   for (const file of files) {
-    if (progress.token.isCancellationRequested) break;
-    const open = documents.get(toUri(file));
-    let text: string;
-    try { text = open ? open.getText() : fs.readFileSync(file, 'utf8'); } catch { continue; }
-    const facts = extractText(file, text);
-    if (facts) index.update(facts);
+    if (progress.token.isCancellationRequested) { cancelled = true; break; }
+    indexFile(file, pass === indexPass ? cache : null);
     if (++n % 25 === 0) {
       progress.report(Math.round((100 * n) / files.length), `${n}/${files.length} files`);
       await new Promise<void>((r) => setImmediate(r)); // let edits and requests in
@@ -250,8 +316,15 @@ async function indexWorkspace(): Promise<void> {
   }
   progress.done();
   log(`indexed ${n} files in ${Date.now() - t0} ms`);
+  if (cache && pass === indexPass) {
+    const s = cache.stats;
+    log(`index cache: ${s.hits} hits, ${s.misses} misses${s.corrupt ? ` (${s.corrupt} unusable)` : ''}; ${indexStats.extracted} files extracted`);
+  }
   ready = true;
+  if (!cancelled) indexedPass = pass;
   await recheckAll(generation);
+  // written after the first results are out (a cancelled pass would drop the files it did not reach)
+  if (cache && pass === indexPass && !cancelled) { try { cache.save(); } catch (e) { fail('index cache write', e); } }
 }
 
 /** Re-check the tables a change can affect (null: all of them) and publish. */
@@ -554,7 +627,15 @@ connection.onCodeLens((p) => {
   }
 });
 
-connection.onRequest('kernlife/status', () => ({ ready, checked, files: index.fileList().length, generation }));
+connection.onRequest('kernlife/status', () => ({ ready, checked, files: index.fileList().length, generation, index: { ...indexStats }, cache: cache ? { ...cache.stats } : null }));
+
+/** "kernlife: Clear Index Cache": deletes this workspace's cache file; the next start extracts every file. */
+connection.onRequest('kernlife/clearCache', (): { cleared: boolean; file: string | null } => {
+  if (!cache) return { cleared: false, file: null };
+  const cleared = cache.clear();
+  log(`index cache: ${cleared ? 'deleted' : 'could not delete'} ${cache.file}`);
+  return { cleared, file: cache.file };
+});
 
 /** The indexed facts of a file, timings left out (tests compare the incremental path with a fresh server's). */
 connection.onRequest('kernlife/facts', (p: { uri: string }) => {
@@ -563,6 +644,9 @@ connection.onRequest('kernlife/facts', (p: { uri: string }) => {
   const { stats: _s, braces: _b, ...rest } = f as ExtractResult;
   return rest;
 });
+
+// a shutdown during the first check still keeps what the index extracted
+connection.onShutdown(() => { if (cache && indexedPass === indexPass) { try { cache.save(); } catch (e) { fail('index cache write', e); } } });
 
 documents.listen(connection);
 connection.listen();
