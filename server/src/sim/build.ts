@@ -173,7 +173,9 @@ class Builder {
     }
     const hname = glue ? (ref ? `${glue.name} -> ${ref.fn.name}` : glue.name) : ref!.fn.name;
     return {
-      role, field, name: hname, loc: ref ? ref.fn.nameLoc : null, variants: variantsOf(steps),
+      // an ->open that takes an error exit leaves no open file (no ->release follows it): the
+      // model goes on with the file, so open explores only its straight line past exits
+      role, field, name: hname, loc: ref ? ref.fn.nameLoc : null, variants: variantsOf(steps, role === 'open' ? 0 : MAX_EXIT_CHOICES),
       ...(incomplete ? { incomplete } : {}),
     };
   }
@@ -509,7 +511,7 @@ function balanced(s: string): boolean {
  * takes the straight line past them, or takes one of the first few (a chain of exits has one
  * path per exit taken).
  */
-export function variantsOf(steps: Step[]): HandlerModel['variants'] {
+export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): HandlerModel['variants'] {
   const seenAtoms = new Set<string>();
   const atoms: string[] = [];
   for (const s of steps) {
@@ -598,7 +600,7 @@ export function variantsOf(steps: Step[]): HandlerModel['variants'] {
     // return -EFAULT;`) is the handler failing before it did anything more: not explored, as
     // before exits were modelled; one whose branch or `goto` target does something is
     let flips = 0;
-    for (let e = 0; e < exits.length && flips < MAX_EXIT_CHOICES; e++) {
+    for (let e = 0; e < exits.length && flips < maxExitChoices; e++) {
       if (!adding[e]) continue;
       val[nb + e] = lineV[e] ? 0 : 1;
       const changed = new Map<number, boolean>();
