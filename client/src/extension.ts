@@ -1,6 +1,7 @@
 /**
  * VS Code client (dist/client.js): the only code that imports `vscode`. Starts the bundled
- * server over IPC, hands it the `kernlife.*` settings (and their changes), and adds the
+ * server over IPC, hands it the `kernlife.*` settings (and their changes) and a storage directory
+ * for its index cache ("kernlife: Clear Index Cache" deletes it), and adds the
  * "kernlife: Simulate Ops Table" command: a webview with the tables, what was explored and each
  * violation's interleaving as a sequence diagram (drawn by the server; clicking a step opens its
  * source line). The webview runs under a strict Content-Security-Policy with a nonce.
@@ -31,7 +32,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   let status: StatusItem | undefined;
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ scheme: 'file', language: 'c' }],
-    initializationOptions: { settings: vscode.workspace.getConfiguration('kernlife'), trusted: vscode.workspace.isTrusted },
+    // storagePath: where the server keeps its index cache (this workspace's storage; the global one without a workspace)
+    initializationOptions: { settings: vscode.workspace.getConfiguration('kernlife'), trusted: vscode.workspace.isTrusted, storagePath: (context.storageUri ?? context.globalStorageUri).fsPath },
     synchronize: { configurationSection: 'kernlife' },
     outputChannel: output,
     middleware: {
@@ -43,6 +45,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(status, new TraceWalker());
   context.subscriptions.push(vscode.commands.registerCommand('kernlife.simulateTable', (uri?: string, table?: string) => simulate(context, uri, table)));
   context.subscriptions.push(vscode.commands.registerCommand('kernlife.showOutput', () => output.show()));
+  context.subscriptions.push(vscode.commands.registerCommand('kernlife.clearIndexCache', async () => {
+    const r = await client?.sendRequest<{ cleared: boolean; file: string | null }>('kernlife/clearCache', {});
+    void vscode.window.showInformationMessage(r?.file ? (r.cleared ? 'kernlife: index cache cleared; the next start extracts every file again.' : `kernlife: could not delete ${r.file}`) : 'kernlife: no index cache in use.');
+  }));
   await client.start();
   status.start();
 }
