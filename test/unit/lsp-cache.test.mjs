@@ -5,6 +5,7 @@
 // disk in between is the only one extracted, and its new findings are those of a server without
 // a cache; an open document whose text is the file's hits by hash, an unsaved one misses; a
 // corrupt, truncated or foreign cache file never takes the server down or changes a result.
+// The first check's search results are kept next to the index (searches-*.bin) the same way.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -97,6 +98,9 @@ test('lsp cache: a first run extracts every file and writes the cache; a second 
   assert.equal(warm.status.cache.misses, 0);
   assert.match(warm.logs, new RegExp(`index cache: ${FILES.length} hits, 0 misses; 0 files extracted`));
   assert.doesNotMatch(warm.logs, /index cache: wrote/, 'nothing changed: the cache is not written again');
+  // the searches of the first check came from the last session's results too
+  assert.match(cold.logs, /index cache: wrote \d+ search results/);
+  assert.match(warm.logs, /index cache: [1-9]\d* search results from /);
   assert.deepEqual(warm.diags, cold.diags);
   sameFacts(warm, cold);
 });
@@ -153,6 +157,9 @@ test('lsp cache: a corrupt, truncated or foreign cache file is re-extracted, wit
   };
   for (const [what, damage] of Object.entries(damages)) {
     fs.writeFileSync(file, damage());
+    const searches = path.join(storage, name.replace(/^index-/, 'searches-'));
+    const goodSearches = fs.readFileSync(searches);
+    if (what !== 'another key') fs.writeFileSync(searches, damage === damages.garbage ? damage() : goodSearches.subarray(0, goodSearches.length - 7));
     const r = await run();
     assert.equal(r.stderr.includes('Error'), false, `${what}: ${r.stderr}`);
     assert.equal(r.status.index.extracted + r.status.index.cached, FILES.length, what);
@@ -169,7 +176,7 @@ test('lsp cache: --cache-dir for clients without a storage directory; kernlife/c
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-lsp-cache-dir-'));
   try {
     await run({ storagePath: null, args: ['--cache-dir', dir] });
-    assert.equal(fs.readdirSync(dir).filter((f) => f.endsWith('.bin')).length, 1);
+    assert.deepEqual(fs.readdirSync(dir).map((f) => f.replace(/-[0-9a-f]+\.bin$/, '')).sort(), ['index', 'searches']);
     const r = await run({ storagePath: null, args: ['--cache-dir', dir] });
     assert.deepEqual(r.status.index, { extracted: 0, cached: FILES.length });
     // the clear request

@@ -25,8 +25,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import type { ExtractResult } from '../analysis';
+import type { SimResult } from '../sim/explore';
 
 const MAGIC = Buffer.from('KLIDX1\n');
+const SEARCH_MAGIC = Buffer.from('KLSRC1\n');
 
 /** What makes a file's cached facts valid. */
 export interface FileKey { size: number; mtimeMs: number; sha1: string; chars: number }
@@ -187,12 +189,55 @@ export class IndexCache {
     }
   }
 
-  /** Deletes the cache file (the command "kernlife: Clear Index Cache"); the next index extracts everything. */
+  /** The search results' file next to the index file (`searches-<hash>.bin`). */
+  get searchFile(): string {
+    return path.join(path.dirname(this.file), path.basename(this.file).replace(/^index-/, 'searches-'));
+  }
+
+  /**
+   * The search results of the last session, by the sha1 of their search key (the model and the
+   * budget, main.ts's simKey): a search is deterministic in those, so a table whose model did
+   * not change is not searched again. Empty when the file is missing, damaged or for another key.
+   */
+  loadSearches(): Map<string, SimResult> {
+    const out = new Map<string, SimResult>();
+    let buf: Buffer;
+    try { buf = fs.readFileSync(this.searchFile); } catch { return out; }
+    try {
+      if (buf.length < SEARCH_MAGIC.length + 20 || !buf.subarray(0, SEARCH_MAGIC.length).equals(SEARCH_MAGIC)) throw new Error('not a kernlife search cache');
+      const payload = buf.subarray(SEARCH_MAGIC.length + 20);
+      if (!crypto.createHash('sha1').update(payload).digest().equals(buf.subarray(SEARCH_MAGIC.length, SEARCH_MAGIC.length + 20))) throw new Error('hash differs');
+      const v = v8.deserialize(payload) as { key: string; entries: [string, SimResult][] };
+      if (!v || v.key !== this.key || !Array.isArray(v.entries)) return out;
+      for (const [h, r] of v.entries) if (typeof h === 'string' && r && Array.isArray(r.violations) && Array.isArray(r.events)) out.set(h, r);
+      this.log(`index cache: ${out.size} search results from ${this.searchFile}`);
+    } catch (e) {
+      this.log(`index cache: ${this.searchFile} unreadable (${(e as Error).message}); searching again`);
+    }
+    return out;
+  }
+
+  /** Writes the search results (by the sha1 of their key), temp file then rename. */
+  saveSearches(entries: [string, SimResult][]): void {
+    const tmp = `${this.searchFile}.${process.pid}.tmp`;
+    try {
+      const payload = v8.serialize({ key: this.key, entries });
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      fs.writeFileSync(tmp, Buffer.concat([SEARCH_MAGIC, crypto.createHash('sha1').update(payload).digest(), payload]));
+      fs.renameSync(tmp, this.searchFile);
+      this.log(`index cache: wrote ${entries.length} search results to ${this.searchFile} (${(payload.length / 1048576).toFixed(1)} MB)`);
+    } catch (e) {
+      try { fs.rmSync(tmp, { force: true }); } catch { /* nothing to remove */ }
+      this.log(`index cache: cannot write ${this.searchFile}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Deletes the cache files (the command "kernlife: Clear Index Cache"); the next index extracts everything. */
   clear(): boolean {
     this.header = null;
     this.buf = null;
     this.next = new Map();
     this.dirty = false;
-    try { fs.rmSync(this.file, { force: true }); return true; } catch { return false; }
+    try { fs.rmSync(this.file, { force: true }); fs.rmSync(this.searchFile, { force: true }); return true; } catch { return false; }
   }
 }

@@ -115,8 +115,11 @@ function cachedSimulate(model: TableModel, options: SimOptions): SimResult {
   const key = simKey(model, options);
   const hit = simCache.get(key);
   if (hit) { simCache.delete(key); simCache.set(key, hit); return hit; }
+  const saved = savedSearch(key);
+  if (saved) return saved;
   const r = simulate(model, options);
   keep(key, r);
+  searchesRun++;
   return r;
 }
 
@@ -173,6 +176,24 @@ let bundleHash: string | undefined;
 /** The last index pass that went through every file (its cache entries may be written). */
 let indexedPass = 0;
 
+/** The last session's search results (cache.ts), by the sha1 of their key; dropped once the first check is done. */
+let savedSearches: Map<string, SimResult> | null = null;
+/** Searches run since the search results were last written. */
+let searchesRun = 0;
+function savedSearch(key: string): SimResult | undefined {
+  const r = savedSearches?.get(sha1(key));
+  if (r) keep(key, r);
+  return r;
+}
+/** Writes the index cache and, if searches ran, the search results (after the first check, and at shutdown). */
+function saveCache(): void {
+  if (!cache) return;
+  try { cache.save(); } catch (e) { fail('index cache write', e); }
+  if (!searchesRun) return;
+  searchesRun = 0;
+  try { cache.saveSearches([...simCache].map(([k, r]) => [sha1(k), r])); } catch (e) { fail('search cache write', e); }
+}
+
 /** What every cached file depends on: this build of kernlife, the parser, the API models, the folders. */
 function cacheKey(): string {
   if (bundleHash === undefined) { try { bundleHash = sha1(fs.readFileSync(__filename)); } catch { bundleHash = 'unknown'; } }
@@ -213,7 +234,10 @@ connection.onInitialize(async (params) => {
   if (!folders.length && params.rootUri) folders = [toPath(params.rootUri)];
   const argDir = process.argv.indexOf('--cache-dir');
   cacheDir = typeof io?.storagePath === 'string' && io.storagePath ? io.storagePath : argDir >= 0 ? process.argv[argDir + 1] : undefined;
-  if (cacheDir && folders.length) cache = new IndexCache(IndexCache.fileFor(cacheDir, folders), cacheKey(), log);
+  if (cacheDir && folders.length) {
+    cache = new IndexCache(IndexCache.fileFor(cacheDir, folders), cacheKey(), log);
+    savedSearches = cache.loadSearches();
+  }
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -324,7 +348,7 @@ async function indexWorkspace(): Promise<void> {
   if (!cancelled) indexedPass = pass;
   await recheckAll(generation);
   // written after the first results are out (a cancelled pass would drop the files it did not reach)
-  if (cache && pass === indexPass && !cancelled) { try { cache.save(); } catch (e) { fail('index cache write', e); } }
+  if (cache && pass === indexPass && !cancelled) { savedSearches = null; saveCache(); }
 }
 
 /** Re-check the tables a change can affect (null: all of them) and publish. */
@@ -351,9 +375,9 @@ async function recheckAll(gen: number): Promise<void> {
     const so = simOptions(opts);
     const todo = plan.models.map((m, i) => (plan.skips[i] ? null : m));
     const keys = todo.map((m) => (m ? simKey(m, so) : ''));
-    const results = todo.map((m, i) => (m ? simCache.get(keys[i]) ?? null : null));
+    const results = todo.map((m, i) => (m ? simCache.get(keys[i]) ?? savedSearch(keys[i]) ?? null : null));
     const pool = await simulatePool(todo.map((m, i) => (m && !results[i] ? m : null)), os.availableParallelism?.() ?? os.cpus().length, so, path.join(__dirname, 'sim-worker.js'), () => {});
-    pool.forEach((r, i) => { if (r) { results[i] = r; keep(keys[i], r); } });
+    pool.forEach((r, i) => { if (r) { results[i] = r; keep(keys[i], r); searchesRun++; } });
     // an edit came while the searches ran: check again from the index as it is now (the
     // searches whose models did not change come from the cache)
     if (gen !== generation) { if (ready) await recheckAll(generation); return; }
@@ -646,7 +670,7 @@ connection.onRequest('kernlife/facts', (p: { uri: string }) => {
 });
 
 // a shutdown during the first check still keeps what the index extracted
-connection.onShutdown(() => { if (cache && indexedPass === indexPass) { try { cache.save(); } catch (e) { fail('index cache write', e); } } });
+connection.onShutdown(() => { if (cache && indexedPass === indexPass) saveCache(); });
 
 documents.listen(connection);
 connection.listen();
