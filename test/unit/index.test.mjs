@@ -98,3 +98,70 @@ test('index: registrations follow file updates (a fops handed to misc_register, 
   idx.remove('c.c');
   assert.deepEqual(idx.exposures('m_fops'), []);
 });
+
+/** Every function's summary as text, from an index (the expectation: a fresh index of the same facts). */
+function allSummaries(idx, files) {
+  const out = {};
+  for (const f of files) for (const fn of idx.fileFacts(f)?.functions ?? []) {
+    const ref = idx.resolve(fn.name, f);
+    const s = idx.summary(ref);
+    out[`${f}:${fn.name}`] = [ref.file, s.effects.map((e) => `${api.renderEffect(e)}@${e.loc.line}`), s.unresolved, s.truncated ?? null];
+  }
+  return out;
+}
+
+test('index: update by function keeps the unchanged functions (their objects and summaries) and drops what a changed one reaches', () => {
+  const A1 = 'static void a_helper(struct box *b)\n{\n\tkfree(b);\n}\nstatic void a_other(struct box *b)\n{\n\tvfree(b);\n}\nvoid a_entry(struct kernfs_open_file *of)\n{\n\ta_helper(of->priv);\n\tshared(of->priv);\n}\n';
+  const A2 = A1.replace('\tkfree(b);', '\tsynchronize_rcu(); kfree_rcu(b, rcu);'); // no line moves
+  const B = 'void shared(struct box *t)\n{\n\twake_up(&t->wq);\n}\nvoid b_user(struct box *t)\n{\n\ta_entry2(t);\n}\n';
+  const C = 'static void c_release(struct kernfs_open_file *of)\n{\n\ta_entry(of);\n}\n';
+  const idx = api.buildIndex([ex('a.c', A1), ex('b.c', B), ex('c.c', C)]);
+  allSummaries(idx, ['a.c', 'b.c', 'c.c']);
+  const other = idx.fileFacts('a.c').functions.find((f) => f.name === 'a_other');
+  const dropped = idx.update(ex('a.c', A2), { byFunction: true });
+  // the changed helper, its caller in the file and that one's caller in another file; not the untouched function, not b.c
+  assert.deepEqual(dropped, ['a.c::a_helper', 'a_entry', 'c.c::c_release']);
+  // a function extracted again with equal facts keeps the indexed object (summaries are built on its effects)
+  assert.equal(idx.fileFacts('a.c').functions.find((f) => f.name === 'a_other'), other);
+  assert.deepEqual(allSummaries(idx, ['a.c', 'b.c', 'c.c']), allSummaries(api.buildIndex([ex('a.c', A2), ex('b.c', B), ex('c.c', C)]), ['a.c', 'b.c', 'c.c']));
+});
+
+test('index: a function added or removed by an update changes how callers elsewhere resolve its name', () => {
+  const A = 'void a_release(struct kernfs_open_file *of)\n{\n\tbox_destroy(of->priv);\n}\n';
+  const Astatic = 'static void box_destroy(struct box *t)\n{\n\tvfree(t);\n}\n' + A;
+  const B = 'void box_destroy(struct box *t)\n{\n\tkfree(t);\n}\n';
+  const C = 'void c_release(struct kernfs_open_file *of)\n{\n\tbox_destroy(of->priv);\n\tnew_helper(of->priv);\n}\n';
+  const C2 = C + 'void new_helper(struct box *t)\n{\n\tkfree_rcu(t, rcu);\n}\n';
+  const files = ['a.c', 'b.c', 'c.c'];
+  const idx = api.buildIndex([ex('a.c', A), ex('b.c', B), ex('c.c', C)]);
+  allSummaries(idx, files);
+  const fresh = (...ff) => allSummaries(api.buildIndex(ff), files);
+  // a static definition in the caller's file takes the call from the global one
+  idx.update(ex('a.c', Astatic), { byFunction: true });
+  assert.deepEqual(idx.summary(idx.resolve('a_release', 'a.c')).effects.map((e) => e.api), ['vfree']);
+  assert.deepEqual(allSummaries(idx, files), fresh(ex('a.c', Astatic), ex('b.c', B), ex('c.c', C)));
+  // a definition for a call that did not resolve
+  idx.update(ex('c.c', C2), { byFunction: true });
+  assert.deepEqual(allSummaries(idx, files), fresh(ex('a.c', Astatic), ex('b.c', B), ex('c.c', C2)));
+  // both removed again
+  idx.update(ex('a.c', A), { byFunction: true });
+  idx.update(ex('c.c', C), { byFunction: true });
+  assert.deepEqual(allSummaries(idx, files), fresh(ex('a.c', A), ex('b.c', B), ex('c.c', C)));
+});
+
+test('index: what a tracked read depends on meets what a later update changes', () => {
+  const A = 'void a_release(struct kernfs_open_file *of)\n{\n\tbox_destroy(of->priv);\n}\nvoid a_unrelated(struct box *t)\n{\n\tkfree(t);\n}\n';
+  const B = 'void box_destroy(struct box *t)\n{\n\tkfree(t);\n}\n';
+  const idx = api.buildIndex([ex('a.c', A), ex('b.c', B)]);
+  idx.recordChanges();
+  const { deps } = idx.track(() => idx.summary(idx.resolve('a_release', 'a.c')).effects);
+  idx.takeChanges();
+  const meets = (changes) => [...changes].some((c) => deps.has(c));
+  // the callee in another file changes: the reader's summary is among the changes
+  idx.update(ex('b.c', B.replace('kfree(t)', 'vfree(t)')), { byFunction: true });
+  assert.ok(meets(idx.takeChanges()));
+  // a function the reader never reached changes: nothing it read
+  idx.update(ex('a.c', A.replace('\tkfree(t);\n}\n', '\tvfree(t);\n}\n')), { byFunction: true });
+  const c = idx.takeChanges();
+  assert.ok(c.has('k:a_unrelated') && !meets(c), [...c].join(' '));
+});

@@ -99,7 +99,7 @@ class Plan {
 
   callee(i: number): FunctionRef | null {
     let c = this.callees[i];
-    if (c === undefined) c = this.callees[i] = this.index.resolve(this.ref.fn.effects[i].api, this.ref.file);
+    if (c === undefined) c = this.callees[i] = this.index.resolveQuiet(this.ref.fn.effects[i].api, this.ref.file);
     return c;
   }
 
@@ -159,21 +159,48 @@ export class Index {
     this.summaries.clear();
   }
 
-  update(facts: FileFacts): string[] {
+  /**
+   * Add or replace one file's facts. Returns the keys of the summaries that were invalidated.
+   * With `byFunction` (an edited file whose unchanged functions are mostly the indexed objects),
+   * a function whose facts are the indexed ones (the same object, or equal) keeps its indexed
+   * object and its summary; a changed function drops its own summary and, transitively, its
+   * callers'; an added or removed one also drops what resolved (or failed to resolve) its name.
+   * Without it every function of the file counts as changed (no comparison: a file read again).
+   */
+  update(facts: FileFacts, opts: { byFunction?: boolean } = {}): string[] {
     const was = this.partial.get(facts.file);
     if (was) {
       this.partial.delete(facts.file);
       for (const n of was) this.partialTaking.get(n)?.delete(facts.file);
     }
     this.needed.delete(facts.file);
-    this.plans = new WeakMap(); // resolutions change
-    this.dropExposures(facts.file);
-    this.addExposures(facts);
+    this.plans = new WeakMap(); // resolutions change (and a plan holds the callees' refs)
     const old = this.files.get(facts.file);
-    const keys = this.keysOf(facts.file, [...(old?.functions ?? []), ...facts.functions]);
+    let keys: Set<string>;
+    let stored = facts;
+    if (old && !was && opts.byFunction) {
+      const d = diffFunctions(facts.file, old.functions, facts.functions);
+      keys = d.keys;
+      if (d.kept) stored = { ...facts, functions: d.functions };
+      if (this.changes) {
+        const c = this.changes;
+        for (const n of d.names) c.add(`n:${n}`);
+        if (d.keys.size) c.add(`f:${facts.file}:functions`);
+        for (const k of changedFields(old, stored)) c.add(`f:${facts.file}:${k}`);
+        const before = exposuresOf(old), after = exposuresOf(stored);
+        for (const n of new Set([...before.keys(), ...after.keys()])) {
+          if (JSON.stringify(before.get(n)) !== JSON.stringify(after.get(n))) c.add(`x:${n}`);
+        }
+      }
+    } else {
+      keys = this.keysOf(facts.file, [...(old?.functions ?? []), ...facts.functions]);
+      this.noteWholeFile(old ?? null, facts);
+    }
+    this.dropExposures(facts.file);
+    this.addExposures(stored);
     if (old) this.unlink(old);
-    this.files.set(facts.file, facts);
-    for (const f of facts.functions) {
+    this.files.set(facts.file, stored);
+    for (const f of stored.functions) {
       const list = this.byName.get(f.name) ?? [];
       list.push({ key: keyOf(facts.file, f), file: facts.file, fn: f });
       list.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
@@ -186,10 +213,68 @@ export class Index {
     const old = this.files.get(file);
     if (!old) return [];
     this.plans = new WeakMap();
+    this.noteWholeFile(old, null);
     this.dropExposures(file);
     this.unlink(old);
     this.files.delete(file);
     return this.invalidate(this.keysOf(file, old.functions));
+  }
+
+  /** A file added, removed or replaced wholesale: everything it had or has changed. */
+  private noteWholeFile(old: FileFacts | null, now: FileFacts | null): void {
+    const c = this.changes;
+    if (!c) return;
+    const file = (old ?? now)!.file;
+    if (!old || !now) c.add('L').add(`f:${file}`);
+    for (const ff of [old, now]) {
+      if (!ff) continue;
+      for (const k of Object.keys(ff)) c.add(`f:${file}:${k}`);
+      for (const f of ff.functions) c.add(`n:${f.name}`);
+      for (const n of exposuresOf(ff).keys()) c.add(`x:${n}`);
+    }
+  }
+
+  /**
+   * What changed since the last call (or since `recordChanges()`), as the tags `track` records:
+   * `k:KEY` summaries dropped or recomputed (the changed functions and everything that depends
+   * on them), `n:NAME` names whose resolution may differ (a definition added or removed),
+   * `x:NAME` registrations of a table name, `f:FILE:FIELD` a field of a file's facts (`functions`
+   * when any function changed; `pinPolicy`, `modular`, ...), `f:FILE` whether the file is
+   * indexed at all, `L` the file list.
+   */
+  takeChanges(): Set<string> {
+    const c = this.changes ?? new Set<string>();
+    this.changes = new Set();
+    return c;
+  }
+
+  /** Record changes for `takeChanges` (the language server, once indexed; the CLI does not pay for it), or stop. */
+  recordChanges(on = true): void {
+    if (!on) this.changes = null;
+    else this.changes ??= new Set();
+  }
+
+  private changes: Set<string> | null = null;
+  /** While `track` runs: what the index was asked (see takeChanges for the tags). */
+  private tracking: Set<string> | null = null;
+  private views = new WeakMap<FileFacts, FileFacts>();
+
+  /**
+   * Runs `fn` and returns with its value everything it read from the index, as tags that
+   * `takeChanges` uses too: a result that read nothing a later change names is still valid.
+   * A summary read stands for its callees as well: a change to a callee names the summaries of
+   * its callers (transitively) among the changes.
+   */
+  track<T>(fn: () => T): { value: T; deps: Set<string> } {
+    const outer = this.tracking;
+    const deps = new Set<string>();
+    this.tracking = deps;
+    try {
+      return { value: fn(), deps };
+    } finally {
+      this.tracking = outer;
+      if (outer) for (const d of deps) outer.add(d);
+    }
   }
 
   private unlink(old: FileFacts): void {
@@ -211,6 +296,7 @@ export class Index {
       const key = queue.pop()!;
       if (seen.has(key)) continue;
       seen.add(key);
+      this.changes?.add(`k:${key}`);
       if (this.summaries.delete(key)) dropped.push(key);
       for (const dep of this.dependents.get(key) ?? []) {
         if (this.summaries.delete(dep)) dropped.push(dep);
@@ -229,11 +315,23 @@ export class Index {
   }
 
   fileList(): string[] {
+    this.tracking?.add('L');
     return [...this.files.keys()].sort();
   }
 
   fileFacts(file: string): FileFacts | undefined {
-    return this.files.get(file);
+    const ff = this.files.get(file);
+    const t = this.tracking;
+    if (!t) return ff;
+    t.add(`f:${file}`);
+    if (!ff) return ff;
+    // while tracking, a view that records which fields are read (the pin policy is not the functions)
+    let v = this.views.get(ff);
+    if (!v) {
+      v = new Proxy(ff, { get: (o, p, r) => { if (typeof p === 'string') this.tracking?.add(`f:${file}:${p}`); return Reflect.get(o, p, r); } });
+      this.views.set(ff, v);
+    }
+    return v;
   }
 
   /** Registrations by table name, built on first use and then kept up to date file by file. */
@@ -245,6 +343,7 @@ export class Index {
    * anon_inode_getfd(.., &fops, ..)), by table name.
    */
   exposures(name: string): Exposure[] {
+    this.tracking?.add(`x:${name}`);
     for (const file of this.partialTaking.get(name) ?? []) { this.needed.add(file); this.partialHits++; }
     if (!this.exposureMap) {
       this.exposureMap = new Map();
@@ -256,20 +355,8 @@ export class Index {
   private addExposures(ff: FileFacts): void {
     const m = this.exposureMap;
     if (!m) return;
-    const file = ff.file;
     const add = (n: string, e: Exposure) => { const l = m.get(n) ?? []; l.push(e); m.set(n, l); };
-    for (const fn of ff.functions) for (const e of fn.effects) {
-      if (e.kind !== 'register' || !e.registry || !e.path) continue;
-      const r = rootOf(e.path);
-      if (r) add(r.name, { registry: e.registry, file, loc: e.loc });
-    }
-    for (const a of ff.fopsAssigned ?? []) add(a.name, { registry: 'misc', file, loc: { file, line: a.line, col: 1, endLine: a.line, endCol: 1 } });
-    for (const t of ff.tables) {
-      if (t.kind !== 'miscdevice') continue;
-      const f = t.fields.find((x) => x.field === 'fops');
-      const n = f && /^&?\s*([A-Za-z_]\w*)$/.exec(f.value.trim());
-      if (n) add(n[1], { registry: 'misc', file, loc: t.loc });
-    }
+    for (const [n, l] of exposuresOf(ff)) for (const e of l) add(n, e);
   }
 
   private dropExposures(file: string): void {
@@ -283,6 +370,18 @@ export class Index {
 
   /** Resolve a called name as the linker would: the file's own definition first, then a unique global one. */
   resolve(name: string, fromFile: string): FunctionRef | null {
+    const ref = this.resolveName(name, fromFile);
+    // who resolves a name may read the definition's facts: a change to them is a dependency too
+    if (this.tracking) { this.tracking.add(`n:${name}`); if (ref) this.tracking.add(`k:${ref.key}`); }
+    return ref;
+  }
+
+  /** resolve() without recording a dependency (summaries record theirs through `depend`). */
+  resolveQuiet(name: string, fromFile: string): FunctionRef | null {
+    return this.resolveName(name, fromFile);
+  }
+
+  private resolveName(name: string, fromFile: string): FunctionRef | null {
     const list = this.byName.get(name);
     if (!list || list.length === 0) return null;
     const local = list.find((r) => r.file === fromFile);
@@ -299,7 +398,9 @@ export class Index {
   }
 
   functionsNamed(name: string): FunctionRef[] {
-    return this.byName.get(name) ?? [];
+    const refs = this.byName.get(name) ?? [];
+    if (this.tracking) { this.tracking.add(`n:${name}`); for (const r of refs) this.tracking.add(`k:${r.key}`); }
+    return refs;
   }
 
   /** Tables of every file with each handler resolved to its definition. */
@@ -311,7 +412,7 @@ export class Index {
           ...t,
           fields: t.fields.map((f) => {
             if (!f.handler) return f;
-            const ref = this.resolve(f.handler, file);
+            const ref = this.resolveName(f.handler, file);
             if (ref) return { ...f, definedAt: ref.fn.nameLoc };
             // an unresolved name in a data field (.id_table = ids) is data, not a missing handler
             if (f.role === 'other') { const { handler: _h, ...rest } = f; return rest; }
@@ -324,6 +425,7 @@ export class Index {
   }
 
   summary(ref: FunctionRef): Summary {
+    this.tracking?.add(`k:${ref.key}`);
     return publicSummary(this.summarize(ref, 0));
   }
 
@@ -403,6 +505,82 @@ export class Index {
 }
 
 interface Exposure { registry: string; file: string; loc: Loc }
+
+/** One file's registrations by table name (see Index.exposures). */
+function exposuresOf(ff: FileFacts): Map<string, Exposure[]> {
+  const m = new Map<string, Exposure[]>();
+  const file = ff.file;
+  const add = (n: string, e: Exposure) => { const l = m.get(n) ?? []; l.push(e); m.set(n, l); };
+  for (const fn of ff.functions) for (const e of fn.effects) {
+    if (e.kind !== 'register' || !e.registry || !e.path) continue;
+    const r = rootOf(e.path);
+    if (r) add(r.name, { registry: e.registry, file, loc: e.loc });
+  }
+  for (const a of ff.fopsAssigned ?? []) add(a.name, { registry: 'misc', file, loc: { file, line: a.line, col: 1, endLine: a.line, endCol: 1 } });
+  for (const t of ff.tables) {
+    if (t.kind !== 'miscdevice') continue;
+    const f = t.fields.find((x) => x.field === 'fops');
+    const n = f && /^&?\s*([A-Za-z_]\w*)$/.exec(f.value.trim());
+    if (n) add(n[1], { registry: 'misc', file, loc: t.loc });
+  }
+  return m;
+}
+
+/** Whether two functions' facts are the same (the same object, or equal data). */
+export function sameFunction(a: FunctionFacts, b: FunctionFacts): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The fields of two facts of a file that differ, but for the functions (compared one by one) and the timings. */
+function changedFields(a: FileFacts, b: FileFacts): string[] {
+  const ra = a as unknown as Record<string, unknown>, rb = b as unknown as Record<string, unknown>;
+  const out: string[] = [];
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (k === 'functions' || k === 'stats') continue;
+    if (ra[k] !== rb[k] && JSON.stringify(ra[k]) !== JSON.stringify(rb[k])) out.push(k);
+  }
+  return out;
+}
+
+/**
+ * The functions of a file's new facts against its indexed ones, by key (and order among
+ * definitions with the same key): `keys` to invalidate (changed keys; added or removed ones
+ * with their names, which change how callers resolve), `names` whose resolution may differ,
+ * and the new function list with each unchanged function's indexed object kept (`kept`: some
+ * equal function was a new object), since summaries and models rely on effect identity.
+ */
+function diffFunctions(file: string, old: FunctionFacts[], now: FunctionFacts[]): { keys: Set<string>; names: Set<string>; functions: FunctionFacts[]; kept: boolean } {
+  const byKey = new Map<string, FunctionFacts[]>();
+  for (const f of old) { const k = keyOf(file, f); (byKey.get(k) ?? byKey.set(k, []).get(k)!).push(f); }
+  const nowByKey = new Map<string, FunctionFacts[]>();
+  for (const f of now) { const k = keyOf(file, f); (nowByKey.get(k) ?? nowByKey.set(k, []).get(k)!).push(f); }
+  const keys = new Set<string>();
+  const names = new Set<string>();
+  const functions = now.slice();
+  let kept = false;
+  const seen = new Map<string, number>();
+  for (let i = 0; i < now.length; i++) {
+    const f = now[i];
+    const k = keyOf(file, f);
+    const j = seen.get(k) ?? 0;
+    seen.set(k, j + 1);
+    const olds = byKey.get(k);
+    const o = olds?.[j];
+    if (!olds || olds.length !== nowByKey.get(k)!.length) {
+      // added (or one more or fewer definitions with this key): resolution of the name changes
+      keys.add(k); keys.add(f.name); names.add(f.name);
+      continue;
+    }
+    if (o === f) continue;
+    if (o && sameFunction(o, f)) { functions[i] = o; kept = true; continue; }
+    keys.add(k);
+  }
+  for (const [k, olds] of byKey) {
+    if (nowByKey.has(k)) continue;
+    for (const f of olds) { keys.add(k); keys.add(f.name); names.add(f.name); }
+  }
+  return { keys, names, functions, kept };
+}
 
 function keyOf(file: string, f: FunctionFacts): string {
   return f.isStatic ? `${file}::${f.name}` : f.name;
