@@ -17,6 +17,13 @@ export interface CheckOptions {
   sim?: Partial<SimOptions>;
   /** Only tables defined in these files (the editor checks one document; cross-file facts still count). */
   files?: Set<string>;
+  /**
+   * Only the tables with these ids (`tableIds`; the editor re-checks what an edit can reach).
+   * User-space programs are all walked (unless `files` narrows them).
+   */
+  tables?: Set<string>;
+  /** Record what each model read from the index (`TableRun.deps`, see Index.track). */
+  trackDeps?: boolean;
   /** Polled between tables. */
   cancelled?: () => boolean;
   progress?: (done: number, total: number, table: string) => void;
@@ -29,6 +36,12 @@ export interface CheckOptions {
 export interface TableRun {
   model: TableModel;
   result: SimResult | null;
+  /** The table's id (`tableIds`). */
+  id?: string;
+  /** This table's findings before they are merged with other tables' (`combineFindings`). */
+  raw?: Finding[];
+  /** With `trackDeps`: what its model read from the index. */
+  deps?: Set<string>;
   /** Why the simulator did not run: nothing in the handlers can break a property. */
   skipped?: string;
 }
@@ -50,6 +63,8 @@ export interface CheckResult {
   runs: TableRun[];
   /** User-space programs walked, with the policy in effect for each. */
   programs: ProgramRun[];
+  /** The programs' findings before merging (`combineFindings`). */
+  programFindings?: Finding[];
   stats: CheckStats;
 }
 
@@ -105,6 +120,10 @@ export function reachablePartialFiles(index: Index, maxDepth = DEFAULT_SUMMARY_O
 export interface CheckPlan {
   t0: number;
   tables: ReturnType<Index['tables']>;
+  /** Each table's id (`tableIds`). */
+  ids: string[];
+  /** With `trackDeps`: what each model read from the index. */
+  deps?: Set<string>[];
   models: TableModel[];
   /** Why a table is not simulated (null: it is). */
   skips: (string | null)[];
@@ -112,24 +131,55 @@ export interface CheckPlan {
   incomplete: boolean[];
 }
 
-export function planCheck(index: Index, opts: CheckOptions = {}): CheckPlan {
-  const t0 = Date.now();
-  const needSim = selectedRules(opts).some((r) => r.meta.kind === 'interleaving');
-  const tables = index.tables().filter((t) => !opts.files || opts.files.has(t.loc.file));
-  const models: TableModel[] = [];
-  const skips: (string | null)[] = [];
-  const incomplete: boolean[] = [];
-  for (const table of tables) {
-    if (opts.cancelled?.()) break;
-    const hits = index.partialHits;
+/**
+ * A stable id per table: its file, its name (and array index), and for a second table of the
+ * same name in the same file (`#if` variants) its ordinal among them.
+ */
+export function tableIds(tables: { name: string; index?: number; loc: Loc }[]): string[] {
+  const seen = new Map<string, number>();
+  return tables.map((t) => {
+    const base = `${t.loc.file}\0${t.name}${t.index !== undefined ? `[${t.index}]` : ''}`;
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    return n ? `${base}#${n}` : base;
+  });
+}
+
+/** One table's model (with its file's pin policy), and what it read from the index when asked. */
+function modelOf(index: Index, table: ReturnType<Index['tables']>[number], opts: CheckOptions): { model: TableModel; deps?: Set<string> } {
+  const build = () => {
     const model = buildModel(table, index, table.loc.file);
     const policy = index.fileFacts(table.loc.file)?.pinPolicy ?? opts.pinPolicy;
     if (policy) model.pinPolicy = policy;
-    models.push(model);
-    skips.push(needSim ? worthSimulating(model) : 'no interleaving rule selected');
+    return model;
+  };
+  if (!opts.trackDeps) return { model: build() };
+  const { value, deps } = index.track(build);
+  return { model: value, deps };
+}
+
+export function planCheck(index: Index, opts: CheckOptions = {}): CheckPlan {
+  const t0 = Date.now();
+  const needSim = selectedRules(opts).some((r) => r.meta.kind === 'interleaving');
+  const all = index.tables();
+  const allIds = tableIds(all);
+  const pick = all.map((t, i) => (!opts.files || opts.files.has(t.loc.file)) && (!opts.tables || opts.tables.has(allIds[i])));
+  const tables = all.filter((_, i) => pick[i]);
+  const ids = allIds.filter((_, i) => pick[i]);
+  const models: TableModel[] = [];
+  const skips: (string | null)[] = [];
+  const incomplete: boolean[] = [];
+  const deps: Set<string>[] = [];
+  for (const table of tables) {
+    if (opts.cancelled?.()) break;
+    const hits = index.partialHits;
+    const m = modelOf(index, table, opts);
+    models.push(m.model);
+    if (m.deps) deps.push(m.deps);
+    skips.push(needSim ? worthSimulating(m.model) : 'no interleaving rule selected');
     incomplete.push(index.partialHits !== hits);
   }
-  return { t0, tables: tables.slice(0, models.length), models, skips, incomplete };
+  return { t0, tables: tables.slice(0, models.length), ids: ids.slice(0, models.length), models, skips, incomplete, ...(opts.trackDeps ? { deps } : {}) };
 }
 
 /**
@@ -144,11 +194,10 @@ export function replanCheck(index: Index, plan: CheckPlan, opts: CheckOptions = 
     if (opts.cancelled?.()) break;
     const table = plan.tables[i];
     const hits = index.partialHits;
-    const model = buildModel(table, index, table.loc.file);
-    const policy = index.fileFacts(table.loc.file)?.pinPolicy ?? opts.pinPolicy;
-    if (policy) model.pinPolicy = policy;
-    plan.models[i] = model;
-    plan.skips[i] = needSim ? worthSimulating(model) : 'no interleaving rule selected';
+    const m = modelOf(index, table, opts);
+    plan.models[i] = m.model;
+    if (plan.deps && m.deps) plan.deps[i] = m.deps;
+    plan.skips[i] = needSim ? worthSimulating(m.model) : 'no interleaving rule selected';
     plan.incomplete[i] = index.partialHits !== hits;
     n++;
   }
@@ -175,38 +224,49 @@ export function finishCheck(index: Index, plan: CheckPlan, results: (SimResult |
       stats.states += result.states;
       if (result.status !== 'complete') stats.truncated++;
     }
-    runs.push({ model, result, ...(skip ? { skipped: skip } : {}) });
+    const mine: Finding[] = [];
+    runs.push({ model, result, ...(skip ? { skipped: skip } : {}), id: plan.ids[i], raw: mine, ...(plan.deps?.[i] ? { deps: plan.deps[i] } : {}) });
     const confidence = confidenceOf(model, result);
     const ctx = { model, result, confidence };
     for (const r of rules) {
-      if (r.structural) raw.push(...r.structural(ctx));
+      if (r.structural) mine.push(...r.structural(ctx));
       if (r.fromViolation && result) {
         for (const v of result.violations) {
           const f = r.fromViolation(v, ctx);
           if (!f) continue;
           // a violation that needed a branch assumption is as good as the assumption
           if (f.confidence === 'high' && v.trace.some((s) => /\(taking: /.test(s.message))) f.confidence = 'medium';
-          raw.push(f);
+          mine.push(f);
         }
       }
     }
+    raw.push(...mine);
   });
   // user-space programs (memory registrations over leased file mappings)
   const programs: ProgramRun[] = [];
+  const programFindings: Finding[] = [];
   if (rules.some((r) => r.fromProgram)) {
     for (const ref of programsOf(index)) {
       if (opts.files && !opts.files.has(ref.file)) continue;
       const run = simulateProgram(index, ref, index.fileFacts(ref.file)?.pinPolicy ?? opts.pinPolicy ?? 'upstream');
       programs.push(run);
-      for (const v of run.violations) for (const r of rules) { const f = r.fromProgram?.(v, run); if (f) raw.push(f); }
+      for (const v of run.violations) for (const r of rules) { const f = r.fromProgram?.(v, run); if (f) programFindings.push(f); }
     }
   }
-  // merge per location, then suppress, then fold: a suppressed select finding must not hide
-  // the epoll findings at the same free
-  const findings = fold(suppress(index, merge(raw), stats));
+  raw.push(...programFindings);
+  const findings = combineFindings(index, raw, stats);
   for (const f of findings) stats.findings[f.rule] = (stats.findings[f.rule] ?? 0) + 1;
   stats.ms = Date.now() - plan.t0;
-  return { findings, runs, programs, stats };
+  return { findings, runs, programs, programFindings, stats };
+}
+
+/**
+ * The findings of several tables (and programs), in table order, as check reports them:
+ * merged per location, then suppressed, then folded (a suppressed select finding must not
+ * hide the epoll findings at the same free). The raw findings are not changed.
+ */
+export function combineFindings(index: Index, raw: Finding[], stats?: CheckStats): Finding[] {
+  return fold(suppress(index, merge(raw), stats));
 }
 
 /** check in one thread: plan, simulate each table in turn, finish. */
@@ -220,7 +280,8 @@ export function checkIndex(index: Index, opts: CheckOptions = {}): CheckResult {
     results.push(plan.skips[i] ? null : (opts.simulate ?? simulate)(plan.models[i], so));
     opts.progress?.(++done, plan.models.length, plan.tables[i].name);
   }
-  return finishCheck(index, { ...plan, tables: plan.tables.slice(0, results.length), models: plan.models.slice(0, results.length), skips: plan.skips.slice(0, results.length) }, results, opts);
+  const n = results.length;
+  return finishCheck(index, { ...plan, tables: plan.tables.slice(0, n), ids: plan.ids.slice(0, n), models: plan.models.slice(0, n), skips: plan.skips.slice(0, n), ...(plan.deps ? { deps: plan.deps.slice(0, n) } : {}) }, results, opts);
 }
 
 function selectedRules(opts: CheckOptions) {
@@ -271,7 +332,7 @@ function fold(merged: Finding[]): Finding[] {
 const rank = (c: Confidence) => (c === 'high' ? 2 : c === 'medium' ? 1 : 0);
 
 /** `/* kernlife-ignore <rule-id>: reason *\/` on the line, the line above, or in (or just above) the function. */
-function suppress(index: Index, findings: Finding[], stats: CheckStats): Finding[] {
+function suppress(index: Index, findings: Finding[], stats?: CheckStats): Finding[] {
   return findings.filter((f) => {
     const ff = index.fileFacts(f.loc.file);
     if (!ff?.suppressions?.length) return true;
@@ -279,7 +340,7 @@ function suppress(index: Index, findings: Finding[], stats: CheckStats): Finding
     const hit = ff.suppressions.some((s) => (s.rules.includes(f.rule) || s.rules.includes('all')) && (
       s.line === f.loc.line || s.line === f.loc.line - 1 ||
       (fn && s.line >= fn.loc.line - 3 && s.line <= fn.loc.endLine)));
-    if (hit) stats.suppressed++;
+    if (hit && stats) stats.suppressed++;
     return !hit;
   });
 }

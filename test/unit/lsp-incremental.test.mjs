@@ -77,12 +77,12 @@ function pos(text, off) {
   return { line: before.length - 1, character: before.at(-1).length };
 }
 
-test('lsp: the incremental path publishes what a from-scratch analysis does, edit after edit', async () => {
-  const texts = Object.fromEntries(FILES.map((f) => [f, fs.readFileSync(path.join(root, 'examples', f), 'utf8')]));
-  const inc = await server(texts);
+/**
+ * Edits as a client sends them to the incremental server `inc`, and comparisons against a
+ * fresh server started on the edited texts (`texts` is kept up to date).
+ */
+function session(inc, texts, files) {
   let version = 1;
-  for (const f of FILES) await inc.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: inc.uri(f), languageId: 'c', version, text: texts[f] } });
-
   /** One edit as a client sends it (a range replacement), then the publish of its version. */
   async function edit(f, find, replacement, { nth = 0 } = {}) {
     const t = texts[f];
@@ -96,12 +96,31 @@ test('lsp: the incremental path publishes what a from-scratch analysis does, edi
   }
   async function compare(what) {
     const fresh = await server(texts);
-    for (const f of FILES) {
+    for (const f of files) {
       same(norm(inc, f), norm(fresh, f), `${what}: diagnostics of ${f}`);
       same(await facts(inc, f), await facts(fresh, f), `${what}: facts of ${f}`);
     }
     fresh.close();
   }
+  async function open() {
+    for (const f of files) await inc.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: inc.uri(f), languageId: 'c', version, text: texts[f] } });
+  }
+  function inOrder() {
+    // versions were published in order: never an older one after a newer one
+    for (const f of files) {
+      const seen = inc.versions.get(inc.uri(f)) ?? [];
+      assert.deepEqual(seen, [...seen].sort((a, b) => a - b), `${f}: ${seen}`);
+    }
+  }
+  return { edit, compare, open, inOrder };
+}
+
+test('lsp: the incremental path publishes what a from-scratch analysis does, edit after edit', async () => {
+  const texts = Object.fromEntries(FILES.map((f) => [f, fs.readFileSync(path.join(root, 'examples', f), 'utf8')]));
+  const inc = await server(texts);
+  const { edit, compare, open, inOrder } = session(inc, texts, FILES);
+  await open();
+
   const hasFinding = () => (inc.diags.get(inc.uri('psi_like_trigger.c')) ?? []).some((d) => d.code === 'waitqueue-freed-while-polled');
   await inc.until(hasFinding, 'the finding');
 
@@ -133,9 +152,133 @@ test('lsp: the incremental path publishes what a from-scratch analysis does, edi
   await edit('psi_like_cgroup.c', 'demo_pressure_files[]', 'demo_pressure_files[] /* the table */');
   await compare('completed and commented');
 
-  // versions were published in order: never an older one after a newer one
-  for (const f of FILES) {
-    const seen = inc.versions.get(inc.uri(f)) ?? [];
-    assert.deepEqual(seen, [...seen].sort((a, b) => a - b), `${f}: ${seen}`);
-  }
+  inOrder();
+});
+
+// A misc device whose ->open arms an interrupt handler defined in another file (no table
+// there): the table's model reads the handler's summary although no field names it.
+const BTN = `// SPDX-License-Identifier: GPL-2.0
+#include <linux/fs.h>
+#include <linux/interrupt.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+static int btn_irq = 17;
+
+struct btn_client {
+	unsigned long presses;
+};
+
+irqreturn_t btn_isr(int irq, void *dev_id);
+
+static int btn_open(struct inode *inode, struct file *file)
+{
+	struct btn_client *bc;
+
+	bc = kzalloc(sizeof(*bc), GFP_KERNEL);
+	if (!bc)
+		return -ENOMEM;
+	file->private_data = bc;
+	return request_irq(btn_irq, btn_isr, IRQF_SHARED, "btn", bc);
+}
+
+static int btn_release(struct inode *inode, struct file *file)
+{
+	struct btn_client *bc = file->private_data;
+
+	kfree(bc);
+	return 0;
+}
+
+static const struct file_operations btn_fops = {
+	.owner		= THIS_MODULE,
+	.open		= btn_open,
+	.release	= btn_release,
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice btn_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "btn",
+	.fops	= &btn_fops,
+};
+module_misc_device(btn_misc);
+MODULE_LICENSE("GPL");
+`;
+const BTN_ISR = `// SPDX-License-Identifier: GPL-2.0
+#include <linux/interrupt.h>
+
+struct btn_client {
+	unsigned long presses;
+};
+
+irqreturn_t btn_isr(int irq, void *dev_id)
+{
+	struct btn_client *bc = dev_id;
+
+	bc->presses++;
+	return IRQ_HANDLED;
+}
+`;
+
+test('lsp: edits that change facts re-check exactly what they reach: one function, a callee in another file, an armed callback, added and removed functions, moved lines', async () => {
+  const files = [...FILES, 'btn.c', 'btn_isr.c'];
+  const texts = { ...Object.fromEntries(FILES.map((f) => [f, fs.readFileSync(path.join(root, 'examples', f), 'utf8')])), 'btn.c': BTN, 'btn_isr.c': BTN_ISR };
+  const inc = await server(texts);
+  const { edit, compare, open, inOrder } = session(inc, texts, files);
+  await open();
+  const diagsOf = (f) => inc.diags.get(inc.uri(f)) ?? [];
+  const psi = (f = 'psi_like_trigger.c') => diagsOf(f).find((d) => d.code === 'waitqueue-freed-while-polled');
+  const async = () => diagsOf('btn.c').find((d) => d.code === 'free-with-pending-async');
+  /** The line (1-based) of the trace step that runs the callback on freed memory. */
+  const isrStep = () => async()?.relatedInformation.find((r) => r.location.uri === inc.uri('btn_isr.c'))?.location.range.start.line + 1;
+  const lineOf = (f, s) => texts[f].slice(0, texts[f].indexOf(s)).split('\n').length;
+  await inc.until(() => psi() && async(), 'both findings');
+  assert.equal(isrStep(), lineOf('btn_isr.c', 'irqreturn_t btn_isr('));
+
+  // one function's facts change in the table's file, no line moves (the benchmark's `call`), and back
+  await edit('psi_like_cgroup.c', 'return nbytes;', 'synchronize_rcu(); return nbytes;');
+  await compare('a call added to the write handler');
+  await edit('psi_like_cgroup.c', 'synchronize_rcu(); return nbytes;', 'return nbytes;');
+  assert.ok(psi());
+
+  // the callee in the other file (psi.c's role): the pressure table is evaluated again
+  await edit('psi_like_trigger.c', '\twake_up_interruptible(&t->event_wait);\n\n\t/* readers', '\twake_up_pollfree(&t->event_wait);\n\n\t/* readers');
+  await inc.until(() => /wake_up_pollfree\(\) before the free does not help/.test(psi()?.message ?? ''), 'the finding to see wake_up_pollfree');
+  await compare('callee changed in the other file');
+
+  // a definition added to the table's file takes the call from the other file's: no free, no finding; removed again: back
+  await edit('psi_like_cgroup.c', 'static void demo_pressure_release', 'static void demo_trigger_destroy(struct demo_trigger *t)\n{\n}\n\nstatic void demo_pressure_release');
+  await inc.until(() => !psi() && !psi('psi_like_cgroup.c'), 'the finding to go with the local definition');
+  await compare('function added');
+  await edit('psi_like_cgroup.c', 'static void demo_trigger_destroy(struct demo_trigger *t)\n{\n}\n\n', '');
+  await inc.until(() => !!psi(), 'the finding to come back');
+  await compare('function removed');
+
+  // the armed callback in a file without a table: lines above it move, then its facts change
+  await edit('btn_isr.c', 'struct btn_client {', '/*\n * the client\n */\nstruct btn_client {');
+  await inc.until(() => isrStep() === lineOf('btn_isr.c', 'irqreturn_t btn_isr('), 'the trace step at the callback\'s new line');
+  await compare('callback moved');
+  await edit('btn_isr.c', '\tbc->presses++;', '\tif (bc)\n\t\tbc->presses++;');
+  await compare('callback changed');
+  // a helper added to the callback's file and called from it, then removed
+  await edit('btn_isr.c', 'irqreturn_t btn_isr(', 'void btn_count(struct btn_client *bc)\n{\n\tbc->presses++;\n}\n\nirqreturn_t btn_isr(');
+  await edit('btn_isr.c', '\tif (bc)\n\t\tbc->presses++;', '\tbtn_count(bc);');
+  await compare('helper added');
+  await edit('btn_isr.c', 'void btn_count(struct btn_client *bc)\n{\n\tbc->presses++;\n}\n\n', '');
+  await compare('helper removed');
+  assert.ok(async(), 'the callback is still armed and unsynchronised');
+
+  // lines inserted in the middle of a file: the functions below move, those above do not
+  await edit('psi_like_trigger.c', '\tsynchronize_rcu();\n', '\n\n\tsynchronize_rcu();\n');
+  await inc.until(() => psi()?.range.start.line + 1 === lineOf('psi_like_trigger.c', '\tkfree(t);'), 'the finding at the moved kfree');
+  await compare('lines inserted mid-file');
+  await edit('psi_like_cgroup.c', '\tstruct cgroup *cgrp;\n', '\tstruct cgroup *cgrp;\n\n');
+  await compare('lines inserted in the write handler');
+
+  // the table's own definition changes (a field removed): its model is built again
+  await edit('psi_like_cgroup.c', '\t\t.poll = demo_pressure_poll,\n', '');
+  await compare('table field removed');
+  inOrder();
 });

@@ -113,6 +113,15 @@ export class DocumentState {
     this.next = new Map();
   }
 
+  /**
+   * Use these objects instead of equal ones this document's last extraction made (the index
+   * keeps the objects it summarised; an edit that reuses them compares by identity).
+   */
+  adopt(equal: Map<FunctionFacts, FunctionFacts>): void {
+    if (!equal.size) return;
+    for (const k of this.fns.values()) { const o = equal.get(k.facts); if (o) k.facts = o; }
+  }
+
   /** Forget everything (a failed extraction, other settings): the next extraction is from scratch. */
   reset(): void {
     if (this.tree) releaseTree(this.tree);

@@ -26,7 +26,7 @@ import { extract, DEFAULT_OPTIONS, type ExtractResult } from '../analysis';
 import { initParser, parserBackend, parserInfo } from '../syntax';
 import type { Loc } from '../facts/types';
 import { Index } from '../index/index';
-import { checkIndex, finishCheck, planCheck, simOptions, type CheckResult } from '../check';
+import { checkIndex, combineFindings, finishCheck, planCheck, simOptions, tableIds, type CheckResult } from '../check';
 import { simulatePool } from '../cli/pool';
 import type { Finding } from '../rules/types';
 import { simulateJson } from '../cli/report';
@@ -36,7 +36,7 @@ import { PIN_POLICIES, type PinPolicy, type TableModel } from '../sim/model';
 import { simulate, type SimOptions, type SimResult } from '../sim/explore';
 import { DocumentState } from './incremental';
 import { IndexCache, sha1, type FileKey } from './cache';
-import type { FileFacts } from '../facts/types';
+import type { FileFacts, FunctionFacts } from '../facts/types';
 
 /** `kernlife.*` settings (package.json contributes them; defaults here match). */
 interface Settings {
@@ -123,7 +123,7 @@ function cachedSimulate(model: TableModel, options: SimOptions): SimResult {
   return r;
 }
 
-const settingsCheck = () => ({ pinPolicy: settings.pinPolicy, sim: { maxStates: settings.maxStates, timeMs: settings.simulationTimeMs }, simulate: cachedSimulate });
+const settingsCheck = () => ({ pinPolicy: settings.pinPolicy, sim: { maxStates: settings.maxStates, timeMs: settings.simulationTimeMs }, simulate: cachedSimulate, trackDeps: true });
 
 /** A glob (`**`, `*`, `?`) as a test on a path relative to a workspace folder. */
 function globTest(glob: string): (rel: string) => boolean {
@@ -141,8 +141,16 @@ const documents = new TextDocuments(TextDocument);
 const index = new Index();
 const DEBOUNCE_MS = 150;
 
-/** Findings by the file of the table they came from (a re-check replaces a file's share). */
-const findingsByTableFile = new Map<string, Finding[]>();
+/**
+ * Per table (by `tableIds`): its findings as its own check gave them (before they are merged
+ * with other tables' at the same location) and what its model read from the index. A re-check
+ * replaces exactly the tables it ran; an edit re-checks the tables whose reads it changed.
+ */
+const tableState = new Map<string, { raw: Finding[]; deps: Set<string> | null }>();
+/** The user-space programs' findings (every re-check walks them all). */
+let programFindings: Finding[] = [];
+/** What was last published, merged (quick fixes look findings up here). */
+let current: Finding[] = [];
 /** URIs we published diagnostics for, so a cleared file gets an empty list. */
 const published = new Set<string>();
 let folders: string[] = [];
@@ -150,10 +158,14 @@ let ready = false;
 /** The whole-workspace check after indexing has been taken: findings exist for every table. */
 let checked = false;
 /**
- * Table files whose findings may be out of date: an edit changed what their models read, and no
- * re-check of them has been published since (it failed, or a newer edit came first).
+ * Tables (ids) whose findings may be out of date: an edit changed what their models read, and
+ * no re-check of them has been published since (it failed, or a newer edit came first).
  */
 const staleTables = new Set<string>();
+/** A re-check of every table (settings changed) has not been published yet. */
+let staleAll = false;
+/** The whole-workspace check (recheckAll) is running: it publishes for the newest edit when done. */
+let fullCheckRunning = false;
 /** Per open document: the previous tree and per-function facts (incremental extraction), and the facts last indexed. */
 const docStates = new Map<string, { inc: DocumentState; last: FileFacts | null }>();
 /** `KERNLIFE_LSP_TIMING=1`: log where each edit's time went. */
@@ -321,6 +333,7 @@ function indexFile(file: string, useCache: IndexCache | null): void {
 async function indexWorkspace(): Promise<void> {
   const files = (folders.length ? walk(folders).files : []).filter((f) => !excluded(f));
   checked = false;
+  index.recordChanges(false); // the check at the end builds every model
   const pass = ++indexPass;
   const progress = await connection.window.createWorkDoneProgress();
   progress.begin('kernlife: indexing', 0, `${files.length} files`, true);
@@ -345,22 +358,24 @@ async function indexWorkspace(): Promise<void> {
     log(`index cache: ${s.hits} hits, ${s.misses} misses${s.corrupt ? ` (${s.corrupt} unusable)` : ''}; ${indexStats.extracted} files extracted`);
   }
   ready = true;
+  index.recordChanges();
   if (!cancelled) indexedPass = pass;
   await recheckAll(generation);
   // written after the first results are out (a cancelled pass would drop the files it did not reach)
   if (cache && pass === indexPass && !cancelled) { savedSearches = null; saveCache(); }
 }
 
-/** Re-check the tables a change can affect (null: all of them) and publish. */
-function recheck(files: Set<string> | null, gen: number, editedUri?: string): void {
+/** Re-check the tables with these ids (null: all of them) and publish. */
+function recheck(ids: Set<string> | null, gen: number, editedUri?: string): void {
+  if (!ids) { staleAll = true; index.takeChanges(); } // every model is built now
   let res: CheckResult;
   try {
-    res = checkIndex(index, { ...(files ? { files } : {}), ...settingsCheck(), cancelled: () => gen !== generation });
+    res = checkIndex(index, { ...(ids ? { tables: ids } : {}), ...settingsCheck(), cancelled: () => gen !== generation });
   } catch (e) {
     fail('check', e);
     return;
   }
-  take(res, files, gen, editedUri);
+  take(res, ids, gen, editedUri);
 }
 
 /**
@@ -368,9 +383,14 @@ function recheck(files: Set<string> | null, gen: number, editedUri?: string): vo
  * core; a search is pure, so the results are those of the one-thread check), results cached.
  */
 async function recheckAll(gen: number): Promise<void> {
+  fullCheckRunning = true;
+  try { await recheckAllNow(gen); } finally { fullCheckRunning = false; }
+}
+async function recheckAllNow(gen: number): Promise<void> {
   let res: CheckResult;
   try {
     const opts = settingsCheck();
+    index.takeChanges(); // every model is built now: what changed before does not matter
     const plan = planCheck(index, opts);
     const so = simOptions(opts);
     const todo = plan.models.map((m, i) => (plan.skips[i] ? null : m));
@@ -380,7 +400,7 @@ async function recheckAll(gen: number): Promise<void> {
     pool.forEach((r, i) => { if (r) { results[i] = r; keep(keys[i], r); searchesRun++; } });
     // an edit came while the searches ran: check again from the index as it is now (the
     // searches whose models did not change come from the cache)
-    if (gen !== generation) { if (ready) await recheckAll(generation); return; }
+    if (gen !== generation) { if (ready) await recheckAllNow(generation); return; }
     res = finishCheck(index, plan, results, opts);
   } catch (e) {
     fail('check (workers)', e);
@@ -390,19 +410,27 @@ async function recheckAll(gen: number): Promise<void> {
   take(res, null, gen);
 }
 
-function take(res: CheckResult, files: Set<string> | null, gen: number, editedUri?: string): void {
+function take(res: CheckResult, ids: Set<string> | null, gen: number, editedUri?: string): void {
   if (gen !== generation) return; // a newer edit arrived: its own check will publish
-  const touched = new Set<string>(files ?? index.fileList());
-  if (files) for (const f of files) staleTables.delete(f); else { staleTables.clear(); checked = true; }
-  for (const f of touched) findingsByTableFile.delete(f);
-  for (const r of res.runs) if (!findingsByTableFile.has(r.model.table.file)) findingsByTableFile.set(r.model.table.file, []);
-  for (const f of res.findings) {
-    const run = res.runs.find((r) => f.tables.includes(r.model.table.index !== undefined ? `${r.model.table.name}[${r.model.table.index}]` : r.model.table.name));
-    const key = run?.model.table.file ?? f.loc.file;
-    (findingsByTableFile.get(key) ?? findingsByTableFile.set(key, []).get(key)!).push(f);
-  }
-  for (const f of res.findings.filter((x) => !x.tables.length)) (findingsByTableFile.get(f.loc.file) ?? findingsByTableFile.set(f.loc.file, []).get(f.loc.file)!).push(f);
+  if (ids) { for (const id of ids) { staleTables.delete(id); tableState.delete(id); } } else { staleTables.clear(); tableState.clear(); checked = true; staleAll = false; }
+  for (const r of res.runs) if (r.id !== undefined) tableState.set(r.id, { raw: r.raw ?? [], deps: r.deps ?? null });
+  programFindings = res.programFindings ?? [];
   publish(editedUri);
+}
+
+/**
+ * Every table's findings in the order a whole check makes them (files sorted, tables in file
+ * order, then the programs), merged as check merges them.
+ */
+function allFindings(): Finding[] {
+  const raw: Finding[] = [];
+  for (const file of index.fileList()) {
+    const ff = index.fileFacts(file);
+    if (!ff?.tables.length) continue;
+    for (const id of tableIds(ff.tables)) { const st = tableState.get(id); if (st) raw.push(...st.raw); }
+  }
+  raw.push(...programFindings);
+  return combineFindings(index, raw);
 }
 
 const CONF = { low: 0, medium: 1, high: 2 };
@@ -433,11 +461,10 @@ function diagnosticsOf(f: Finding): { file: string; diag: Diagnostic }[] {
 function publish(editedUri?: string): void {
   const byUri = new Map<string, Diagnostic[]>();
   if (editedUri) byUri.set(editedUri, []);
-  for (const list of findingsByTableFile.values()) {
-    for (const f of list) for (const { file, diag } of diagnosticsOf(f)) {
-      const uri = toUri(file);
-      (byUri.get(uri) ?? byUri.set(uri, []).get(uri)!).push(diag);
-    }
+  current = allFindings();
+  for (const f of current) for (const { file, diag } of diagnosticsOf(f)) {
+    const uri = toUri(file);
+    (byUri.get(uri) ?? byUri.set(uri, []).get(uri)!).push(diag);
   }
   for (const uri of published) if (!byUri.has(uri)) byUri.set(uri, []);
   for (const [uri, diagnostics] of [...byUri].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
@@ -463,6 +490,20 @@ documents.onDidClose((ev) => {
   docStates.delete(ev.document.uri);
 });
 
+/**
+ * After `facts` were found equal to `kept`, function by function where they are not the same
+ * objects: the document keeps `kept`'s objects (those the index summarised), so the next edit
+ * compares the functions it did not walk by identity.
+ */
+function adopt(ds: { inc: DocumentState; last: FileFacts | null }, facts: FileFacts, kept: FileFacts): void {
+  if (facts === kept || facts.functions.length !== kept.functions.length) return;
+  const equal = new Map<FunctionFacts, FunctionFacts>();
+  facts.functions.forEach((f, i) => { const k = kept.functions[i]; if (f !== k && f.name === k.name) equal.set(f, k); });
+  if (!equal.size) return;
+  ds.inc.adopt(equal);
+  ds.last = kept;
+}
+
 /** An edit after its debounce: extract (incrementally), update the index if the facts changed, re-check what they reach. */
 function analyseEdit(uri: string): void {
   const doc = documents.get(uri);
@@ -478,6 +519,7 @@ function analyseEdit(uri: string): void {
   const before = ds.last ?? index.fileFacts(file);
   const same = !!before && sameFacts(before, facts);
   ds.last = facts;
+  if (same) adopt(ds, facts, before!);
   const t2 = performance.now();
   const timing = (what: string) => {
     if (!TIMING) return;
@@ -488,27 +530,39 @@ function analyseEdit(uri: string): void {
   if (same) {
     // nothing the index or a model reads changed (a comment, whitespace within a line): the
     // findings stand; publish them for this version, after any re-check still owed
-    if (!ready || !checked) return; // the workspace check at the end of indexing publishes
-    if (staleTables.size) recheck(new Set(staleTables), gen, uri); else publish(uri);
+    if (!ready || (!checked && fullCheckRunning)) return; // the workspace check at the end of indexing publishes
+    if (!checked || staleAll) recheck(null, gen, uri);
+    else if (staleTables.size) recheck(new Set(staleTables), gen, uri); else publish(uri);
     timing(staleTables.size ? 'same facts, stale re-check' : 'same facts, publish');
     return;
   }
+  const indexed = index.fileFacts(file);
   let dropped: string[];
-  try { dropped = index.update(facts); } catch (e) { fail('index update', e); return; }
-  if (!ready) return; // the workspace check at the end of indexing covers it
-  // the tables to re-simulate: those in this file, and those whose handlers' summaries changed
-  const files = new Set<string>([file, ...staleTables]);
-  const gone = new Set(dropped);
-  for (const t of index.tables()) {
-    for (const fl of t.fields) {
-      if (!fl.handler) continue;
-      const ref = index.resolve(fl.handler, t.loc.file);
-      if (ref && (gone.has(ref.key) || ref.file === file)) { files.add(t.loc.file); break; }
-    }
+  try { dropped = index.update(facts, { byFunction: true }); } catch (e) { fail('index update', e); return; }
+  const stored = index.fileFacts(file);
+  if (stored) adopt(ds, facts, stored);
+  if (!ready || (!checked && fullCheckRunning)) return; // the workspace check (at the end of indexing, or running) covers it
+  if (!checked || staleAll) { recheck(null, gen, uri); timing('index + re-check of every table'); return; }
+  // the tables to re-check: those whose model read something the update changed (a summary
+  // dropped through a changed callee, a resolution, a registration, the file's flags), those
+  // of this file whose definition changed, and those still owed a re-check
+  const changes = index.takeChanges();
+  const ids = new Set<string>(staleTables);
+  const was = new Map<string, string>();
+  if (indexed) tableIds(indexed.tables).forEach((id, i) => was.set(id, JSON.stringify(indexed.tables[i])));
+  const now = tableIds(facts.tables);
+  now.forEach((id, i) => { if (was.get(id) !== JSON.stringify(facts.tables[i])) ids.add(id); });
+  // a table gone from this file: re-checking it drops its findings
+  for (const id of was.keys()) if (!now.includes(id)) ids.add(id);
+  for (const [id, st] of tableState) {
+    if (ids.has(id)) continue;
+    if (!st.deps) { ids.add(id); continue; }
+    const [small, large] = st.deps.size < changes.size ? [st.deps, changes] : [changes, st.deps];
+    for (const c of small) if (large.has(c)) { ids.add(id); break; }
   }
-  for (const f of files) staleTables.add(f);
-  recheck(files, gen, uri);
-  timing(`index + re-check of ${files.size} files' tables (${dropped.length} summaries dropped)`);
+  for (const id of ids) staleTables.add(id);
+  recheck(ids, gen, uri);
+  timing(`index + re-check of ${ids.size} tables (${dropped.length} summaries dropped, ${changes.size} changes)`);
 }
 
 connection.onDocumentSymbol((p): DocumentSymbol[] => {
@@ -551,7 +605,7 @@ function workspaceEdit(fix: Fix): WorkspaceEdit {
 /** Findings whose primary location is in this file. */
 function findingsIn(file: string): Finding[] {
   const out: Finding[] = [];
-  for (const list of findingsByTableFile.values()) for (const f of list) if (f.loc.file === file && !out.includes(f)) out.push(f);
+  for (const f of current) if (f.loc.file === file) out.push(f);
   return out;
 }
 
