@@ -62,6 +62,19 @@ export function compileKnowledge(k: Knowledge): CompiledKnowledge {
 
 const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
+const JUMPS = new Set(['break_statement', 'return_statement', 'goto_statement', 'continue_statement']);
+/** Whether control can run off the end of a case's code into the next case (an empty label does). */
+function fallsThrough(n: Node, value: Node | null): boolean {
+  let last: Node | null = null;
+  for (const c of n.namedChildren) if (c.type !== 'comment' && (!value || c.startIndex !== value.startIndex)) last = c;
+  for (let depth = 0; last && last.type === 'compound_statement' && depth < 8; depth++) {
+    const kids = last.namedChildren.filter((k) => k.type !== 'comment');
+    last = kids.length ? kids[kids.length - 1] : null;
+  }
+  if (!last) return true;
+  return !JUMPS.has(last.type);
+}
+
 export function extractFile(file: string, src: string, ck: CompiledKnowledge, opts: ExtractOptions): FileFacts {
   const problems: Problem[] = [];
   const facts: FileFacts = {
@@ -654,7 +667,9 @@ type Scope =
       /** inside the branch where a result says success, what that success implies (not part of R: it ends with the branch) */
       extra?: { phase: number; lit: Lit; base?: Dnf; d?: Dnf } }
   | { k: 'loop'; end: number; before: Dnf }
-  | { k: 'switch'; end: number; entry: Dnf; out: Dnf; hasDefault: boolean }
+  | { k: 'switch'; end: number; entry: Dnf; out: Dnf; hasDefault: boolean;
+      /** the switch's subject (source text), and the labels whose code falls through into the next case */
+      subject: string; carry: string[] }
   /** a `return` whose expression is still being walked */
   | { k: 'ret'; end: number };
 
@@ -691,6 +706,8 @@ class EffectWalker {
   /** What each R turns into on an effect (memoised: many effects share one path condition). */
   private reachMemo = new WeakMap<Dnf, { reach?: ReachLit[][]; guards: NonNullable<Effect['guards']> }>();
   /** Locals holding an operation's result, not yet tested: the effects it made and where they were. */
+  /** Locals holding what a pin call returned (the number of pages pinned), until reassigned. */
+  private pinCounts = new Set<string>();
   private results = new Map<string, { pin: boolean; fx: { e: Effect; d: Dnf }[]; call?: Effect }>();
   /** Call effects by the call node's offset (a condition that is the call: `if (f(...)) goto err;`). */
   private callAt = new Map<number, Effect>();
@@ -935,8 +952,21 @@ class EffectWalker {
     const c = new Cond(() => clip(`loop: ${squash(this.s.src.slice(from, to))}`));
     this.regions.push({ start: b.startIndex, end: b.endIndex, cond: c, negate: false });
   }
+  /**
+   * A case's code runs when the subject matches one of the labels that lead to it: its own and
+   * those of the cases before it that fall through (an empty `case A:` above it, or code with no
+   * break). The condition names the switch and that label set, `switch (cmd): case A; case B`,
+   * so that variants can take the cases of one switch as exclusive (disjoint label sets).
+   */
   private caseRegion(n: Node): void {
-    const c = new Cond(() => { const v = n.childForFieldName('value'); return v ? `case ${squash(this.text(v))}` : 'default'; });
+    let sw: Extract<Scope, { k: 'switch' }> | undefined;
+    for (let i = this.scopes.length - 1; i >= 0 && !sw; i--) { const sc = this.scopes[i]; if (sc.k === 'switch') sw = sc; }
+    const v = n.childForFieldName('value');
+    const own = v ? `case ${squash(this.text(v))}` : 'default';
+    const labels = sw ? [...sw.carry, own] : [own];
+    if (sw) sw.carry = fallsThrough(n, v) ? labels : [];
+    const subject = sw?.subject ?? '';
+    const c = new Cond(() => (subject ? `switch (${subject}): ${labels.join('; ')}` : labels.join('; ')));
     this.regions.push({ start: n.startIndex, end: n.endIndex, cond: c, negate: false });
   }
   private ternaryRegions(n: Node): void {
@@ -1061,7 +1091,10 @@ class EffectWalker {
   private switchScope(n: Node): void {
     const b = n.childForFieldName('body');
     // the body is entered at its case labels (caseEntry); a break leaves it
-    if (b) this.scopes.push({ k: 'switch', end: b.endIndex, entry: this.R, out: [], hasDefault: false });
+    if (!b) return;
+    const c = n.childForFieldName('condition');
+    const subject = c ? clip(squash(this.text(c)).replace(/^\((.*)\)$/, '$1')) : '';
+    this.scopes.push({ k: 'switch', end: b.endIndex, entry: this.R, out: [], hasDefault: false, subject, carry: [] });
   }
   /** The path condition at this point with the branches it sits under (which a label outside them does not). */
   private withBranches(d: Dnf, from: number): Dnf {
@@ -1265,6 +1298,7 @@ class EffectWalker {
   /** A local gets a new value: what was known about the old one (its result, what its success implied) goes. */
   private forget(name: string): void {
     if (this.results.size) this.results.delete(name);
+    if (this.pinCounts.size) this.pinCounts.delete(name);
     if (this.implied.size) this.implied.delete(name);
   }
   /**
@@ -1364,6 +1398,16 @@ class EffectWalker {
     const made = vt?.t === 'root' && vt.kind === 'local' && this.callResults.has(vt.name) && this.mayBePointer(vt.name);
     if (vt && (vt.t === 'null' || made || (vt.t === 'root' && vt.kind === 'param' && /\*/.test(vt.type ?? ''))) && target.t === 'field') {
       this.emit('store', n, { api: '=', path: target, value: vt });
+      return;
+    }
+    // the pinned-page count idiom: `ctx->npages = n` with `n = pin_user_pages*(..)` holds a
+    // nonzero count, `ctx->npages = 0` after an unpin clears it; a handler that refuses while
+    // pages are pinned (`if (ctx->npages) return -EBUSY;`) tests that field
+    if (target.t !== 'field') return;
+    if (v.type === 'identifier' && this.pinCounts.has(this.s.ident(v))) {
+      this.emit('store', n, { api: '=', path: target, value: root(this.s.ident(v), 'local') });
+    } else if (v.type === 'number_literal' && /^0[uUlL]*$/.test(this.text(v)) && this.fn.effects.some((e) => e.kind === 'unpin')) {
+      this.emit('store', n, { api: '=', path: target, value: { t: 'null' } });
     }
   }
 
@@ -1399,6 +1443,7 @@ class EffectWalker {
     if (!fx.length) return;
     const d = this.scopes.length ? this.here() : this.R;
     this.results.set(name, { pin: fx.some((e) => e.kind === 'pin'), fx: fx.map((e) => ({ e, d })) });
+    if (fx.some((e) => e.kind === 'pin')) this.pinCounts.add(name);
   }
 
   /** An allocation call whose result lands in `target`. */

@@ -552,9 +552,15 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
       if (!writtenBefore) atomGuards.set(g.atom, g);
     }
   });
-  const head = atoms.slice(0, MAX_ENUMERATED_ATOMS);
-  const tail = atoms.slice(MAX_ENUMERATED_ATOMS);
+  // the cases of one switch are one choice (which label the subject matched), not independent
+  // tests: a variant takes one case's code (with what falls through into it) or none of them
+  const groups = switchGroups(atoms);
+  const inGroup = new Set(groups.flatMap((g) => g.atoms));
+  const binary = atoms.filter((a) => !inGroup.has(a));
+  const head = binary.slice(0, MAX_ENUMERATED_ATOMS);
+  const tail = binary.slice(MAX_ENUMERATED_ATOMS);
   const combos = 1 << (head.length + (tail.length ? 1 : 0));
+  const groupCombos = groups.reduce((n, g) => n * g.choices.length, 1);
   // atoms as indices into one value array (-1: undecided); the steps whose reach mentions each
   // exit test (only they can change when it is taken), and those it would add (a literal that
   // holds only when the exit is taken: a flip without one just leaves steps out)
@@ -581,13 +587,22 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
   const holds = (l: L) => { if (l.i < 0) return true; const v = val[l.i]; return v < 0 || (v === 1) !== l.neg; };
   const runs = (i: number) => condL[i].every(holds) && (!reachL[i] || reachL[i]!.some((conj) => conj.every(holds)));
   const out: HandlerModel['variants'] = [];
-  for (let m = 0; m < combos; m++) {
+  for (let mm = 0; mm < combos * groupCombos; mm++) {
+    const m = mm % combos;
     head.forEach((a, i) => { val[ix.get(a)!] = m & (1 << i) ? 1 : 0; });
     const tailVal = m & (1 << head.length) ? 1 : 0;
     tail.forEach((a) => { val[ix.get(a)!] = tailVal; });
+    let gc = Math.floor(mm / combos);
+    const said: string[] = [];
+    for (const g of groups) {
+      const choice = g.choices[gc % g.choices.length];
+      gc = Math.floor(gc / g.choices.length);
+      for (const a of g.atoms) val[ix.get(a)!] = choice === ALL_CASES || (choice !== null && g.labels.get(a)!.has(choice)) ? 1 : 0;
+      said.push(choice === ALL_CASES ? `switch (${g.subject}): any of its cases` : choice === null ? `switch (${g.subject}): another case` : `switch (${g.subject}): ${choice}`);
+    }
     exits.forEach((_, e) => { val[nb + e] = lineV[e] ? 1 : 0; });
     // (every atom comes from a step that is not a plain use)
-    const assume = atoms.map((a) => (val[ix.get(a)!] ? a : `!(${a})`));
+    const assume = [...binary.map((a) => (val[ix.get(a)!] ? a : `!(${a})`)), ...said];
     // a branch not taken leaves no step to carry its pointer test: the variant carries it
     const vg: Guard[] = [];
     for (const a of atoms) {
@@ -619,6 +634,38 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
     }
   }
   return dedupeVariants(out);
+}
+
+/** More choices than this over a handler's switches: the later switches' cases are taken all at once or not at all (as independent tests were). */
+const MAX_CASE_CHOICES = 48;
+const ALL_CASES = '\u0000all';
+const SWITCH_ATOM = /^switch \((.*)\): (.+)$/;
+
+/**
+ * The switch-case atoms (`switch (cmd): case A; case B`, facts/extract.ts) grouped by subject:
+ * each group is one variable whose value is a label (or another value, `null`); an atom holds
+ * when its label set has the value. Fall-through makes sets overlap, and that is right: `case
+ * A:` falling into `case B:` runs both codes for A.
+ */
+function switchGroups(atoms: string[]): { subject: string; atoms: string[]; labels: Map<string, Set<string>>; choices: (string | null)[] }[] {
+  const bySubject = new Map<string, { subject: string; atoms: string[]; labels: Map<string, Set<string>>; choices: (string | null)[] }>();
+  for (const a of atoms) {
+    const m = SWITCH_ATOM.exec(a);
+    if (!m) continue;
+    let g = bySubject.get(m[1]);
+    if (!g) bySubject.set(m[1], (g = { subject: m[1], atoms: [], labels: new Map(), choices: [] }));
+    g.atoms.push(a);
+    g.labels.set(a, new Set(m[2].split('; ')));
+  }
+  let product = 1;
+  const out = [...bySubject.values()];
+  for (const g of out) {
+    const labels = [...new Set(g.atoms.flatMap((a) => [...g.labels.get(a)!]))];
+    if (product * (labels.length + 1) <= MAX_CASE_CHOICES) g.choices = [...labels, null];
+    else g.choices = [null, ALL_CASES];
+    product *= g.choices.length;
+  }
+  return out;
 }
 
 function dedupeVariants(vs: HandlerModel['variants'], byProgram = false): HandlerModel['variants'] {

@@ -1,0 +1,85 @@
+// Variant enumeration (sim/build.ts variantsOf) on hand-built steps: which combinations of a
+// handler's branch conditions become separate runs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+const api = createRequire(import.meta.url)('../../dist/api.js');
+
+let line = 1;
+const step = (op, cond = []) => ({ op, loc: { file: 'v.c', line: line, col: 2, endLine: line++, endCol: 9 }, api: op.op, text: op.slot ?? op.op, chain: ['h'], cond, guards: [] });
+const free = (slot, cond) => step({ op: 'free', slot, mode: 'now' }, cond);
+const pin = (slot, cond) => step({ op: 'pin', slot, longterm: true, gup: false }, cond);
+const unpin = (slot, cond) => step({ op: 'unpin', slot }, cond);
+/** Each variant as the sorted list of its steps' ops (`free:f:x`). */
+const runs = (vs) => vs.map((v) => v.steps.map((s) => `${s.op.op}:${s.op.slot}`).join(' ')).sort();
+
+test('the cases of one switch are exclusive: one variant per label, and one for none of them', () => {
+  const vs = api.variantsOf([
+    pin('f:p', ['switch (cmd): case A']),
+    unpin('f:p', ['switch (cmd): case B']),
+    free('f:q', ['switch (cmd): case C']),
+    free('f:r', ['switch (cmd): default']),
+  ]);
+  assert.deepEqual(runs(vs), ['', 'free:f:q', 'free:f:r', 'pin:f:p', 'unpin:f:p']);
+});
+
+test('fall-through: a label set that includes an earlier label runs with it', () => {
+  // case A: x(); /* fall through */ case B: y(); break;
+  const vs = api.variantsOf([
+    free('f:x', ['switch (cmd): case A']),
+    free('f:y', ['switch (cmd): case A; case B']),
+  ]);
+  assert.deepEqual(runs(vs), ['', 'free:f:x free:f:y', 'free:f:y']);
+});
+
+test('switches on different subjects combine freely, and other conditions stay independent', () => {
+  const vs = api.variantsOf([
+    free('f:a', ['switch (cmd): case A']),
+    free('f:b', ['switch (mode): case M']),
+    free('f:c', ['ctx->flag']),
+  ]);
+  // 2 choices for cmd x 2 for mode x 2 for the flag
+  assert.equal(vs.length, 8);
+  assert.ok(runs(vs).includes('free:f:a free:f:b free:f:c'));
+  assert.ok(runs(vs).includes(''));
+  // no variant takes two labels of one switch
+  const two = api.variantsOf([free('f:a', ['switch (cmd): case A']), free('f:b', ['switch (cmd): case B'])]);
+  assert.ok(!runs(two).some((r) => r.includes('f:a') && r.includes('f:b')));
+});
+
+test('the variant says which case it took', () => {
+  const vs = api.variantsOf([free('f:a', ['switch (cmd): case A'])]);
+  assert.deepEqual(vs.map((v) => v.assume).sort(), [['switch (cmd): another case'], ['switch (cmd): case A']]);
+});
+
+test('facts: a case condition names the switch and every label that reaches the code', () => {
+  const src = `
+static long t_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct t_ctx *c = file->private_data;
+
+	switch (cmd) {
+	case T_A:
+		synchronize_rcu();
+		/* fall through */
+	case T_B:
+	case T_C: {
+		kfree(c->x);
+		break;
+	}
+	case T_D:
+		kfree(c->y);
+		return 0;
+	default:
+		kfree(c);
+	}
+	return 0;
+}
+`;
+  const f = api.extract('t.c', src).functions.find((x) => x.name === 't_ioctl');
+  const byLine = Object.fromEntries(f.effects.map((e) => [e.loc.line, e.cond]));
+  assert.deepEqual(byLine[8], ['switch (cmd): case T_A']);
+  assert.deepEqual(byLine[12], ['switch (cmd): case T_A; case T_B; case T_C']);
+  assert.deepEqual(byLine[16], ['switch (cmd): case T_D']);
+  assert.deepEqual(byLine[19], ['switch (cmd): default']);
+});
