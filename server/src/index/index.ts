@@ -528,8 +528,12 @@ function exposuresOf(ff: FileFacts): Map<string, Exposure[]> {
 
 /** Whether two functions' facts are the same (the same object, or equal data). */
 export function sameFunction(a: FunctionFacts, b: FunctionFacts): boolean {
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
+  if (a === b) return true;
+  // most functions that differ moved, or gained or lost an effect: tell those without the JSON
+  if (a.name !== b.name || a.effects.length !== b.effects.length || !sameLoc(a.loc, b.loc) || !sameLoc(a.nameLoc, b.nameLoc)) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
 }
+const sameLoc = (x: Loc, y: Loc) => x.line === y.line && x.col === y.col && x.endLine === y.endLine && x.endCol === y.endCol && x.file === y.file;
 
 /** The fields of two facts of a file that differ, but for the functions (compared one by one) and the timings. */
 function changedFields(a: FileFacts, b: FileFacts): string[] {
