@@ -4,6 +4,7 @@
  *   buildIndex(facts)                  -> Index            (cross-file summaries, table resolution)
  *   functionReport(index, name?)       -> facts + summaries for output
  */
+import { scanFunctions } from './facts/scan';
 import { compileKnowledge, extractFile, type CompiledKnowledge, type ExtractOptions } from './facts/extract';
 import type { ExtractLevel, FileFacts } from './facts/types';
 import { Index, summarySize, type Summary } from './index/index';
@@ -129,7 +130,8 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
     partial = !factsWords(ck, k).some((w) => text.includes(w));
     level = partial ? 'tables' : 'facts';
   } else level = options.level;
-  const facts: FileFacts & { partial?: true; addrTaken?: string[] } = extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs, ...options.incremental });
+  // a partial file is only asked which functions it defines: scanned, not parsed (facts/scan.ts)
+  const facts: FileFacts & { partial?: true; addrTaken?: string[] } = partial ? scannedFile(file, text) : extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs, ...options.incremental });
   if (partial) { facts.partial = true; facts.addrTaken = addressTaken(text); }
   if (MODULE_EXIT.test(text)) facts.modular = true;
   if (OWNER_ASSIGN.test(text)) facts.ownerAssigned = true;
@@ -145,6 +147,12 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
   for (const f of facts.functions) for (let l = f.loc.line; l <= Math.min(f.loc.endLine, f.loc.line + 40); l++) bodyLines.add(l);
   const recovered = expected.filter((l) => bodyLines.has(l)).length;
   return { ...facts, braces: { expected: expected.length, recovered } };
+}
+
+function scannedFile(file: string, text: string): FileFacts {
+  const t0 = performance.now();
+  const functions = scanFunctions(file, text);
+  return { file, functions, tables: [], problems: [], stats: { bytes: text.length, errorNodes: 0, functions: functions.length, parseMs: 0, extractMs: performance.now() - t0 } };
 }
 
 export function buildIndex(files: FileFacts[]): Index {

@@ -9,6 +9,7 @@ export { applyConfig } from './knowledge/config';
 export { compileKnowledge } from './facts/extract';
 export type * from './facts/types';
 export { buildModel, providerOf, variantsOf, atomOf } from './sim/build';
+export { scanFunctions } from './facts/scan';
 export { simulate, DEFAULT_SIM_OPTIONS } from './sim/explore';
 export { checkIndex, worthSimulating } from './check';
 export { RULES, RULE_IDS } from './rules/index';

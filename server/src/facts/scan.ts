@@ -1,0 +1,169 @@
+/**
+ * Function definitions found without a parse: what `check`'s first pass needs of a file that
+ * defines no ops table and calls no pin API (a *partial* file, see analysis.ts): which functions
+ * it defines, whether they are static, and where. A call that resolves to one of them makes the
+ * file worth extracting in full; nothing else is read from it. The scan works on the text with
+ * comments, strings, character literals and preprocessor lines blanked out, and takes a `{` at
+ * brace depth 0 whose header (the text since the previous `;`, `}` or `{` at depth 0) reads like
+ * a declarator: a parenthesised parameter list, no `=` (an initializer), no `struct x {`.
+ *
+ * Compared with the tree-sitter front end on the CI directories (test/corpus), this finds the
+ * same names in the files it is used for; where it differs, it errs towards more names (a file
+ * extracted without need), not fewer.
+ */
+import type { FunctionFacts, Loc } from './types';
+
+/** Names before a parenthesised group that are attributes, not the function's name. */
+const ATTRIBUTE = /^(?:__attribute__|__attribute|__declspec|__printf|__scanf|__aligned|__section|__alloc_size|__malloc|__acquires|__releases|__must_hold|__cond_acquires|__cond_releases|__no_sanitize_\w+|__diag_\w+|__counted_by|__nocfi|__weak|__packed|__ro_after_init|__cacheline_aligned\w*|__visible|noinline|__always_inline|__init|__exit|__cold|__hot|__noreturn|asm|__asm__|__asm|_Alignas|alignas)$/;
+const NOT_A_NAME = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 'do', 'else', 'case', 'typeof', '__typeof__', '_Generic', 'defined']);
+
+/** The text with comments, string and char literals and preprocessor lines replaced by spaces (newlines kept). */
+export function blankNonCode(text: string): string {
+  const out = text.split('');
+  const n = text.length;
+  let i = 0;
+  let lineStart = true;
+  while (i < n) {
+    const c = text[i];
+    if (c === '\n') { lineStart = true; i++; continue; }
+    if (lineStart && (c === ' ' || c === '\t')) { i++; continue; }
+    if (lineStart && c === '#') {
+      // a directive, with its backslash continuations (and comments inside it)
+      while (i < n && text[i] !== '\n') {
+        if (text[i] === '\\' && text[i + 1] === '\n') { out[i] = ' '; i += 2; continue; }
+        if (text[i] === '/' && text[i + 1] === '*') {
+          const end = text.indexOf('*/', i + 2);
+          const stop = end < 0 ? n : end + 2;
+          for (let k = i; k < stop; k++) if (text[k] !== '\n') out[k] = ' ';
+          i = stop;
+          continue;
+        }
+        out[i] = ' ';
+        i++;
+      }
+      continue;
+    }
+    lineStart = false;
+    if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      const stop = end < 0 ? n : end + 2;
+      for (let k = i; k < stop; k++) if (text[k] !== '\n') out[k] = ' ';
+      i = stop;
+      continue;
+    }
+    if (c === '/' && text[i + 1] === '/') {
+      while (i < n && text[i] !== '\n') { out[i] = ' '; i++; }
+      continue;
+    }
+    if (c === '"' || c === '\'') {
+      out[i] = ' ';
+      i++;
+      while (i < n && text[i] !== c && text[i] !== '\n') {
+        if (text[i] === '\\' && i + 1 < n) { out[i] = ' '; i++; if (text[i] === '\n') continue; }
+        out[i] = ' ';
+        i++;
+      }
+      if (i < n && text[i] === c) { out[i] = ' '; i++; }
+      continue;
+    }
+    i++;
+  }
+  return out.join('');
+}
+
+/** Function definitions by scanning (see the file comment); effects, params and locals are left empty. */
+export function scanFunctions(file: string, text: string): FunctionFacts[] {
+  const code = blankNonCode(text);
+  const lineAt = lineIndex(code);
+  const out: FunctionFacts[] = [];
+  let depth = 0;
+  let paren = 0;
+  let headerStart = 0;
+  let open = -1;
+  /** the last line start at depth 0 that is not indented (a header begins at one) */
+  let lastTop = 0;
+  let pending: { name: string; at: number; isStatic: boolean; start: number } | null = null;
+  for (let i = 0; i < code.length; i++) {
+    const c = code[i];
+    // parentheses count only between definitions (`#ifdef` halves leave bodies unbalanced)
+    if (c === '(') { if (depth === 0) paren++; }
+    else if (c === ')') { if (depth === 0 && paren > 0) paren--; }
+    else if (c === '{') {
+      // kernel style opens a definition with `{` in column 0 and closes it with `}` there: an
+      // `#ifdef` with a brace in each half cannot push a column-0 brace off depth 0
+      const col0 = i === 0 || code[i - 1] === '\n';
+      if (col0 && depth > 0) { depth = 0; pending = null; headerStart = lastTop; paren = 0; }
+      if (depth === 0) {
+        pending = paren === 0 ? declarator(code, headerStart, i) : null;
+        open = i;
+        paren = 0;
+      }
+      depth++;
+    } else if (c === '}') {
+      if (i === 0 || code[i - 1] === '\n') depth = Math.min(depth, 1);
+      if (depth > 0) depth--;
+      if (depth === 0) {
+        if (pending && open >= 0) {
+          const s = lineAt(pending.start), e = lineAt(i + 1), nm = lineAt(pending.at);
+          const loc: Loc = { file, line: s.line, col: s.col, endLine: e.line, endCol: e.col };
+          const nameLoc: Loc = { file, line: nm.line, col: nm.col, endLine: nm.line, endCol: nm.col + pending.name.length };
+          out.push({ name: pending.name, loc, nameLoc, isStatic: pending.isStatic, params: [], locals: [], effects: [] });
+        }
+        pending = null;
+        open = -1;
+        headerStart = i + 1;
+        paren = 0;
+      }
+    } else if (c === ';' && depth === 0) {
+      headerStart = i + 1;
+      paren = 0;
+    }
+    if (c === '\n' && depth === 0 && code[i + 1] !== undefined && code[i + 1] !== ' ' && code[i + 1] !== '\t' && code[i + 1] !== '\n') lastTop = i + 1;
+  }
+  return out;
+}
+
+/** The function a header `[start, brace)` declares, if it reads like a definition's declarator. */
+function declarator(code: string, start: number, brace: number): { name: string; at: number; isStatic: boolean; start: number } | null {
+  const header = code.slice(start, brace);
+  if (!header.includes('(')) return null;
+  // the last parenthesised group at depth 0 preceded by a name that is not an attribute
+  const groups: { open: number; close: number }[] = [];
+  let d = 0;
+  let o = -1;
+  for (let i = 0; i < header.length; i++) {
+    const ch = header[i];
+    if (ch === '(') { if (d === 0) o = i; d++; }
+    else if (ch === ')') { d--; if (d === 0 && o >= 0) groups.push({ open: o, close: i }); if (d < 0) return null; }
+    // an initializer (`x = {`, `t[] = {`)
+    else if (d === 0 && ch === '=') return null;
+  }
+  if (d !== 0 || !groups.length) return null;
+  for (let g = groups.length - 1; g >= 0; g--) {
+    const before = header.slice(0, groups[g].open);
+    const m = /([A-Za-z_]\w*)\s*$/.exec(before);
+    if (!m) continue;
+    const name = m[1];
+    if (ATTRIBUTE.test(name)) continue;
+    if (NOT_A_NAME.has(name)) return null;
+    // after the parameters only attributes may follow (`__acquires(x)`, `__must_hold(..)`)
+    const rest = header.slice(groups[g].close + 1).replace(/\b__\w+\s*(?:\([^()]*(?:\([^()]*\)[^()]*)*\))?/g, '').replace(/\b(?:const|noexcept)\b/g, '').trim();
+    if (rest) return null;
+    const lead = before.slice(0, m.index);
+    if (/\b(?:struct|union|enum)\s*$/.test(lead)) return null;
+    const at = start + m.index;
+    const first = start + (header.length - header.trimStart().length);
+    return { name, at, isStatic: /\bstatic\b/.test(lead), start: first };
+  }
+  return null;
+}
+
+function lineIndex(text: string): (off: number) => { line: number; col: number } {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  return (off: number) => {
+    let lo = 0, hi = starts.length - 1;
+    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid] <= off) lo = mid; else hi = mid - 1; }
+    return { line: lo + 1, col: off - starts[lo] + 1 };
+  };
+}

@@ -1,0 +1,78 @@
+// The parse-free function scan (facts/scan.ts) that check's first pass uses for files it only
+// needs the function names of: each case is C written here, with the names a reader sees.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+const api = createRequire(import.meta.url)('../../dist/api.js');
+const names = (src) => api.scanFunctions('s.c', src).map((f) => `${f.isStatic ? 'static ' : ''}${f.name}:${f.nameLoc.line}`);
+
+test('kernel-style definitions, with the return type on its own line and attributes', () => {
+  const src = [
+    'static int',                                       // 1
+    'foo_open(struct inode *inode, struct file *file)', // 2
+    '{',
+    '\treturn 0;',
+    '}',
+    '',
+    'int __init bar_init(void)',                        // 7
+    '{',
+    '\treturn 0;',
+    '}',
+    'EXPORT_SYMBOL(bar_init);',
+    'static void baz(struct x *x) __releases(&x->lock)', // 12
+    '{',
+    '}',
+  ].join('\n');
+  assert.deepEqual(names(src), ['static foo_open:2', 'bar_init:7', 'static baz:12']);
+});
+
+test('not functions: initializers, struct definitions, prototypes, macros with a semicolon', () => {
+  const src = [
+    'static const struct foo_ops ops =',
+    '{',
+    '\t.open = foo_open,',
+    '};',
+    'struct foo',
+    '{',
+    '\tint (*cb)(void);',
+    '};',
+    'int proto(int a);',
+    'DEFINE_MUTEX(m);',
+    'static int arr[] = { 1, 2 };',
+    'int real(void) {',   // 12: brace on the declarator's line
+    '\treturn arr[0];',
+    '}',
+  ].join('\n');
+  assert.deepEqual(names(src), ['real:12']);
+});
+
+test('braces in comments, strings, character literals and #ifdef halves do not derail it', () => {
+  const src = [
+    '/* { not code */',
+    'static int a(void)',            // 2
+    '{',
+    '\tconst char *s = "}{";',
+    "\tchar c = '{', d = '\\\\';",
+    '#ifdef CONFIG_X',
+    '\tif (s) {',
+    '#else',
+    '\tif (c) {',                    // two opening braces in the text, one in any build
+    '#endif',
+    '\t\tc++;',
+    '\t}',
+    '\treturn 0; // }',
+    '}',
+    '',
+    'static int b(void)',            // 16
+    '{',
+    '\treturn 1;',
+    '}',
+  ].join('\n');
+  assert.deepEqual(names(src), ['static a:2', 'static b:16']);
+});
+
+test('unterminated input and garbage give what was seen, never a throw', () => {
+  assert.deepEqual(names('static int x(void)\n{\n\treturn 0;\n'), []);
+  assert.doesNotThrow(() => api.scanFunctions('g.c', '\u0000\uffff{{{(((""\'/*'));
+  assert.deepEqual(names('int f(void)\n{\n}\n/* unterminated'), ['f:1']);
+});
