@@ -5,6 +5,7 @@ await import('./unit/reparse.test.mjs');
 await import('./unit/index.test.mjs');
 await import('./unit/config.test.mjs');
 await import('./unit/sim.test.mjs');
+await import('./unit/object-tables.test.mjs');
 await import('./unit/architecture.test.mjs');
 await import('./unit/cli.test.mjs');
 await import('./unit/check-cli.test.mjs');

@@ -28,7 +28,8 @@ const USAGE = `usage: kernlife <command> [options] PATH...
 
 commands:
   tables   list every ops table (file_operations, proc_ops, kernfs_ops, cftype, vm_operations_struct,
-           platform/pci/usb drivers, miscdevice) with each field's handler and where it is defined
+           platform/pci/usb drivers, miscdevice, vfio_iommu_driver_ops, ib_device_ops) with each
+           field's handler and where it is defined
   facts    per-function lifecycle effects and cross-file summaries
   check    run the lifetime rules (the simulator explores each table's interleavings);
            exit 0 when nothing at or above --fail-on, 1 when findings, 2 on errors

@@ -1395,7 +1395,9 @@ class EffectWalker {
     // stores the simulator's guards depend on: `x->p = NULL`, `t->of = of`, `ctx->f = b` where
     // `b` holds what a call returned (`b = dentry_open(...)`: the field now holds an object)
     const vt = v.type === 'null' || this.isNullText(v) ? { t: 'null' as const } : v.type === 'identifier' ? this.term(v) : null;
-    const made = vt?.t === 'root' && vt.kind === 'local' && this.callResults.has(vt.name) && this.mayBePointer(vt.name);
+    // (or an allocated local stored into a local's field, `mr->umem = umem` with `umem =
+    // ib_umem_get(..)`: no escape renames it, and the field now holds that object)
+    const made = vt?.t === 'root' && vt.kind === 'local' && (this.callResults.has(vt.name) || (this.allocated.has(vt.name) && rootOf(target)?.kind === 'local')) && this.mayBePointer(vt.name);
     if (vt && (vt.t === 'null' || made || (vt.t === 'root' && vt.kind === 'param' && /\*/.test(vt.type ?? ''))) && target.t === 'field') {
       this.emit('store', n, { api: '=', path: target, value: vt });
       return;

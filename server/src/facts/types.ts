@@ -185,7 +185,9 @@ export type TableKind =
   | 'platform_driver'
   | 'pci_driver'
   | 'usb_driver'
-  | 'miscdevice';
+  | 'miscdevice'
+  | 'vfio_iommu_driver_ops'
+  | 'ib_device_ops';
 
 export interface OpsTable {
   kind: TableKind;

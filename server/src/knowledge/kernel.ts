@@ -247,6 +247,30 @@ export const OPS_STRUCTS: OpsStructRow[] = [
     order: 'minor name fops list parent this_device groups nodename mode'.split(' '),
     roles: roles({ name: 'name', fops: 'fops' }),
   },
+  {
+    // VFIO IOMMU backends (vfio_iommu_type1, spapr_tce): the container calls ->open(arg) on
+    // VFIO_SET_IOMMU and keeps what it returns as container->iommu_data (container.c:308-324);
+    // every later call passes it back as the first argument (->ioctl at 359, VFIO_IOMMU_MAP_DMA
+    // included), and ->release(iommu_data) runs once, when the container's last group detaches
+    // (__vfio_group_unset_container, container.c:502-506) or SET_IOMMU fails (317).
+    struct: 'vfio_iommu_driver_ops', kind: 'vfio_iommu_driver_ops', semantics: 'object', header: 'drivers/vfio/vfio.h',
+    order: 'name owner open release ioctl attach_group detach_group pin_pages unpin_pages register_device unregister_device dma_rw group_iommu_domain notify'.split(' '),
+    roles: roles({ owner: 'owner', name: 'name', open: 'open', release: 'release', io: 'ioctl' }),
+    object: { noun: 'container IOMMU object', params: { release: 0, ioctl: 0 }, lifetime: '->release(iommu_data) once, when the container\'s last group detaches (drivers/vfio/container.c:502-506)' },
+  },
+  {
+    // RDMA provider methods, one user memory registration as the object: uverbs calls
+    // ->reg_user_mr for REG_MR (uverbs_cmd.c:727, ib_reg_user_mr in verbs.c:2161) and keeps the
+    // ib_mr in a uobject of the uverbs file; ->dereg_mr(mr, udata) runs once, on DEREG_MR or
+    // when the uverbs file is released (ib_uverbs_close -> uverbs_destroy_ufile_hw, uverbs_main.c:967,
+    // rdma_core.c:924) or its device goes away (uverbs_main.c:1196), through uverbs_free_mr ->
+    // ib_dereg_mr_user (uverbs_std_types_mr.c:43, verbs.c:2206). The other object pairs of the
+    // struct (create_cq/destroy_cq, create_qp/destroy_qp, ...) are not modelled.
+    struct: 'ib_device_ops', kind: 'ib_device_ops', semantics: 'object', header: 'include/rdma/ib_verbs.h',
+    order: ['owner', 'driver_id', 'uverbs_abi_ver'],
+    roles: roles({ owner: 'owner', open: 'reg_user_mr', release: 'dereg_mr' }),
+    object: { noun: 'memory registration', params: { dereg_mr: 0 }, lifetime: '->dereg_mr once per registration: DEREG_MR, or the uverbs file\'s release / device removal destroying its objects (uverbs_main.c:967, 1196)' },
+  },
 ];
 
 const SEQ = 'include/linux/seq_file.h';

@@ -79,7 +79,7 @@ export type FieldRole =
   | 'other';
 
 /** How the kernel drives a kind of table: which severing semantics its files have. */
-export type Semantics = 'vfs' | 'kernfs' | 'cgroup' | 'procfs' | 'vma' | 'driver' | 'misc';
+export type Semantics = 'vfs' | 'kernfs' | 'cgroup' | 'procfs' | 'vma' | 'driver' | 'misc' | 'object';
 
 export interface OpsStructRow {
   struct: string;
@@ -89,6 +89,14 @@ export interface OpsStructRow {
   roles: Record<string, FieldRole>;
   /** Declaration order, for positional initializers. */
   order: string[];
+  /**
+   * Tables whose handlers pass an object among themselves instead of a file (semantics
+   * 'object'): the `open` handler returns it, and each field named here takes it as this
+   * parameter (0-based). The model runs one such object the way it runs an open file: the open
+   * handler creates it, the io handlers use it, and the release handler ends it, exactly once,
+   * on the path `lifetime` describes.
+   */
+  object?: { params: Record<string, number>; lifetime: string; /** what messages call the object */ noun: string };
   header: string;
 }
 

@@ -19,7 +19,7 @@ export const longtermPinWithoutLease: Rule = {
     if (v.property !== 'P6' || !v.pin) return null;
     const p = v.pin;
     if (/layout lease/.test(v.use.what)) {
-      return pinFinding(this.meta.id, this.meta.severity, v, ctx, `${p.api}() pins pages into ${p.text} long term while ${pinWho(v)}'s file holds no layout lease on the file behind them (pinPolicy ${ctx.model.pinPolicy}): a truncate or hole punch can reallocate the blocks under the DMA. Fix: take a layout lease on that file (vfs_setlease with an FL_LAYOUT lock owned by the pinning context) before pinning, and keep it until after unpinning.`);
+      return pinFinding(this.meta.id, this.meta.severity, v, ctx, `${p.api}() pins pages into ${p.text} long term while ${pinWho(v)}'s ${ctx.model.object ?? 'file'} holds no layout lease on the file behind them (pinPolicy ${ctx.model.pinPolicy}): a truncate or hole punch can reallocate the blocks under the DMA. Fix: take a layout lease on that file (vfs_setlease with an FL_LAYOUT lock owned by the pinning context) before pinning, and keep it until after unpinning.`);
     }
     const why = p.gup && p.longterm
       ? `${p.api}() is given FOLL_LONGTERM: the kernel refuses FOLL_LONGTERM without FOLL_PIN (WARN, -EINVAL)`

@@ -6,7 +6,7 @@ export function pinFinding(rule: string, severity: Severity, v: Violation, ctx: 
   if (!v.pin) return null;
   const m = ctx.model;
   const related: Related[] = [];
-  if (m.release?.loc) related.push({ loc: m.release.loc, message: `.${m.release.field} = ${m.release.name}: the file's release path` });
+  if (m.release?.loc) related.push({ loc: m.release.loc, message: `.${m.release.field} = ${m.release.name}: the ${m.object ?? 'file'}'s release path` });
   related.push({ loc: m.table.loc, message: `ops table ${tableLabel(m)} (${m.table.kind})` });
   return {
     rule, severity, confidence: ctx.confidence, loc: v.pin.loc, message,

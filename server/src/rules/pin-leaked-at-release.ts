@@ -19,6 +19,6 @@ export const pinLeakedAtRelease: Rule = {
     const rel = ctx.model.release;
     const fix = rel ? `Fix: unpin in ${rel.name}() (call the helper that unregisters, e.g. the one the UNPIN ioctl uses, before freeing the context).` : 'Fix: add a ->release that unpins.';
     return pinFinding(this.meta.id, this.meta.severity, v, ctx,
-      `pages pinned into ${v.pin.text} by ${pinWho(v)} are never unpinned on the file's release path: the last close returns with them still pinned. ${fix}`);
+      `pages pinned into ${v.pin.text} by ${pinWho(v)} are never unpinned on the ${ctx.model.object ?? 'file'}'s release path: ${ctx.model.object ? `the ${ctx.model.object} ends` : 'the last close returns'} with them still pinned. ${fix}`);
   },
 };

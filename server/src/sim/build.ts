@@ -11,10 +11,11 @@
 import type { Effect, FunctionFacts, Loc, OpsTable, Term } from '../facts/types';
 import { render, root, substitute } from '../facts/terms';
 import type { Index } from '../index/index';
-import { PROVIDER_GLUE } from '../knowledge/kernel';
+import { OPS_STRUCTS, PROVIDER_GLUE } from '../knowledge/kernel';
 import { isUnder, type Guard, type HandlerModel, type HandlerRole, type Op, type Provider, type Step, type TableModel } from './model';
 
 const PROCFS_REMOVERS = new Set(PROVIDER_GLUE.procfsRemovers);
+const OBJECT_TABLES = new Map(OPS_STRUCTS.filter((r) => r.object).map((r) => [r.kind, r.object!]));
 const MAX_ENUMERATED_ATOMS = 3;
 /** Early exits explored taken (the first ones that do something when taken), one at a time, beside the straight line. */
 const MAX_EXIT_CHOICES = 6;
@@ -41,8 +42,11 @@ export function providerOf(table: OpsTable, index: Index, file: string): { provi
       if (reg) return { provider: 'debugfs', severable: false, reason: `registered with ${reg.api}: debugfs removal waits for in-flight calls and never calls ->release early` };
       return { provider: 'vfs', severable: false, reason: '->release runs at the last fput, after select entries dropped their file references and eventpoll_release ran' };
     }
-    default:
+    default: {
+      const o = OBJECT_TABLES.get(table.kind);
+      if (o) return { provider: 'vfs', severable: false, reason: `each object .open returns is modelled as one open file: it ends with ${o.lifetime}` };
       return { provider: 'vfs', severable: false, reason: 'no file-level lifetime of its own' };
+    }
   }
 }
 
@@ -85,6 +89,25 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
     kernfsGlue ? { name: PROVIDER_GLUE.cgroupOpen.fn, pre: [{ op: { op: 'alloc', slot: 'f:of->priv', zero: true }, api: PROVIDER_GLUE.cgroupOpen.alloc, text: 'of->priv (struct cgroup_file_ctx)' }] } : undefined);
   const release = b.handler('release', field('release')?.field ?? 'release', field('release')?.handler,
     kernfsGlue ? { name: PROVIDER_GLUE.cgroupRelease.fn, post: [{ op: { op: 'free', slot: 'f:of->priv', mode: 'now' }, api: PROVIDER_GLUE.cgroupRelease.free, text: 'of->priv (struct cgroup_file_ctx)' }] } : undefined);
+  // an object table's ->open that frees the object it would return has failed: no object
+  // exists and nothing else runs on it (`if (IS_ERR(umem)) { kfree(mr); return ERR_CAST(umem); }`)
+  if (open && OBJECT_TABLES.has(table.kind)) {
+    // (and one that clears a slot it pinned into, with no unpin between: the pin failed, as in
+    // `if (IS_ERR(mem->umem)) { ...; mem->umem = NULL; return -EFAULT; }` in a callee)
+    const failed = (v: HandlerModel['variants'][number]) => {
+      const pinned = new Set<string>();
+      for (const st of v.steps) {
+        const o = st.op;
+        if (o.op === 'free' && o.slot === 'f:obj') return true;
+        if (o.op === 'pin') pinned.add(o.slot);
+        else if (o.op === 'unpin') pinned.delete(o.slot);
+        else if (o.op === 'store' && o.value === 'null' && pinned.has(o.slot)) return true;
+      }
+      return false;
+    };
+    const ok = open.variants.filter((v) => !failed(v));
+    if (ok.length && ok.length < open.variants.length) { b.notes.push(`.${open.field} = ${open.name}: ${open.variants.length - ok.length} failing path(s) (the object freed, or a pin's slot cleared) not explored: no object exists after them`); open.variants = ok; }
+  }
   let poll = b.handler('poll', field('poll')?.field ?? 'poll', field('poll')?.handler);
   if (!poll && (table.kind === 'cftype' || table.kind === 'kernfs_ops')) {
     poll = b.synthetic('poll', 'poll', PROVIDER_GLUE.kernfsDefaultPoll, [{ op: { op: 'genericPoll' }, api: PROVIDER_GLUE.kernfsDefaultPoll, text: 'on->poll' }]);
@@ -125,6 +148,7 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
   return {
     table: { name: table.name, kind: table.kind, ...(table.index !== undefined ? { index: table.index } : {}), loc: table.loc, file },
     provider, severable, severReason: opts.severable !== undefined ? 'set by the caller' : p.reason,
+    ...(OBJECT_TABLES.has(table.kind) ? { object: OBJECT_TABLES.get(table.kind)!.noun } : {}),
     ...(severLock ? { severLock } : {}),
     ...(exposure ? { moduleUnprotected: true, exposure } : {}),
     open, release, poll, io, callbacks, defined, notes: b.notes,
@@ -133,11 +157,50 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
 
 interface Synth { op: Op; api: string; text: string }
 
+/** What the kernel hands a handler, by parameter index (or `local:<name>` for an object table's locals): slot prefixes such as `f:file`. */
+type Anchors = Map<number | string, string>;
+
+/** `struct mthca_mr *` -> `struct mthca_mr` (null for anything but one level of pointer to a struct). */
+function pointee(type: string): string | null {
+  const m = /^(?:const\s+)?(struct\s+\w+)\s*\*$/.exec(type.trim());
+  return m ? m[1].replace(/\s+/g, ' ') : null;
+}
+
+/** The local a function returns the object in: `return iommu;`, `return &mr->ibmr;`. */
+function returnedLocal(fn: FunctionFacts): { name: string; type: string | null } | null {
+  // the success return first: one under no branch and on the straight line past the early
+  // exits (`return &mr->ibmr;`), not an error exit (`if (IS_ERR(umem)) return (void *)umem;`)
+  // or a cleanup label's `return ret;`
+  const score = (e: Effect) => (e.cond.length ? 2 : e.reach && !e.reach.some((conj) => conj.every((l) => l.pass)) ? 1 : 0);
+  const rets = fn.effects.filter((e) => e.kind === 'return' && e.path).map((e, i) => ({ e, i }));
+  rets.sort((a, b) => score(a.e) - score(b.e) || b.i - a.i);
+  for (const { e } of rets) {
+    if (!e.path) continue;
+    let t: Term = e.path;
+    while (t.t === 'addr' || t.t === 'field' || t.t === 'up') t = t.base;
+    if (t.t !== 'root' || t.kind !== 'local') continue;
+    const decl = fn.locals.find((l) => l.name === (t as { name: string }).name);
+    const type = decl ? pointee(decl.type) : null;
+    if (type) return { name: t.name, type };
+  }
+  return null;
+}
+
 class Builder {
   notes: string[] = [];
   private cbNames = new Set<string>();
 
-  constructor(private table: OpsTable, private index: Index, private file: string) {}
+  /** Object tables (vfio_iommu_driver_ops, ib_device_ops): the object's own type (`struct mthca_mr`), from what ->open returns. */
+  private object: { params: Record<string, number>; type: string | null } | null = null;
+
+  constructor(private table: OpsTable, private index: Index, private file: string) {
+    const o = OBJECT_TABLES.get(table.kind);
+    if (o) {
+      const open = table.fields.find((f) => f.role === 'open' && f.handler);
+      const ref = open?.handler ? index.resolve(open.handler, file) : null;
+      this.object = { params: o.params, type: ref ? returnedLocal(ref.fn)?.type ?? null : null };
+    }
+  }
 
   callbackNames(): string[] {
     // callbacks armed by any handler, and callbacks armed by those callbacks (self-rearming)
@@ -164,7 +227,7 @@ class Builder {
       const sum = this.index.summary(ref);
       if (sum.truncated) incomplete = `summary cut (${sum.truncated})`;
       if (sum.unresolved.length) incomplete = [incomplete, `unresolved callees: ${sum.unresolved.slice(0, 5).join(', ')}${sum.unresolved.length > 5 ? ', …' : ''}`].filter(Boolean).join('; ');
-      steps = this.stepsOf(ref.fn, sum.effects, role);
+      steps = this.stepsOf(ref.fn, sum.effects, role, field, sum.unresolved);
     }
     if (glue) {
       const pre = (glue.pre ?? []).map((s) => this.synthStep(s, glue.name));
@@ -181,14 +244,24 @@ class Builder {
   }
 
   /** Own effects and callee effects in execution order, as model steps. */
-  private stepsOf(fn: FunctionFacts, summary: Effect[], role: HandlerRole): Step[] {
-    const anchors = this.anchors(fn, role);
+  private stepsOf(fn: FunctionFacts, summary: Effect[], role: HandlerRole, field: string, unresolved: string[] = []): Step[] {
+    const anchors = this.anchors(fn, role, field);
     const out: Step[] = [];
+    // an object table's ->release that hands its object to a call kernlife cannot resolve
+    // (`rxe_cleanup(mr)`: a macro around the pool's indirect ->cleanup, which releases the umem)
+    // may release the object's pins there; a call whose value is kept (`mr = to_rmr(ibmr)`) is
+    // an accessor, and a member's address (`&mr->num_mw`) is not the object
+    const handoff = this.object && role === 'release' ? new Set(unresolved) : null;
     // call arguments are uses too (`seq_printf(m, "%d", ctx->count)`); the summary drops plain calls
     let si = 0;
     for (const e of fn.effects) {
       if (e.kind === 'call') {
         for (const a of e.args ?? []) if (a) this.derefs(a, anchors, e, fn, out);
+        // (not after a literal: `pr_debug("mhp %p", mhp)` prints the object, it does not end it)
+        const at = handoff?.has(e.api) && !e.result ? (e.args ?? []).findIndex((a) => a && this.slot(a, anchors) === 'f:obj') : -1;
+        if (at >= 0 && e.args!.slice(0, at).every((a) => a)) {
+          out.push(this.step({ op: 'unpin', slot: 'f:obj', handoff: true }, e, render(e.args![at]!), fn, anchors));
+        }
         while (si < summary.length && summary[si].via?.[0] && sameLoc(summary[si].via![0].loc, e.loc)) this.effect(summary[si++], anchors, fn, out);
         continue;
       }
@@ -199,8 +272,28 @@ class Builder {
     return out;
   }
 
-  private anchors(fn: FunctionFacts, role: HandlerRole): Map<number, string> {
-    const a = new Map<number, string>();
+  private anchors(fn: FunctionFacts, role: HandlerRole, field: string): Anchors {
+    const a: Anchors = new Map();
+    if (this.object && role !== 'async') {
+      // an object table: the handler's object parameter, ->open's returned local, and any
+      // parameter or local of the object's own type (`struct mthca_mr *mmr = to_mmr(ibmr)`)
+      // are the one object (`f:obj`), the way `file` is for file_operations
+      const ot = this.object.type;
+      const p = this.object.params[field];
+      fn.params.forEach((x, i) => { if (i === p || (ot && pointee(x.type) === ot)) a.set(i, 'f:obj'); });
+      if (role === 'open') { const r = returnedLocal(fn); if (r) a.set(`local:${r.name}`, 'f:obj'); }
+      if (ot) for (const l of fn.locals) if (pointee(l.type) === ot) a.set(`local:${l.name}`, 'f:obj');
+      // a local stored into the object once (`umem = ib_umem_get(..); ...; mr->umem = umem;`)
+      // is that field all along, as facts/extract.ts does for a store into a non-local path
+      const into = new Map<string, string[]>();
+      for (const e of fn.effects) {
+        if (e.kind !== 'store' || e.value?.t !== 'root' || e.value.kind !== 'local' || !e.path || a.has(`local:${e.value.name}`)) continue;
+        const s = this.slot(e.path, a);
+        if (s?.startsWith('f:obj')) into.set(e.value.name, [...(into.get(e.value.name) ?? []), s]);
+      }
+      for (const [name, slots] of into) if (new Set(slots).size === 1) a.set(`local:${name}`, slots[0]);
+      return a;
+    }
     const kernfs = this.table.kind === 'cftype' || this.table.kind === 'kernfs_ops';
     fn.params.forEach((p, i) => {
       const ty = p.type.replace(/\bconst\b/g, '').replace(/\s+/g, ' ');
@@ -220,12 +313,13 @@ class Builder {
   }
 
   /** The slot of a term at this handler, or null when the model does not track it. */
-  slot(t: Term, anchors: Map<number, string>): string | null {
+  slot(t: Term, anchors: Anchors): string | null {
     let scope = '';
     let cbHost = false;
     const mapped = substitute(t, (r) => {
-      if (r.kind === 'param' && r.param !== undefined && anchors.has(r.param)) {
-        const a = anchors.get(r.param)!;
+      const key = r.kind === 'param' ? r.param : r.kind === 'local' ? `local:${r.name}` : undefined;
+      if (key !== undefined && anchors.has(key)) {
+        const a = anchors.get(key)!;
         scope = a.slice(0, 2);
         if (a === 'h:@cb') cbHost = true;
         return root(a.slice(2), 'param');
@@ -246,12 +340,15 @@ class Builder {
       text = 'host' + text.slice(m[0].length);
     }
     if (text.startsWith('@host')) text = 'host' + text.slice(5);
+    // an object table's object and the driver struct embedding it are one object:
+    // `container_of(ibmr, struct bnxt_re_mr, ib_mr)->ib_umem` is the ib_umem of `obj`
+    if (scope === 'f:' && this.object) text = text.replace(/^container_of\(obj, [^,()]*, [^,()]*\)/, 'obj');
     if (!text) return null;
     return scope + text;
   }
 
   /** `&x->a.wq` -> host x, member `a.wq`; a pointer value is its own host. */
-  private host(t: Term, anchors: Map<number, string>): { slot: string; member: string } | null {
+  private host(t: Term, anchors: Anchors): { slot: string; member: string } | null {
     if (t.t === 'addr') {
       let b = t.base;
       const members: string[] = [];
@@ -268,7 +365,7 @@ class Builder {
     return s ? { slot: s, member: '' } : null;
   }
 
-  private derefs(t: Term, anchors: Map<number, string>, e: Effect, fn: FunctionFacts, out: Step[]): void {
+  private derefs(t: Term, anchors: Anchors, e: Effect, fn: FunctionFacts, out: Step[]): void {
     const bases: Term[] = [];
     const walk = (x: Term) => {
       switch (x.t) {
@@ -286,7 +383,7 @@ class Builder {
     }
   }
 
-  private effect(e: Effect, anchors: Map<number, string>, fn: FunctionFacts, out: Step[]): void {
+  private effect(e: Effect, anchors: Anchors, fn: FunctionFacts, out: Step[]): void {
     const path = e.path;
     const text = e.text ?? (path ? render(path) : '');
     const push = (op: Op) => out.push(this.step(op, e, text, fn, anchors));
@@ -333,7 +430,7 @@ class Builder {
     }
   }
 
-  private step(op: Op, e: Effect, text: string, fn: FunctionFacts, anchors: Map<number, string>): Step {
+  private step(op: Op, e: Effect, text: string, fn: FunctionFacts, anchors: Anchors): Step {
     const chain = [fn.name, ...(e.via ?? []).map((v) => v.callee)];
     const guards: Guard[] = [];
     for (const g of e.guards ?? []) {

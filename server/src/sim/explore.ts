@@ -785,6 +785,9 @@ class Explorer {
         const rec: PinRec = { k: key, f: op.slot.startsWith('f:') ? run.f : -1, s: this.stepIds.get(st)!, t };
         s.pins = [...s.pins.filter((p) => p.k !== key), rec];
         (run.pn ??= []).push(key);
+        // the slot now holds the pinned pages (`mr->umem = ib_umem_get(..)` stores them): not NULL
+        s.vals[key] = 1;
+        (run.w ??= []).push(key);
         const how = op.gup ? 'with get_user_pages (FOLL_GET), which is not a pin the kernel tracks as long term'
           : op.longterm ? 'long term (FOLL_LONGTERM)' : 'without FOLL_LONGTERM';
         this.tr && say(`pins user pages into ${st.text} ${how}`);
@@ -814,8 +817,8 @@ class Explorer {
       case 'unpin': {
         const key = this.inst(op.slot, run.f, run.host, t);
         const before = s.pins.length;
-        s.pins = s.pins.filter((p) => p.k !== key);
-        if (before !== s.pins.length) this.tr && say(`unpins the pages in ${st.text}`);
+        s.pins = s.pins.filter((p) => p.k !== key && !(op.handoff && isUnder(p.k, key)));
+        if (before !== s.pins.length) this.tr && say(op.handoff ? `hands ${st.text} to ${st.api}(), which kernlife cannot see: its pins are taken as released there` : `unpins the pages in ${st.text}`);
         return false;
       }
     }

@@ -54,7 +54,12 @@ export type Op =
   | { op: 'asyncCancel'; slot: Slot }
   /** user pages pinned into the page array (or umem) at `slot`: FOLL_LONGTERM or not, FOLL_GET (get_user_pages) or FOLL_PIN */
   | { op: 'pin'; slot: Slot; longterm: boolean; gup: boolean }
-  | { op: 'unpin'; slot: Slot }
+  /**
+   * handoff: not an unpin kernlife saw, but the object at `slot` handed to code it cannot see (an
+   * object table's ->release passing its object to an unresolved call: a macro, an indirect
+   * pool ->cleanup): whatever is pinned at or under `slot` may be unpinned there
+   */
+  | { op: 'unpin'; slot: Slot; handoff?: boolean }
   /** a lease taken / dropped (F_UNLCK) on the file held at `slot` (vfs_setlease) */
   | { op: 'setLease'; slot: Slot }
   | { op: 'dropLease'; slot: Slot }
@@ -124,6 +129,11 @@ export interface TableModel {
    * that removes or hides a file (cgroup_destroy_locked, cgroup_file_show) runs under cgroup_mutex.
    */
   severLock?: string;
+  /**
+   * An object table (vfio_iommu_driver_ops, ib_device_ops): each "file" of the model is one
+   * object ->open returned, and ->release ends it; what to call it in messages.
+   */
+  object?: string;
   /** The table is in code that can be a module and has no `.owner`. */
   moduleUnprotected?: boolean;
   /** Where the table is handed to a registry that does not pin the module by itself. */
