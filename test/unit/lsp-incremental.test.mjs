@@ -38,16 +38,16 @@ async function server(texts) {
   conn.onNotification('$/progress', () => {});
   conn.onNotification('window/logMessage', () => {});
   conn.listen();
-  s.until = (pred, what, ms = 20000) => (pred() ? Promise.resolve() : new Promise((resolve, reject) => {
-    const w = { pred, resolve };
+  s.until = (pred, what, ms = 60000) => (pred() ? Promise.resolve() : new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { const i = s.waiters.indexOf(w); if (i >= 0) { s.waiters.splice(i, 1); reject(new Error(`timed out waiting for ${what}; stderr: ${stderr}`)); } }, ms);
+    const w = { pred, resolve: () => { clearTimeout(timer); resolve(); } };
     s.waiters.push(w);
-    setTimeout(() => { const i = s.waiters.indexOf(w); if (i >= 0) { s.waiters.splice(i, 1); reject(new Error(`timed out waiting for ${what}; stderr: ${stderr}`)); } }, ms);
   }));
   s.close = () => { conn.dispose(); srv.kill(); fs.rmSync(ws, { recursive: true, force: true }); };
   cleanup.push(s.close);
   await conn.sendRequest('initialize', { processId: process.pid, capabilities: { window: { workDoneProgress: true } }, workspaceFolders: [{ uri: pathToFileURL(ws).toString(), name: 'ws' }] });
   await conn.sendNotification('initialized', {});
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 1200; i++) { // up to a minute (the real kernel files, a loaded machine)
     const st = await conn.sendRequest('kernlife/status', {});
     if (st.checked) return s;
     await new Promise((r) => setTimeout(r, 50));
@@ -280,5 +280,38 @@ test('lsp: edits that change facts re-check exactly what they reach: one functio
   // the table's own definition changes (a field removed): its model is built again
   await edit('psi_like_cgroup.c', '\t\t.poll = demo_pressure_poll,\n', '');
   await compare('table field removed');
+  inOrder();
+});
+
+// The seed pair on the real kernel: cgroup.c's pressure tables and psi.c's trigger. Edits to
+// psi.c that bring back the pre-fix code (a plain poll_wait, wake_up_pollfree) must re-evaluate
+// the tables in cgroup.c, whose handlers reach psi.c only through calls; and edits back.
+test('lsp: an edit to psi.c re-evaluates cgroup.c\'s pressure tables (real kernel)', async (t) => {
+  const { kernelTree } = await import('../corpus/kernel-src.mjs');
+  const ksrc = await kernelTree(['kernel']);
+  if (!ksrc) { t.skip('linux-source-6.1 not installed'); return; }
+  const files = ['cgroup.c', 'psi.c'];
+  const texts = { 'cgroup.c': fs.readFileSync(path.join(ksrc, 'kernel/cgroup/cgroup.c'), 'utf8'), 'psi.c': fs.readFileSync(path.join(ksrc, 'kernel/sched/psi.c'), 'utf8') };
+  const inc = await server(texts);
+  const { edit, compare, open, inOrder } = session(inc, texts, files);
+  await open();
+  const seed = () => (inc.diags.get(inc.uri('psi.c')) ?? []).find((d) => d.code === 'waitqueue-freed-while-polled');
+  const tableSide = () => (inc.diags.get(inc.uri('cgroup.c')) ?? []).some((d) => d.code === 'waitqueue-freed-while-polled');
+  const kfreeLine = () => {
+    const lines = texts['psi.c'].split('\n');
+    const start = lines.findIndex((l) => /^void psi_trigger_destroy\(/.test(l));
+    return lines.findIndex((l, i) => i > start && /^\tkfree\(t\);/.test(l)) + 1;
+  };
+  assert.ok(!seed(), 'the fixed code has no finding');
+  const POLL = '\tif (t->of)\n\t\tkernfs_generic_poll(t->of, wait);\n\telse\n\t\tpoll_wait(file, &t->event_wait, wait);\n';
+  const WAKE = '\tif (t->of)\n\t\tkernfs_notify(t->of->kn);\n\telse\n\t\twake_up_interruptible(&t->event_wait);\n';
+  await edit('psi.c', POLL, '\tpoll_wait(file, &t->event_wait, wait);\n');
+  await edit('psi.c', WAKE, '\twake_up_pollfree(&t->event_wait);\n');
+  await inc.until(() => seed()?.range.start.line + 1 === kfreeLine() && tableSide(), 'the seed finding at kfree(t) and at the table', 60000);
+  await compare('pre-fix psi.c');
+  await edit('psi.c', '\twake_up_pollfree(&t->event_wait);\n', WAKE);
+  await edit('psi.c', '\tpoll_wait(file, &t->event_wait, wait);\n', POLL);
+  await inc.until(() => !seed() && !tableSide(), 'the finding to go', 60000);
+  await compare('fixed psi.c again');
   inOrder();
 });
