@@ -83,3 +83,52 @@ static long t_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
   assert.deepEqual(byLine[16], ['switch (cmd): case T_D']);
   assert.deepEqual(byLine[19], ['switch (cmd): default']);
 });
+
+test('a handler shared by two tables gives both models the callbacks it arms, and the same program', () => {
+  const src = `
+struct sh_dev { struct work_struct work; int *buf; };
+
+static void sh_work(struct work_struct *w)
+{
+	struct sh_dev *d = container_of(w, struct sh_dev, work);
+
+	kfree(d->buf);
+}
+
+static long sh_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct sh_dev *d = file->private_data;
+
+	INIT_WORK(&d->work, sh_work);
+	schedule_work(&d->work);
+	return 0;
+}
+
+static int sh_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
+static const struct file_operations sh_a_fops = {
+	.unlocked_ioctl = sh_ioctl,
+	.release = sh_release,
+};
+
+static const struct file_operations sh_b_fops = {
+	.unlocked_ioctl = sh_ioctl,
+	.compat_ioctl = sh_ioctl,
+	.release = sh_release,
+};
+`;
+  const ff = api.extract('sh.c', src);
+  const idx = api.buildIndex([ff]);
+  const [a, b] = ['sh_a_fops', 'sh_b_fops'].map((n) => api.buildModel(ff.tables.find((t) => t.name === n), idx, 'sh.c'));
+  assert.deepEqual(Object.keys(a.callbacks), ['sh_work']);
+  assert.deepEqual(Object.keys(b.callbacks), ['sh_work']);
+  // the shared ioctl is the same program in both
+  const prog = (h) => JSON.stringify(h.variants.map((v) => v.steps.map((s) => [s.op, s.loc.line])));
+  assert.equal(prog(a.io[0]), prog(b.io[0]));
+  // and building a model again (every handler from the cache) gives the same model
+  assert.equal(JSON.stringify(api.buildModel(ff.tables.find((t) => t.name === 'sh_a_fops'), idx, 'sh.c')), JSON.stringify(a));
+});

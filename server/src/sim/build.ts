@@ -221,27 +221,55 @@ class Builder {
       if (name && role !== 'async') this.notes.push(`.${field} = ${name}: no definition in this run; its effects are unknown`);
       return null;
     }
-    let steps: Step[] = [];
+    const exitChoices = role === 'open' ? 0 : MAX_EXIT_CHOICES;
+    const pre = glue ? (glue.pre ?? []).map((s) => this.synthStep(s, glue.name)) : [];
+    const post = glue ? (glue.post ?? []).map((s) => this.synthStep(s, glue.name)) : [];
+    let core: HandlerModel['variants'] = [{ assume: [], steps: [] }];
+    let glued = false;
     let incomplete: string | undefined;
     if (ref) {
       const sum = this.index.summary(ref);
       if (sum.truncated) incomplete = `summary cut (${sum.truncated})`;
       if (sum.unresolved.length) incomplete = [incomplete, `unresolved callees: ${sum.unresolved.slice(0, 5).join(', ')}${sum.unresolved.length > 5 ? ', …' : ''}`].filter(Boolean).join('; ');
-      steps = this.stepsOf(ref.fn, sum.effects, role, field, sum.unresolved);
+      // Provider glue around the handler (cgroup_file_open -> the cftype's open) adds steps
+      // under no condition, so the handler's variants are the same with or without it, unless
+      // the glue writes a pointer first (variantsOf then ignores a test of it): built apart.
+      const wrapped = pre.some((st) => st.op.op === 'alloc' || st.op.op === 'store');
+      if (wrapped) {
+        const steps = this.stepsOf(ref.fn, sum.effects, role, field, sum.unresolved);
+        core = variantsOf([...pre, ...steps.map((st) => ({ ...st, chain: [glue!.name, ...st.chain] })), ...post], exitChoices);
+        glued = true;
+      } else {
+        // the same handler in many tables (seq_lseek, single_release, a driver's ioctl as its
+        // .unlocked_ioctl and .compat_ioctl) is one program per table kind and role: built once
+        // per summary object (the index makes a new one when it drops the old)
+        const key = `${this.table.kind}|${role}|${this.object ? `${field}|${this.object.type ?? ''}` : ''}`;
+        let byKey = HANDLERS.get(sum);
+        let hit = byKey?.get(key);
+        if (!hit) {
+          // (the callbacks it arms are collected while its steps are built: kept with them)
+          const all = this.cbNames;
+          const cbs = (this.cbNames = new Set<string>());
+          let steps: Step[];
+          try { steps = this.stepsOf(ref.fn, sum.effects, role, field, sum.unresolved); } finally { this.cbNames = all; }
+          hit = { variants: variantsOf(steps, exitChoices), callbacks: [...cbs] };
+          if (!byKey) HANDLERS.set(sum, (byKey = new Map()));
+          byKey.set(key, hit);
+        }
+        for (const c of hit.callbacks) this.cbNames.add(c);
+        core = hit.variants;
+      }
     }
-    if (glue) {
-      const pre = (glue.pre ?? []).map((s) => this.synthStep(s, glue.name));
-      const post = (glue.post ?? []).map((s) => this.synthStep(s, glue.name));
-      steps = [...pre, ...steps.map((s) => ({ ...s, chain: [glue.name, ...s.chain] })), ...post];
-    }
+    // (copies: pruning replaces each model's variant steps)
+    const variants = glue && !glued
+      ? core.map((v) => ({ ...v, steps: [...pre, ...v.steps.map((st) => ({ ...st, chain: [glue.name, ...st.chain] })), ...post] }))
+      : core.map((v) => ({ ...v }));
     const hname = glue ? (ref ? `${glue.name} -> ${ref.fn.name}` : glue.name) : ref!.fn.name;
-    return {
-      // an ->open that takes an error exit leaves no open file (no ->release follows it): the
-      // model goes on with the file, so open explores only its straight line past exits
-      role, field, name: hname, loc: ref ? ref.fn.nameLoc : null, variants: variantsOf(steps, role === 'open' ? 0 : MAX_EXIT_CHOICES),
-      ...(incomplete ? { incomplete } : {}),
-    };
+    // an ->open that takes an error exit leaves no open file (no ->release follows it): the
+    // model goes on with the file, so open explores only its straight line past exits
+    return { role, field, name: hname, loc: ref ? ref.fn.nameLoc : null, variants, ...(incomplete ? { incomplete } : {}) };
   }
+
 
   /** Own effects and callee effects in execution order, as model steps. */
   private stepsOf(fn: FunctionFacts, summary: Effect[], role: HandlerRole, field: string, unresolved: string[] = []): Step[] {
@@ -683,6 +711,12 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
   const val = new Int8Array(ix.size);
   const holds = (l: L) => { if (l.i < 0) return true; const v = val[l.i]; return v < 0 || (v === 1) !== l.neg; };
   const runs = (i: number) => condL[i].every(holds) && (!reachL[i] || reachL[i]!.some((conj) => conj.every(holds)));
+  // only steps under a condition or past an exit can be left out; a variant is the set of those
+  // it keeps (combinations that keep the same set are one variant: the first, as dedupeVariants)
+  const condIdx: number[] = [];
+  steps.forEach((_, i) => { if (condL[i].length || reachL[i]) condIdx.push(i); });
+  const kept = new Set<string>();
+  const onStraight = new Uint8Array(steps.length);
   const out: HandlerModel['variants'] = [];
   for (let mm = 0; mm < combos * groupCombos; mm++) {
     const m = mm % combos;
@@ -706,8 +740,10 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
       const g = atomGuards.get(a);
       if (g) vg.push({ slot: g.slot, nonnull: val[ix.get(a)!] ? g.whenTrue! : !g.whenTrue!, branch: true });
     }
-    const onStraight = steps.map((_, i) => runs(i));
-    out.push({ assume, steps: steps.filter((_, i) => onStraight[i]), ...(vg.length ? { guards: vg } : {}) });
+    onStraight.fill(1);
+    for (const i of condIdx) onStraight[i] = runs(i) ? 1 : 0;
+    const key = condIdx.map((i) => onStraight[i]).join('');
+    if (!kept.has(key)) { kept.add(key); out.push({ assume, steps: steps.filter((_, i) => onStraight[i]), ...(vg.length ? { guards: vg } : {}) }); }
     // an exit taken that only leaves out steps of the straight line (`if (copy_from_user(..))
     // return -EFAULT;`) is the handler failing before it did anything more: not explored, as
     // before exits were modelled; one whose branch or `goto` target does something is
@@ -719,19 +755,25 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
       let adds = false;
       for (const i of byExit[e]) {
         const r = runs(i);
-        if (r === onStraight[i]) continue;
+        if (r === (onStraight[i] === 1)) continue;
         changed.set(i, r);
         if (r && steps[i].op.op !== 'deref') adds = true;
       }
       val[nb + e] = lineV[e] ? 1 : 0;
       if (!adds) continue;
       flips++;
-      const chosen = steps.filter((_, i) => changed.get(i) ?? onStraight[i]);
+      const fkey = condIdx.map((i) => ((changed.get(i) ?? onStraight[i] === 1) ? 1 : 0)).join('');
+      if (kept.has(fkey)) continue;
+      kept.add(fkey);
+      const chosen = steps.filter((_, i) => changed.get(i) ?? onStraight[i] === 1);
       out.push({ assume: [...assume, lineV[e] ? `!(${exits[e]})` : exits[e]], steps: chosen, ...(vg.length ? { guards: vg } : {}) });
     }
   }
   return dedupeVariants(out);
 }
+
+/** Handler variants (and the callbacks the handler arms) by summary object, then table kind and role (see Builder.handler). Callers copy the variants before pruning. */
+const HANDLERS = new WeakMap<object, Map<string, { variants: HandlerModel['variants']; callbacks: string[] }>>();
 
 /** More choices than this over a handler's switches: the later switches' cases are taken all at once or not at all (as independent tests were). */
 const MAX_CASE_CHOICES = 48;
