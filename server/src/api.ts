@@ -10,7 +10,7 @@ export { compileKnowledge } from './facts/extract';
 export type * from './facts/types';
 export { buildModel, providerOf, variantsOf, atomOf } from './sim/build';
 export { scanFunctions } from './facts/scan';
-export { simulate, DEFAULT_SIM_OPTIONS } from './sim/explore';
+export { simulate, searchKey, DEFAULT_SIM_OPTIONS } from './sim/explore';
 export { checkIndex, worthSimulating } from './check';
 export { RULES, RULE_IDS } from './rules/index';
 export { fixesFor, applyEdits, unifiedDiff } from './fixes/index';

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import { extract, type AnalysisOptions, type ExtractResult } from '../analysis';
-import { simulate, type SimOptions, type SimResult } from '../sim/explore';
+import { searchKey, simulate, type SimOptions, type SimResult } from '../sim/explore';
 import type { TableModel } from '../sim/model';
 
 const YIELD_EVERY_BYTES = 4 * 1024 * 1024;
@@ -158,16 +158,29 @@ export async function simulatePool(
     for (const h of [m.open, m.release, m.poll, ...m.io, ...Object.values(m.callbacks)]) for (const v of h?.variants ?? []) n += v.steps.length + 1;
     return n;
   };
-  const ids = models.map((m, i) => (m ? i : -1)).filter((i) => i >= 0);
+  // tables with the same model as an earlier one (searchKey) share its search
+  const firstOf = new Map<string, number>();
+  const sameAs = new Map<number, number>();
+  models.forEach((m, i) => {
+    if (!m) return;
+    const k = searchKey(m);
+    const j = firstOf.get(k);
+    if (j === undefined) firstOf.set(k, i); else sameAs.set(i, j);
+  });
+  const ids = models.map((m, i) => (m && !sameAs.has(i) ? i : -1)).filter((i) => i >= 0);
   const sizes = models.map((m) => (m ? size(m) : 0));
   ids.sort((a, b) => sizes[b] - sizes[a] || a - b);
   const out: (SimResult | null)[] = models.map(() => null);
   const name = (i: number) => { const t = models[i]!.table; return t.index !== undefined ? `${t.name}[${t.index}]` : t.name; };
   const { cancelled: _c, ...plain } = options;
+  const shared = (): (SimResult | null)[] => {
+    for (const [i, j] of sameAs) out[i] = out[j] && structuredClone(out[j]);
+    return out;
+  };
   if (jobs <= 1 || ids.length < 4) {
     let done = 0;
     for (const i of ids) { out[i] = simulate(models[i]!, options); onDone(++done, ids.length, name(i)); }
-    return out;
+    return shared();
   }
   let next = 0;
   let done = 0;
@@ -191,5 +204,5 @@ export async function simulatePool(
       feed();
     }
   });
-  return out;
+  return shared();
 }

@@ -33,7 +33,7 @@ import { simulateJson } from '../cli/report';
 import { walk } from '../cli/walk';
 import { fixesFor, type Fix } from '../fixes/index';
 import { PIN_POLICIES, type PinPolicy, type TableModel } from '../sim/model';
-import { simulate, type SimOptions, type SimResult } from '../sim/explore';
+import { searchKey, simulate, type SimOptions, type SimResult } from '../sim/explore';
 import { DocumentState } from './incremental';
 import { IndexCache, sha1, type FileKey } from './cache';
 import type { FileFacts, FunctionFacts } from '../facts/types';
@@ -102,7 +102,8 @@ function readSettings(raw: unknown): Settings {
 const simCache = new Map<string, SimResult>();
 function simKey(model: TableModel, options: SimOptions): string {
   const { cancelled: _c, ...budget } = options;
-  return JSON.stringify([model, budget]);
+  // what the search reads of the model (tables with the same handlers share a result)
+  return JSON.stringify([searchKey(model), budget]);
 }
 function keep(key: string, r: SimResult): void {
   // a search cut by the state budget is as deterministic as a complete one; one cut by the clock is not

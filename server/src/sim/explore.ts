@@ -181,6 +181,15 @@ class Found extends Error {
   constructor(public v: Omit<Violation, 'trace'>, public steps: TraceStep[]) { super('violation'); }
 }
 
+/**
+ * What a search reads of a model: two tables whose models agree here (afu_fops and
+ * afu_master_fops, the cgroup base files, proc_mounts and proc_mountinfo) have the same search
+ * result, traces included; the table's name, location, notes and structural fields are not read.
+ */
+export function searchKey(m: TableModel): string {
+  return JSON.stringify([m.table.kind, m.provider, m.severable, m.severLock ?? null, m.pinPolicy ?? null, m.open, m.release, m.poll, m.io, m.callbacks]);
+}
+
 export function simulate(model: TableModel, options: Partial<SimOptions> = {}): SimResult {
   return new Explorer(model, { ...DEFAULT_SIM_OPTIONS, ...options }).run();
 }
