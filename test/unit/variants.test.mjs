@@ -52,7 +52,7 @@ test('the variant says which case it took', () => {
   assert.deepEqual(vs.map((v) => v.assume).sort(), [['switch (cmd): another case'], ['switch (cmd): case A']]);
 });
 
-test('facts: a case condition names the switch and every label that reaches the code', () => {
+test('facts: a case condition names the switch (its subject at its line) and every label that reaches the code', () => {
   const src = `
 static long t_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
@@ -78,10 +78,10 @@ static long t_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 `;
   const f = api.extract('t.c', src).functions.find((x) => x.name === 't_ioctl');
   const byLine = Object.fromEntries(f.effects.map((e) => [e.loc.line, e.cond]));
-  assert.deepEqual(byLine[8], ['switch (cmd): case T_A']);
-  assert.deepEqual(byLine[12], ['switch (cmd): case T_A; case T_B; case T_C']);
-  assert.deepEqual(byLine[16], ['switch (cmd): case T_D']);
-  assert.deepEqual(byLine[19], ['switch (cmd): default']);
+  assert.deepEqual(byLine[8], ['switch (cmd@6): case T_A']);
+  assert.deepEqual(byLine[12], ['switch (cmd@6): case T_A; case T_B; case T_C']);
+  assert.deepEqual(byLine[16], ['switch (cmd@6): case T_D']);
+  assert.deepEqual(byLine[19], ['switch (cmd@6): default']);
 });
 
 test('a handler shared by two tables gives both models the callbacks it arms, and the same program', () => {
@@ -150,4 +150,42 @@ static const struct file_operations k3_fops = { .unlocked_ioctl = k_other, .rele
   // what the sharing relies on: the search does not read the table's name or place
   const strip = (r) => JSON.stringify({ ...r, ms: 0 });
   assert.equal(strip(api.simulate(m1)), strip(api.simulate(m2)));
+});
+
+test('a callee switching on its own `cmd` is another test: its cases combine with the caller\'s', () => {
+  const src = `
+static void h_helper(struct h *p, unsigned int cmd)
+{
+	switch (cmd) {
+	case 7:
+		kfree(p->x);
+		break;
+	}
+}
+
+static long h_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct h *p = file->private_data;
+
+	switch (cmd) {
+	case 1:
+		kfree(p->y);
+		h_helper(p, arg);
+		break;
+	}
+	return 0;
+}
+
+static int h_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
+static const struct file_operations h_fops = { .unlocked_ioctl = h_ioctl, .release = h_release };
+`;
+  const ff = api.extract('h.c', src);
+  const m = api.buildModel(ff.tables[0], api.buildIndex([ff]), 'h.c');
+  const frees = m.io[0].variants.map((v) => v.steps.filter((s) => s.op.op === 'free').map((s) => s.text).sort().join(' '));
+  assert.ok(frees.includes('file->private_data->x file->private_data->y'), `no variant runs both cases: ${JSON.stringify(frees)}`);
 });

@@ -1093,7 +1093,10 @@ class EffectWalker {
     // the body is entered at its case labels (caseEntry); a break leaves it
     if (!b) return;
     const c = n.childForFieldName('condition');
-    const subject = c ? clip(squash(this.text(c)).replace(/^\((.*)\)$/, '$1')) : '';
+    // the subject's value at this switch (`cmd@665`, as `ret@88` names a value by the line that
+    // gives it): the cases of one switch exclude each other; a callee's own `switch (cmd)` is
+    // another test (its `cmd` may be another value), as are two switches one after the other
+    const subject = c ? `${clip(squash(this.text(c)).replace(/^\((.*)\)$/, '$1'))}@${n.startPosition.row + 1}` : '';
     this.scopes.push({ k: 'switch', end: b.endIndex, entry: this.R, out: [], hasDefault: false, subject, carry: [] });
   }
   /** The path condition at this point with the branches it sits under (which a label outside them does not). */
