@@ -673,7 +673,12 @@ function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect
   // past early exits: the call's own way in, and the callee effect's way from the callee's entry;
   // a callee effect only its failures reach (a cleanup label) happens when the caller sees the
   // call fail, not on a way the caller goes on (its own exits stay out of the caller's variants)
-  const reach = call.failedIf && failureOnly(ce) ? andReach(call.reach, [[{ c: call.failedIf }]]) : andReach(call.reach, ce.reach);
+  // and the other way round: a pin (or lease) the callee takes only when it succeeds, as its own
+  // result test says, did not happen when the caller sees the call fail (`n = px_pin(..); if (n <
+  // 0) return n;`: on that branch nothing is pinned, so nothing is left pinned)
+  const reach = call.failedIf && failureOnly(ce) ? andReach(call.reach, [[{ c: call.failedIf }]])
+    : call.failedIf && successOnly(ce) ? andReach(andReach(call.reach, ce.reach), [[{ c: negated(call.failedIf), pass: true }]])
+    : andReach(call.reach, ce.reach);
   if (reach) out.reach = reach; else delete out.reach;
   if (ce.path) {
     const p = map(ce.path);
@@ -688,6 +693,15 @@ function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect
     if (v) out.value = v; else delete out.value;
   }
   return out;
+}
+
+/** A pin or lease whose every way in passes a test of its own result (`if (ret <= 0) return -EFAULT;` after the pin). */
+function successOnly(e: Effect): boolean {
+  return (e.kind === 'pin' || e.kind === 'setLease') && !!e.reach && e.reach.length > 0 && e.reach.every((conj) => conj.some((l) => l.pass));
+}
+
+function negated(c: string): string {
+  return c.startsWith('!(') && c.endsWith(')') ? c.slice(2, -1) : `!(${c})`;
 }
 
 /** Reached only past an exit taken: every way in has a test that is not the straight line's. */
