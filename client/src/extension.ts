@@ -8,6 +8,7 @@
  * `trace.ts` walks a finding's interleaving step by step in the editor; `status.ts` is the
  * language status item (index progress, last analysis).
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
@@ -24,9 +25,12 @@ interface SimReport { tables: SimTable[]; programs?: SimProgram[]; pinPolicy?: s
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const module = context.asAbsolutePath(path.join('dist', 'server.js'));
+  // the workspace index keeps every file's facts in the server's heap (a whole kernel tree is
+  // several GB): room up to half the machine's memory, at most 16 GB, as the CLI gives check
+  const heap = `--max-old-space-size=${Math.min(16384, Math.floor(os.totalmem() / 1048576 / 2))}`;
   const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc },
-    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
+    run: { module, transport: TransportKind.ipc, options: { execArgv: [heap] } },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: [heap, '--nolazy', '--inspect=6009'] } },
   };
   const output = vscode.window.createOutputChannel('kernlife', { log: true });
   let status: StatusItem | undefined;

@@ -97,3 +97,30 @@ test('cli: bad input is reported and skipped or parsed partially, never a crash'
   const f = run(['facts', '--format', 'json', '.'], { cwd: dir });
   assert.equal(f.status, 0, f.stderr);
 });
+
+test('cli: check, simulate and facts run with a heap sized to the machine; exit status and output pass through', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kl-heap-'));
+  const f = path.join(dir, 'h.c');
+  fs.writeFileSync(f, 'int x;\n');
+  const limit = (r) => Number(/heap limit (\d+) MB/.exec(r.stderr)?.[1]);
+  const env = (extra) => ({ env: { ...process.env, KERNLIFE_VERBOSE: '1', ...extra } });
+  // asked for: the child gets it (V8 rounds up a little)
+  const big = run(['check', f], env({ KERNLIFE_HEAP_MB: '6000' }));
+  assert.equal(big.status, 0, big.stderr);
+  assert.ok(limit(big) >= 6000 && limit(big) < 6400, big.stderr);
+  assert.match(big.stdout, /0 findings/);
+  // never: the default limit; and tables is never re-run
+  const def = run(['check', f], env({ KERNLIFE_HEAP_MB: '0' }));
+  const tables = run(['tables', f], env({ KERNLIFE_HEAP_MB: '6000' }));
+  assert.equal(limit(def), limit(tables));
+  assert.ok(limit(def) < 6000);
+  // a limit given in the node options wins
+  const given = spawnSync('node', ['--max-old-space-size=3000', cli, 'check', f], { encoding: 'utf8', ...env({ KERNLIFE_HEAP_MB: '6000' }) });
+  assert.ok(limit(given) >= 3000 && limit(given) < 3400, given.stderr);
+  // exit statuses come through the child: usage 2, findings 1
+  assert.equal(run(['check', '--bogus', f], env({ KERNLIFE_HEAP_MB: '6000' })).status, 2);
+  const findings = run(['check', path.resolve(new URL('../../examples', import.meta.url).pathname)], env({ KERNLIFE_HEAP_MB: '6000' }));
+  assert.equal(findings.status, 1, findings.stderr);
+  assert.match(findings.stdout, /waitqueue-freed-while-polled/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
