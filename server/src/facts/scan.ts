@@ -79,7 +79,6 @@ export function scanFunctions(file: string, text: string): FunctionFacts[] {
   let depth = 0;
   let paren = 0;
   let headerStart = 0;
-  let open = -1;
   /** the last line start at depth 0 that is not indented (a header begins at one) */
   let lastTop = 0;
   let pending: { name: string; at: number; isStatic: boolean; start: number } | null = null;
@@ -95,7 +94,6 @@ export function scanFunctions(file: string, text: string): FunctionFacts[] {
       if (col0 && depth > 0) { depth = 0; pending = null; headerStart = lastTop; paren = 0; }
       if (depth === 0) {
         pending = paren === 0 ? declarator(code, headerStart, i) : null;
-        open = i;
         paren = 0;
       }
       depth++;
@@ -103,14 +101,13 @@ export function scanFunctions(file: string, text: string): FunctionFacts[] {
       if (i === 0 || code[i - 1] === '\n') depth = Math.min(depth, 1);
       if (depth > 0) depth--;
       if (depth === 0) {
-        if (pending && open >= 0) {
+        if (pending) {
           const s = lineAt(pending.start), e = lineAt(i + 1), nm = lineAt(pending.at);
           const loc: Loc = { file, line: s.line, col: s.col, endLine: e.line, endCol: e.col };
           const nameLoc: Loc = { file, line: nm.line, col: nm.col, endLine: nm.line, endCol: nm.col + pending.name.length };
           out.push({ name: pending.name, loc, nameLoc, isStatic: pending.isStatic, params: [], locals: [], effects: [] });
         }
         pending = null;
-        open = -1;
         headerStart = i + 1;
         paren = 0;
       }

@@ -725,12 +725,11 @@ function andReach(a: ReachLit[][] | undefined, b: ReachLit[][] | undefined): Rea
   if (!m) { m = new WeakMap(); andMemo.set(a, m); }
   const hit = m.get(b);
   if (hit !== undefined) return hit ?? undefined;
-  const neg = (c: string) => (c.startsWith('!(') && c.endsWith(')') ? c.slice(2, -1) : `!(${c})`);
   const out: ReachLit[][] = [];
   for (const x of a) {
     for (const y of b) {
       const seen = new Set(x.map((l) => l.c));
-      if (y.some((l) => seen.has(neg(l.c)))) continue; // contradictory: not a way in
+      if (y.some((l) => seen.has(negated(l.c)))) continue; // contradictory: not a way in
       out.push([...x, ...y.filter((l) => !seen.has(l.c))]);
     }
   }
