@@ -75,6 +75,12 @@ interface Core {
 const OWN = 1;
 const CALL = 2;
 
+/** Answers a summary got from its context (Index.memo): a key on the stack, not on it, not cached. */
+const IN = 1;
+const OUT = 2;
+const MISS = 4;
+const MEMO_PER_KEY = 8;
+
 /** What summarising one function needs from its effects, computed once per index generation. */
 class Plan {
   /** Per effect: 0 plumbing, OWN, CALL. */
@@ -157,6 +163,7 @@ export class Index {
       s.add(file);
     }
     this.summaries.clear();
+    this.memo.clear();
   }
 
   /**
@@ -175,6 +182,7 @@ export class Index {
     }
     this.needed.delete(facts.file);
     this.plans = new WeakMap(); // resolutions change (and a plan holds the callees' refs)
+    this.memo.clear();
     const old = this.files.get(facts.file);
     let keys: Set<string>;
     let stored = facts;
@@ -213,6 +221,7 @@ export class Index {
     const old = this.files.get(file);
     if (!old) return [];
     this.plans = new WeakMap();
+    this.memo.clear();
     this.noteWholeFile(old, null);
     this.dropExposures(file);
     this.unlink(old);
@@ -435,9 +444,46 @@ export class Index {
     return p;
   }
 
+  /**
+   * Summaries not cached because a cycle or the depth bound cut them short depend on where the
+   * walk started: which keys were on the stack, the depth, and which callees were not cached
+   * then. On `kernel/` most of the work of summarising was computing those again (345k
+   * computations for 14.7k functions). Each such result below the top is kept with the answers
+   * its computation (callees included) got from that context (`tests`: key -> IN, OUT, MISS)
+   * and reused where every answer is the same, which gives the same result. Cleared whenever
+   * the index changes.
+   */
+  private memo = new Map<string, { depth: number; core: Core; tests: Map<string, number> }[]>();
+  /** Per summary being computed (innermost last): the answers it got from its context so far. */
+  private frames: Map<string, number>[] = [];
+
+  private memoValid(tests: Map<string, number>): boolean {
+    for (const [k, b] of tests) {
+      if (b & IN ? !this.inProgress.has(k) : b & OUT && this.inProgress.has(k)) return false;
+      if (b & MISS && this.summaries.has(k)) return false;
+    }
+    return true;
+  }
+
+  /** What a finished (or reused) summary of `key` asked its context, for the summary that called it. */
+  private passUp(key: string, tests: Map<string, number> | null): void {
+    const parent = this.frames[this.frames.length - 1];
+    if (!parent) return;
+    if (tests) for (const [k, b] of tests) parent.set(k, (parent.get(k) ?? 0) | b);
+    parent.set(key, (parent.get(key) ?? 0) | MISS);
+  }
+
   private summarize(ref: FunctionRef, depth: number): Core {
     const cached = this.summaries.get(ref.key);
     if (cached) return cached;
+    if (depth > 0) {
+      const list = this.memo.get(ref.key);
+      if (list) {
+        for (const m of list) {
+          if (m.depth === depth && this.memoValid(m.tests)) { this.passUp(ref.key, m.tests); return m.core; }
+        }
+      }
+    }
     const isPartial = this.partial.size > 0 && this.partial.has(ref.file);
     if (isPartial) { this.needed.add(ref.file); this.partialHits++; }
     let tainted = isPartial;
@@ -450,6 +496,8 @@ export class Index {
     let complete = true;
     const dependFrom = plan.dependUpTo.get(ref.key) ?? 0;
     let i = 0;
+    const tests = new Map<string, number>();
+    this.frames.push(tests);
     this.inProgress.add(ref.key);
     try {
       for (; i < effects.length; i++) {
@@ -463,7 +511,9 @@ export class Index {
         // an unresolved call depends on its name, which a global definition added later takes
         if (i >= dependFrom) this.depend(callee ? callee.key : e.api, ref.key);
         if (!callee) continue;
-        if (this.inProgress.has(callee.key)) { truncated = 'cycle'; complete = false; continue; }
+        const onStack = this.inProgress.has(callee.key);
+        tests.set(callee.key, (tests.get(callee.key) ?? 0) | (onStack ? IN : OUT));
+        if (onStack) { truncated = 'cycle'; complete = false; continue; }
         if (depth >= this.opts.maxDepth) { truncated = 'depth'; complete = false; continue; }
         const sub = this.summarize(callee, depth + 1);
         if (sub.partial) tainted = true;
@@ -487,13 +537,22 @@ export class Index {
       }
     } finally {
       this.inProgress.delete(ref.key);
+      this.frames.pop();
     }
+    // its own key was on the stack all along: those answers are not the context's
+    tests.delete(ref.key);
     if (i > dependFrom) plan.dependUpTo.set(ref.key, i);
     const out: Core = { function: ref.fn.name, file: ref.file, parts, roots, unresolved: plan.unresolved(i), effects: null, pub: null };
     if (truncated) out.truncated = truncated;
     // A summary cut short by a cycle or depth depends on where the walk started: do not cache it.
     if (tainted) out.partial = true;
     else if (complete || truncated === 'size') this.summaries.set(ref.key, out);
+    else if (depth > 0) {
+      let list = this.memo.get(ref.key);
+      if (!list) this.memo.set(ref.key, (list = []));
+      if (list.length < MEMO_PER_KEY) list.push({ depth, core: out, tests });
+    }
+    this.passUp(ref.key, tests);
     return out;
   }
 
