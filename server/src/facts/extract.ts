@@ -677,6 +677,10 @@ type Scope =
 const OUTCOME_KINDS = new Set<EffectKind>(['pin', 'setLease', 'asyncArm']);
 const ERROR_VALUE = /^-\s*(?:E[A-Z0-9_]+|\d+)$/;
 
+interface VersionedNames { ord: number; last: string; names: string[]; seen: boolean }
+/** Identifier-like tokens of a condition's text (see EffectWalker.versioned). */
+const ID = /[A-Za-z_$][\w$]*/g;
+
 const MAX_COND = 80;
 const clip = (s: string): string => (s.length > MAX_COND ? s.slice(0, MAX_COND - 1) + '…' : s);
 
@@ -722,7 +726,10 @@ class EffectWalker {
    */
   private assignAt = new Map<string, { offs: number[]; from: number; re?: RegExp }>();
   private reassigned = false;
-  private versionedByLast = new Map<string, string[]>();
+  /** Names assigned again, by their last identifier (`data` for `ctx->data`), in the order they became so. */
+  private versionedByLast = new Map<string, VersionedNames>();
+  /** The entries whose last part is not an identifier (`a[0]`): tried by substring, as before. */
+  private oddLasts: VersionedNames[] = [];
   /** The path condition each effect was emitted under (for promote), and the weak tests to promote. */
   private effD = new Map<Effect, Dnf>();
   private promoted = new Set<string>();
@@ -851,21 +858,37 @@ class EffectWalker {
    * two tests of different values together (see assignAt for where numbering starts).
    */
   private versioned(t: string, at: number): string {
-    // the names assigned again, by their last identifier (`data` for `ctx->data`): a test names few
-    for (const [last, names] of this.versionedByLast) {
-      if (!t.includes(last)) continue;
-      for (const name of names) t = this.version(t, name, at);
+    // the names assigned again, by their last identifier (`data` for `ctx->data`): a test names
+    // few. A name is replaced only where its last identifier is a whole identifier of the test
+    // (the pattern in `version`), and replacing adds only `@line`, so the test's identifiers
+    // pick the entries to try; they are tried in the order the names became versioned.
+    const byLast = this.versionedByLast;
+    let pick: VersionedNames[] | null = null;
+    ID.lastIndex = 0;
+    for (let m = ID.exec(t); m; m = ID.exec(t)) {
+      const e = byLast.get(m[0]);
+      if (e && !e.seen) { e.seen = true; (pick ??= []).push(e); }
     }
+    for (const e of this.oddLasts) if (t.includes(e.last)) (pick ??= []).push(e);
+    if (!pick) return t;
+    for (const e of pick) e.seen = false;
+    if (pick.length > 1) pick.sort((a, b) => a.ord - b.ord);
+    for (const e of pick) for (const name of e.names) t = this.version(t, name, at);
     return t;
   }
   private version(t: string, name: string, at: number): string {
     if (!t.includes(name)) return t;
     const a = this.assignAt.get(name)!;
-    let k = 0;
-    while (k < a.offs.length && a.offs[k] < at) k++;
+    // how many assignments come before `at` (offsets are in walk order, never decreasing)
+    const offs = a.offs;
+    let lo = 0, hi = offs.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (offs[mid] < at) lo = mid + 1; else hi = mid; }
+    const k = lo;
     if (k < a.from) return t;
-    const line = this.s.lineOf(a.offs[k - 1]);
     a.re ??= new RegExp(`(?<![\\w.>$])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w$])`, 'g');
+    a.re.lastIndex = 0;
+    if (!a.re.test(t)) return t;
+    const line = this.s.lineOf(offs[k - 1]);
     return t.replace(a.re, `${name}@${line}`);
   }
   private ifRegions(n: Node): void {
@@ -1331,9 +1354,14 @@ class EffectWalker {
     a.offs.push(off);
     if (a.offs.length === a.from) {
       this.reassigned = true;
-      const last = /[A-Za-z_$][\w$]*$/.exec(name)?.[0] ?? name;
-      const l = this.versionedByLast.get(last);
-      if (l) l.push(name); else this.versionedByLast.set(last, [name]);
+      const m = /[A-Za-z_$][\w$]*$/.exec(name);
+      const last = m?.[0] ?? name;
+      const l = this.versionedByLast.get(last) ?? this.oddLasts.find((e) => e.last === last);
+      if (l) l.names.push(name);
+      else {
+        const e = { ord: this.versionedByLast.size + this.oddLasts.length, last, names: [name], seen: false };
+        if (m) this.versionedByLast.set(last, e); else this.oddLasts.push(e);
+      }
     }
   }
 
