@@ -8,7 +8,7 @@
  * per open file), an inode or a global is shared by every file, and an async callback's
  * `container_of(work, ...)` is the object the callback was armed on.
  */
-import type { Effect, FunctionFacts, Loc, OpsTable, Term } from '../facts/types';
+import type { Effect, FunctionFacts, Loc, OpsTable, ReachLit, Term } from '../facts/types';
 import { render, root, substitute } from '../facts/terms';
 import type { Index } from '../index/index';
 import { OPS_STRUCTS, PROVIDER_GLUE } from '../knowledge/kernel';
@@ -643,7 +643,6 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
     if (s.op.op === 'deref') continue;
     for (const c of s.cond) { const a = atomOf(c).atom; if (!seenAtoms.has(a)) { seenAtoms.add(a); atoms.push(a); } }
   }
-  const stepReach = steps.map((st) => st.reach?.map((conj) => conj.map((l) => ({ ...atomOf(l.c), pass: !!l.pass }))));
   // exit tests and their value on the straight line: where a literal says the exit was not
   // taken (`pass`); else, for a test only ever seen one way (a `goto` target's way in), the
   // other way; else as first seen
@@ -651,16 +650,20 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
   const line = new Map<string, boolean>();
   const onLine = new Set<string>();
   const seenWays = new Map<string, number>(); // bit 1: seen true, bit 2: seen false
-  steps.forEach((st, i) => {
-    if (st.op.op === 'deref') return;
-    for (const conj of stepReach[i] ?? []) for (const l of conj) {
-      if (seenAtoms.has(l.atom) || onLine.has(l.atom)) continue;
-      if (!line.has(l.atom)) exits.push(l.atom);
-      if (!line.has(l.atom) || l.pass) line.set(l.atom, !l.neg);
-      if (l.pass) onLine.add(l.atom);
-      seenWays.set(l.atom, (seenWays.get(l.atom) ?? 0) | (l.neg ? 2 : 1));
+  // (reach lists are long and often shared between steps: each distinct one is read once)
+  const reachSeen = new Set<ReachLit[][]>();
+  for (const st of steps) {
+    if (st.op.op === 'deref' || !st.reach || reachSeen.has(st.reach)) continue;
+    reachSeen.add(st.reach);
+    for (const conj of st.reach) for (const lc of conj) {
+      const { atom, neg } = atomOf(lc.c);
+      if (seenAtoms.has(atom) || onLine.has(atom)) continue;
+      if (!line.has(atom)) exits.push(atom);
+      if (!line.has(atom) || lc.pass) line.set(atom, !neg);
+      if (lc.pass) onLine.add(atom);
+      seenWays.set(atom, (seenWays.get(atom) ?? 0) | (neg ? 2 : 1));
     }
-  });
+  }
   for (const a of exits) if (!onLine.has(a) && seenWays.get(a) !== 3) line.set(a, seenWays.get(a) === 2);
   if (!atoms.length && !exits.length) return [{ assume: [], steps }];
   const stepAtoms = steps.map((st) => st.cond.map(atomOf));
@@ -691,10 +694,16 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
   // holds only when the exit is taken: a flip without one just leaves steps out)
   const ix = new Map<string, number>();
   for (const a of [...atoms, ...exits]) ix.set(a, ix.size);
-  type L = { i: number; neg: boolean };
-  const lit = ({ atom, neg }: { atom: string; neg: boolean }): L => ({ i: ix.get(atom) ?? -1, neg });
-  const condL = stepAtoms.map((as) => as.map(lit));
-  const reachL = stepReach.map((r) => r?.map((conj) => conj.map(lit)));
+  // a literal is one number: (atom index << 1) | negated, or -1 for a test no variant decides
+  const lit = ({ atom, neg }: { atom: string; neg: boolean }): number => { const i = ix.get(atom); return i === undefined ? -1 : (i << 1) | (neg ? 1 : 0); };
+  const condL = stepAtoms.map((as) => Int32Array.from(as, lit));
+  const encoded = new Map<ReachLit[][], Int32Array[]>();
+  const reachL = steps.map((st) => {
+    if (!st.reach) return undefined;
+    let r = encoded.get(st.reach);
+    if (!r) encoded.set(st.reach, (r = st.reach.map((conj) => Int32Array.from(conj, (lc) => lit(atomOf(lc.c))))));
+    return r;
+  });
   const lineV = exits.map((a) => line.get(a)!);
   const nb = atoms.length;
   const byExit: number[][] = exits.map(() => []);
@@ -702,15 +711,22 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
   reachL.forEach((r, i) => {
     const seen = new Set<number>();
     for (const conj of r ?? []) for (const l of conj) {
-      if (l.i < nb) continue;
-      const e = l.i - nb;
-      if (lineV[e] === l.neg && steps[i].op.op !== 'deref') adding[e] = true;
+      if (l < 0 || l >> 1 < nb) continue;
+      const e = (l >> 1) - nb;
+      if (lineV[e] === ((l & 1) === 1) && steps[i].op.op !== 'deref') adding[e] = true;
       if (!seen.has(e)) { seen.add(e); byExit[e].push(i); }
     }
   });
   const val = new Int8Array(ix.size);
-  const holds = (l: L) => { if (l.i < 0) return true; const v = val[l.i]; return v < 0 || (v === 1) !== l.neg; };
-  const runs = (i: number) => condL[i].every(holds) && (!reachL[i] || reachL[i]!.some((conj) => conj.every(holds)));
+  const holds = (l: number): boolean => { if (l < 0) return true; const v = val[l >> 1]; return v < 0 || (v === 1) !== ((l & 1) === 1); };
+  const all = (ls: Int32Array): boolean => { for (let k = 0; k < ls.length; k++) if (!holds(ls[k])) return false; return true; };
+  const runs = (i: number): boolean => {
+    if (!all(condL[i])) return false;
+    const r = reachL[i];
+    if (!r) return true;
+    for (const conj of r) if (all(conj)) return true;
+    return false;
+  };
   // only steps under a condition or past an exit can be left out; a variant is the set of those
   // it keeps (combinations that keep the same set are one variant: the first, as dedupeVariants)
   const condIdx: number[] = [];
@@ -724,26 +740,41 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
     const tailVal = m & (1 << head.length) ? 1 : 0;
     tail.forEach((a) => { val[ix.get(a)!] = tailVal; });
     let gc = Math.floor(mm / combos);
-    const said: string[] = [];
+    const picked: (string | null)[] = [];
     for (const g of groups) {
       const choice = g.choices[gc % g.choices.length];
       gc = Math.floor(gc / g.choices.length);
       for (const a of g.atoms) val[ix.get(a)!] = choice === ALL_CASES || (choice !== null && g.labels.get(a)!.has(choice)) ? 1 : 0;
-      said.push(choice === ALL_CASES ? `switch (${g.subject}): any of its cases` : choice === null ? `switch (${g.subject}): another case` : `switch (${g.subject}): ${choice}`);
+      picked.push(choice);
     }
     exits.forEach((_, e) => { val[nb + e] = lineV[e] ? 1 : 0; });
-    // (every atom comes from a step that is not a plain use)
-    const assume = [...binary.map((a) => (val[ix.get(a)!] ? a : `!(${a})`)), ...said];
-    // a branch not taken leaves no step to carry its pointer test: the variant carries it
-    const vg: Guard[] = [];
-    for (const a of atoms) {
-      const g = atomGuards.get(a);
-      if (g) vg.push({ slot: g.slot, nonnull: val[ix.get(a)!] ? g.whenTrue! : !g.whenTrue!, branch: true });
-    }
+    // what a new variant says about its choices (built only for variants that are kept: most
+    // combinations keep a set of steps an earlier one kept)
+    let meta: { assume: string[]; vg: Guard[] } | undefined;
+    const describe = (): { assume: string[]; vg: Guard[] } => {
+      if (meta) return meta;
+      const said = groups.map((g, k) => {
+        const choice = picked[k];
+        return choice === ALL_CASES ? `switch (${g.subject}): any of its cases` : choice === null ? `switch (${g.subject}): another case` : `switch (${g.subject}): ${choice}`;
+      });
+      // (every atom comes from a step that is not a plain use)
+      const assume = [...binary.map((a) => (val[ix.get(a)!] ? a : `!(${a})`)), ...said];
+      // a branch not taken leaves no step to carry its pointer test: the variant carries it
+      const vg: Guard[] = [];
+      for (const a of atoms) {
+        const g = atomGuards.get(a);
+        if (g) vg.push({ slot: g.slot, nonnull: val[ix.get(a)!] ? g.whenTrue! : !g.whenTrue!, branch: true });
+      }
+      return (meta = { assume, vg });
+    };
     onStraight.fill(1);
     for (const i of condIdx) onStraight[i] = runs(i) ? 1 : 0;
     const key = condIdx.map((i) => onStraight[i]).join('');
-    if (!kept.has(key)) { kept.add(key); out.push({ assume, steps: steps.filter((_, i) => onStraight[i]), ...(vg.length ? { guards: vg } : {}) }); }
+    if (!kept.has(key)) {
+      kept.add(key);
+      const { assume, vg } = describe();
+      out.push({ assume, steps: steps.filter((_, i) => onStraight[i]), ...(vg.length ? { guards: vg } : {}) });
+    }
     // an exit taken that only leaves out steps of the straight line (`if (copy_from_user(..))
     // return -EFAULT;`) is the handler failing before it did anything more: not explored, as
     // before exits were modelled; one whose branch or `goto` target does something is
@@ -766,6 +797,8 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
       if (kept.has(fkey)) continue;
       kept.add(fkey);
       const chosen = steps.filter((_, i) => changed.get(i) ?? onStraight[i] === 1);
+      // (the exit's own value is restored above; the choices described are the combination's)
+      const { assume, vg } = describe();
       out.push({ assume: [...assume, lineV[e] ? `!(${exits[e]})` : exits[e]], steps: chosen, ...(vg.length ? { guards: vg } : {}) });
     }
   }
