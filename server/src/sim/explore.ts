@@ -235,7 +235,7 @@ class Explorer {
     };
     this.init = init;
     const nodes: Node[] = [{ state: clone(init), parent: -1, depth: 0, ev: -1, v: 0 }];
-    const seen = new Set<string>([stateKey(init, this)]);
+    const seen = new Set<string>([this.stateKey(init)]);
     const violations = new Map<string, Violation>();
     const none: TraceStep[] = [];
     let transitions = 0;
@@ -278,7 +278,7 @@ class Explorer {
             this.variantOverride = null;
           }
           this.events.add(label);
-          const key = stateKey(s, this);
+          const key = this.stateKey(s);
           if (seen.has(key)) continue;
           if (nodes.length >= this.o.maxStates) { status = 'truncated'; limit = `states (${this.o.maxStates})`; break; }
           seen.add(key);
@@ -908,12 +908,11 @@ class Explorer {
     return k;
   }
   private instances = new Map<string, Map<number, string>>();
-  /** Small numbers for the strings a state key names (instances, slots, waitqueues, callbacks, locks). */
-  private ids = new Map<string, number>();
-  sid(x: string): number {
-    let n = this.ids.get(x);
-    if (n === undefined) { n = this.ids.size; this.ids.set(x, n); }
-    return n;
+  /** State keys, with small numbers for the strings they name (instances, slots, waitqueues, callbacks, locks). */
+  private keys = new KeyEncoder();
+
+  private stateKey(s: State): string {
+    return this.keys.key(s, false);
   }
 
   private wqText(s: State, e: Entry): string {
@@ -960,74 +959,152 @@ function violationKey(v: Omit<Violation, 'trace'>): string {
   return `${v.property}|${v.object}|${f}`;
 }
 
+const RUN_KINDS: Run['k'][] = ['open', 'io', 'select', 'epoll', 'fput', 'drain', 'async', 'poll'];
+
 /**
  * The identity of a state for hashing: everything but who freed an object and which step
  * registered an entry, which only explain a violation. Two states that differ only there have
  * the same futures; BFS keeps the first, whose trace is the shortest.
+ *
+ * The key is a short string of small numbers (one UTF-16 unit each) rather than readable text:
+ * the search hashes one per transition, and hashing and flattening a long concatenated string
+ * was most of the cost. With `swap` the key is that of the state with open files #1 and #2
+ * exchanged (file indices, and the per-file slot instances `0|..` and `1|..`): the search uses
+ * the smaller of the two as the state's identity where the exchange is a symmetry of the model.
  */
-function stateKey(s: State, X: { sid(x: string): number }): string {
-  const sid = (x: string): number => X.sid(x);
-  // objects renumbered in order of first reference; unreferenced freed objects dropped
-  const ren = new Map<number, number>();
-  const id = (o: number): number => { if (o < 0) return -1; let n = ren.get(o); if (n === undefined) { n = ren.size; ren.set(o, n); } return n; };
-  let k = '';
-  for (const f of s.files) k += `${f.c},${f.st},${f.rel ?? 0},${f.ep.join('.')};`;
-  k += '|';
-  const slotKeys = Object.keys(s.slots);
-  if (slotKeys.length) {
-    // in a fixed order (by interned id) so that objects are numbered the same way in equal states
-    const ks = slotKeys.map(sid);
-    const byId = new Map<number, string>();
-    for (let i = 0; i < ks.length; i++) byId.set(ks[i], slotKeys[i]);
-    ks.sort((a, b) => a - b);
-    for (const x of ks) k += `${x}=${id(s.slots[byId.get(x)!])};`;
+class KeyEncoder {
+  private b: number[] = [];
+  /** objects renumbered in order of first reference; unreferenced freed objects dropped */
+  private ren = new Map<number, number>();
+  /** interned id -> the id of the same instance on the other file (files #1 and #2 exchanged) */
+  private swapped: number[] = [];
+  private names: string[] = [];
+  private ids = new Map<string, number>();
+
+  sid(x: string): number {
+    let n = this.ids.get(x);
+    if (n === undefined) { n = this.names.length; this.ids.set(x, n); this.names.push(x); }
+    return n;
   }
-  k += '|';
-  if (s.entries.length) {
-    const es: string[] = [];
-    for (const e of s.entries) es.push(`${e.k}${e.t},${e.f},${id(e.o)},${sid(e.wq)},${e.det ?? 0}`);
-    k += es.sort().join(';');
-  }
-  k += '|';
-  for (const a of s.async) k += `${id(a.o)},${sid(a.cb)};`;
-  k += `|${id(s.on)}|`;
-  const run = (r: Run | null): string => {
-    if (!r) return '-';
-    let x = `${sid(r.h)},${r.v},${r.i},${r.f},${r.k},${r.act ?? 0}${r.brk ?? 0}${r.gp ?? 0}${r.sr ?? 0},${r.lk === undefined ? '' : sid(r.lk)},${r.reg ?? ''}`;
-    x += `,${r.host === undefined ? '' : id(r.host)}`;
-    x += `,${r.fr.length ? r.fr.map(id).sort().join('.') : ''}`;
-    if (r.w) x += `,w${[...new Set(r.w.map(sid))].sort((a, b) => a - b).join('.')}`;
-    if (r.pn) x += `,p${[...new Set(r.pn.map(sid))].sort((a, b) => a - b).join('.')}`;
-    return x;
-  };
-  for (const T of s.tasks) {
-    k += `${T.fds.length > 1 ? [...T.fds].sort().join('.') : T.fds.join('.')},${run(T.run)},${T.sel ?? 0},${T.work.join('.')},${T.drain ?? 0},`;
-    if (T.rd) {
-      k += 'r' + T.rd.map((rl) => { const e = s.entries.find((x) => x.rl === rl); return e ? `${e.t}.${e.f}.${id(e.o)}.${sid(e.wq)}` : '_'; }).join('/');
+
+  /** sid under the file exchange: `0|x` <-> `1|x`, everything else itself */
+  private ssid(x: string, sw: boolean): number {
+    const n = this.sid(x);
+    if (!sw) return n;
+    let m = this.swapped[n];
+    if (m === undefined) {
+      const c = x.charCodeAt(0);
+      m = (c === 48 || c === 49) && x.charCodeAt(1) === 124 /* | */ ? this.sid(`${c === 48 ? 1 : 0}${x.slice(1)}`) : n;
+      this.swapped[n] = m;
     }
-    k += ';';
+    return m;
   }
-  k += `|${run(s.kw)}|`;
-  // an RCU-pending object nothing points at any more is as good as freed
-  const pend = s.pend.filter((o) => ren.has(o)).map(id).sort();
-  k += pend.join('.');
-  k += '|';
-  const order: number[] = new Array(ren.size);
-  for (const [o, n] of ren) order[n] = o;
-  for (const o of order) { const O = s.objs[o]; k += `${sid(O.slot)},${O.st},${O.pf ?? 0};`; }
-  k += '|';
-  const vk = Object.keys(s.vals);
-  if (vk.length) k += vk.map((x) => sid(x) * 2 + s.vals[x]).sort((a, b) => a - b).join(';');
-  k += '|';
-  if (s.zero.length) k += s.zero.map(sid).sort((a, b) => a - b).join(';');
-  k += `|${s.deact ?? 0}${s.removed ?? 0},${s.active}|`;
-  const lk = Object.keys(s.locks);
-  if (lk.length) k += lk.map((x) => sid(x) * 4 + s.locks[x]).sort((a, b) => a - b).join(';');
-  k += '|';
-  if (s.pins.length) k += s.pins.map((p) => sid(p.k)).sort((a, b) => a - b).join(';');
-  k += '|';
-  if (s.leases.length) k += s.leases.map(sid).sort((a, b) => a - b).join(';');
-  return k;
+
+  private id(o: number): number {
+    if (o < 0) return 0;
+    let n = this.ren.get(o);
+    if (n === undefined) { n = this.ren.size; this.ren.set(o, n); }
+    return n + 1;
+  }
+
+  /** a sorted list of numbers, length first */
+  private sorted(xs: number[]): void {
+    xs.sort((a, b) => a - b);
+    this.b.push(xs.length);
+    for (const x of xs) this.b.push(x);
+  }
+
+  key(s: State, sw: boolean): string {
+    const b = this.b;
+    b.length = 0;
+    this.ren.clear();
+    const fm = (f: number): number => (sw && f < 2 ? 1 - f : f);
+    const nf = s.files.length;
+    b.push(nf);
+    for (let i = 0; i < nf; i++) {
+      const f = s.files[fm(i)];
+      b.push(f.c, f.st, f.rel ?? 0, f.ep.length);
+      for (const x of f.ep) b.push(x);
+    }
+    // slots in a fixed order (by interned id) so that objects are numbered the same way in equal states
+    const slotKeys = Object.keys(s.slots);
+    const ks: number[] = new Array(slotKeys.length);
+    const byId = new Map<number, string>();
+    for (let i = 0; i < slotKeys.length; i++) { const x = this.ssid(slotKeys[i], sw); ks[i] = x; byId.set(x, slotKeys[i]); }
+    ks.sort((a, b) => a - b);
+    b.push(ks.length);
+    for (const x of ks) b.push(x, this.id(s.slots[byId.get(x)!]));
+    // entries: numbered in list order, then sorted as tuples
+    const es: number[][] = [];
+    for (const e of s.entries) es.push([e.k === 's' ? 0 : 1, e.t, fm(e.f), this.id(e.o), this.sid(e.wq), e.det ?? 0]);
+    es.sort((x, y) => { for (let i = 0; i < 6; i++) if (x[i] !== y[i]) return x[i] - y[i]; return 0; });
+    b.push(es.length);
+    for (const e of es) b.push(e[0], e[1], e[2], e[3], e[4], e[5]);
+    b.push(s.async.length);
+    for (const a of s.async) b.push(this.id(a.o), this.sid(a.cb));
+    b.push(this.id(s.on));
+    for (const T of s.tasks) {
+      if (T.fds.length > 1) this.sorted(T.fds.map(fm));
+      else { b.push(T.fds.length); if (T.fds.length) b.push(fm(T.fds[0])); }
+      this.run(T.run, fm, sw);
+      b.push(T.sel ?? 0, T.drain ?? 0, T.work.length);
+      for (const f of T.work) b.push(fm(f));
+      if (T.rd) {
+        b.push(T.rd.length + 1);
+        for (const rl of T.rd) {
+          const e = s.entries.find((x) => x.rl === rl);
+          if (e) b.push(1, e.t, fm(e.f), this.id(e.o), this.sid(e.wq)); else b.push(0);
+        }
+      } else b.push(0);
+    }
+    this.run(s.kw, fm, sw);
+    // an RCU-pending object nothing points at any more is as good as freed
+    const pend: number[] = [];
+    for (const o of s.pend) if (this.ren.has(o)) pend.push(this.id(o));
+    this.sorted(pend);
+    const order: number[] = new Array(this.ren.size);
+    for (const [o, n] of this.ren) order[n] = o;
+    b.push(order.length);
+    for (const o of order) { const O = s.objs[o]; b.push(this.sid(O.slot), O.st, O.pf ?? 0); }
+    this.sorted(Object.keys(s.vals).map((x) => this.ssid(x, sw) * 2 + s.vals[x]));
+    this.sorted(s.zero.map((x) => this.ssid(x, sw)));
+    b.push(s.deact ?? 0, s.removed ?? 0, s.active);
+    this.sorted(Object.keys(s.locks).map((x) => this.sid(x) * 4 + s.locks[x]));
+    this.sorted(s.pins.map((p) => this.ssid(p.k, sw)));
+    this.sorted(s.leases.map((x) => this.ssid(x, sw)));
+    return encode(b);
+  }
+
+  private run(r: Run | null, fm: (f: number) => number, sw: boolean): void {
+    const b = this.b;
+    if (!r) { b.push(0); return; }
+    b.push(1, this.sid(r.h), r.v, r.i, fm(r.f), RUN_KINDS.indexOf(r.k), r.act ?? 0, r.brk ?? 0, r.gp ?? 0, r.sr ?? 0,
+      r.lk === undefined ? 0 : this.sid(r.lk) + 1, r.reg === undefined ? 0 : r.reg === 's' ? 1 : 2);
+    b.push(r.host === undefined ? 0 : this.id(r.host) + 1);
+    this.sorted(r.fr.map((o) => this.id(o)));
+    if (r.w) this.sorted([...new Set(r.w.map((x) => this.ssid(x, sw)))]); else b.push(-1);
+    if (r.pn) this.sorted([...new Set(r.pn.map((x) => this.ssid(x, sw)))]); else b.push(-1);
+  }
+}
+
+/** Numbers as UTF-16 code units: below 0xfffe one unit each, anything else escaped (exact, injective). */
+function encode(b: number[]): string {
+  let big = false;
+  for (const x of b) if (x < 0 || x >= 0xfffe) { big = true; break; }
+  if (!big) return b.length < 4096 ? String.fromCharCode.apply(null, b) : chunked(b);
+  const c: number[] = [];
+  for (const x of b) {
+    if (x === -1) c.push(0xffff);
+    else if (x >= 0 && x < 0xfffe) c.push(x);
+    else { if (x < 0 || x > 0xffffffff) throw new Error(`internal: state key value ${x}`); c.push(0xfffe, x >>> 16, x & 0xffff); }
+  }
+  return chunked(c);
+}
+
+function chunked(b: number[]): string {
+  let out = '';
+  for (let i = 0; i < b.length; i += 4096) out += String.fromCharCode.apply(null, b.slice(i, i + 4096));
+  return out;
 }
 
 /** A deep copy of a state (hand-written: the search clones once per transition). */
