@@ -911,8 +911,34 @@ class Explorer {
   /** State keys, with small numbers for the strings they name (instances, slots, waitqueues, callbacks, locks). */
   private keys = new KeyEncoder();
 
+  /**
+   * The state's identity. Where exchanging open files #1 and #2 is a symmetry of the model
+   * from this state on, a state and its mirror image are one state: the key is the smaller of
+   * the two. Breadth-first search with such a key keeps, of every class of mirror states, the
+   * first one the plain search would have reached, by the same path; a mirror reached later has
+   * the mirrored successors and violations (same kinds, same lengths) of one reached earlier, so
+   * the states kept, their order and the traces found are those of the plain search (only the
+   * transitions out of the dropped mirrors are not fired again).
+   */
   private stateKey(s: State): string {
-    return this.keys.key(s, false);
+    const k = this.keys.key(s, false);
+    if (!this.mirrorable(s)) return k;
+    const m = this.keys.key(s, true);
+    return m < k ? m : k;
+  }
+
+  /**
+   * Whether exchanging files #1 and #2 is a symmetry from this state on. Every event treats the
+   * files alike (by what they hold, not by their number) except removal's drain, which
+   * releases the open files in open order; it is a symmetry once at most one of the two is
+   * still waiting for the drain (open, not yet released), a condition no later event undoes.
+   * Opens add files after these two, so a third file (maxFiles > 2) keeps its number.
+   */
+  private mirrorable(s: State): boolean {
+    if (s.files.length < 2) return false;
+    if (!this.m.severable || s.removed) return true;
+    const [a, b] = s.files;
+    return !(a.st < 2 && !a.rel && b.st < 2 && !b.rel);
   }
 
   private wqText(s: State, e: Entry): string {
