@@ -177,8 +177,9 @@ interface Node {
 /** A variant the state contradicts: thrown (no stack trace to capture) and caught by the search. */
 const SKIP = { skip: true } as const;
 
-class Found extends Error {
-  constructor(public v: Omit<Violation, 'trace'>, public steps: TraceStep[]) { super('violation'); }
+/** A violation, thrown to the search. Not an Error: thrown often, and a stack trace is not needed. */
+class Found {
+  constructor(public v: Omit<Violation, 'trace'>, public steps: TraceStep[]) {}
 }
 
 /**
@@ -1000,8 +1001,6 @@ const RUN_KINDS: Run['k'][] = ['open', 'io', 'select', 'epoll', 'fput', 'drain',
  */
 class KeyEncoder {
   private b: number[] = [];
-  /** objects renumbered in order of first reference; unreferenced freed objects dropped */
-  private ren = new Map<number, number>();
   /** interned id -> the id of the same instance on the other file (files #1 and #2 exchanged) */
   private swapped: number[] = [];
   private names: string[] = [];
@@ -1026,16 +1025,33 @@ class KeyEncoder {
     return m;
   }
 
+  /** objects numbered in this key, in order of first reference (gen[o] === g: numbered as num[o]) */
+  private order: number[] = [];
+  private gen: number[] = [];
+  private num: number[] = [];
+  private g = 0;
+
   private id(o: number): number {
     if (o < 0) return 0;
-    let n = this.ren.get(o);
-    if (n === undefined) { n = this.ren.size; this.ren.set(o, n); }
-    return n + 1;
+    if (this.gen[o] === this.g) return this.num[o] + 1;
+    this.gen[o] = this.g;
+    this.num[o] = this.order.length;
+    this.order.push(o);
+    return this.order.length;
   }
 
-  /** a sorted list of numbers, length first */
+  private numbered(o: number): boolean {
+    return this.gen[o] === this.g;
+  }
+
+  /** a sorted list of numbers, length first (insertion sort: the lists are short) */
   private sorted(xs: number[]): void {
-    xs.sort((a, b) => a - b);
+    for (let i = 1; i < xs.length; i++) {
+      const x = xs[i];
+      let j = i - 1;
+      while (j >= 0 && xs[j] > x) { xs[j + 1] = xs[j]; j--; }
+      xs[j + 1] = x;
+    }
     this.b.push(xs.length);
     for (const x of xs) this.b.push(x);
   }
@@ -1043,7 +1059,8 @@ class KeyEncoder {
   key(s: State, sw: boolean): string {
     const b = this.b;
     b.length = 0;
-    this.ren.clear();
+    this.order.length = 0;
+    this.g++;
     const fm = (f: number): number => (sw && f < 2 ? 1 - f : f);
     const nf = s.files.length;
     b.push(nf);
@@ -1054,12 +1071,19 @@ class KeyEncoder {
     }
     // slots in a fixed order (by interned id) so that objects are numbered the same way in equal states
     const slotKeys = Object.keys(s.slots);
-    const ks: number[] = new Array(slotKeys.length);
-    const byId = new Map<number, string>();
-    for (let i = 0; i < slotKeys.length; i++) { const x = this.ssid(slotKeys[i], sw); ks[i] = x; byId.set(x, slotKeys[i]); }
-    ks.sort((a, b) => a - b);
-    b.push(ks.length);
-    for (const x of ks) b.push(x, this.id(s.slots[byId.get(x)!]));
+    const n = slotKeys.length;
+    const ks: number[] = new Array(n);
+    const os: number[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = this.ssid(slotKeys[i], sw);
+      const o = s.slots[slotKeys[i]];
+      let j = i - 1;
+      while (j >= 0 && ks[j] > x) { ks[j + 1] = ks[j]; os[j + 1] = os[j]; j--; }
+      ks[j + 1] = x;
+      os[j + 1] = o;
+    }
+    b.push(n);
+    for (let i = 0; i < n; i++) b.push(ks[i], this.id(os[i]));
     // entries: numbered in list order, then sorted as tuples
     const es: number[][] = [];
     for (const e of s.entries) es.push([e.k === 's' ? 0 : 1, e.t, fm(e.f), this.id(e.o), this.sid(e.wq), e.det ?? 0]);
@@ -1086,10 +1110,9 @@ class KeyEncoder {
     this.run(s.kw, fm, sw);
     // an RCU-pending object nothing points at any more is as good as freed
     const pend: number[] = [];
-    for (const o of s.pend) if (this.ren.has(o)) pend.push(this.id(o));
+    for (const o of s.pend) if (this.numbered(o)) pend.push(this.id(o));
     this.sorted(pend);
-    const order: number[] = new Array(this.ren.size);
-    for (const [o, n] of this.ren) order[n] = o;
+    const order = this.order;
     b.push(order.length);
     for (const o of order) { const O = s.objs[o]; b.push(this.sid(O.slot), O.st, O.pf ?? 0); }
     this.sorted(Object.keys(s.vals).map((x) => this.ssid(x, sw) * 2 + s.vals[x]));
@@ -1133,15 +1156,27 @@ function chunked(b: number[]): string {
   return out;
 }
 
-/** A deep copy of a state (hand-written: the search clones once per transition). */
+/** A deep copy of a state (hand-written, one shape per record: the search clones once per transition). */
 function clone(s: State): State {
+  const files: FileSt[] = new Array(s.files.length);
+  for (let i = 0; i < files.length; i++) {
+    const f = s.files[i];
+    const n: FileSt = { c: f.c, st: f.st, ep: f.ep.length ? f.ep.slice() : [] };
+    if (f.rel) n.rel = f.rel;
+    files[i] = n;
+  }
+  const tasks: Task[] = new Array(s.tasks.length);
+  for (let i = 0; i < tasks.length; i++) {
+    const T = s.tasks[i];
+    const n: Task = { fds: T.fds.slice(), run: T.run && cloneRun(T.run), work: T.work.length ? T.work.slice() : [] };
+    if (T.sel) n.sel = T.sel;
+    if (T.rd) n.rd = T.rd.slice();
+    if (T.drain) n.drain = T.drain;
+    tasks[i] = n;
+  }
   const c: State = {
-    files: s.files.map((f) => ({ ...f, ep: f.ep.slice() })),
-    tasks: s.tasks.map((T) => {
-      const n: Task = { ...T, fds: T.fds.slice(), run: T.run && cloneRun(T.run), work: T.work.slice() };
-      if (T.rd) n.rd = T.rd.slice();
-      return n;
-    }),
+    files,
+    tasks,
     // objects and entries are replaced, never changed in place: the arrays can be shared copies
     objs: s.objs.slice(),
     slots: { ...s.slots },
@@ -1151,7 +1186,7 @@ function clone(s: State): State {
     active: s.active,
     on: s.on,
     pend: s.pend.slice(),
-    async: s.async.map((a) => ({ ...a })),
+    async: s.async.map((a) => ({ o: a.o, cb: a.cb, m: a.m })),
     kw: s.kw && cloneRun(s.kw),
     locks: { ...s.locks },
     pins: s.pins.slice(),
@@ -1169,4 +1204,3 @@ function cloneRun(r: Run): Run {
   if (r.pn) n.pn = r.pn.slice();
   return n;
 }
-
