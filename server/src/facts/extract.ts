@@ -677,6 +677,11 @@ type Scope =
 const OUTCOME_KINDS = new Set<EffectKind>(['pin', 'setLease', 'asyncArm']);
 const ERROR_VALUE = /^-\s*(?:E[A-Z0-9_]+|\d+)$/;
 
+/** [A-Za-z0-9_$]: what `\w` and `$` match. */
+function isWordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36;
+}
+
 interface VersionedNames { ord: number; last: string; names: string[]; seen: boolean }
 /** Identifier-like tokens of a condition's text (see EffectWalker.versioned). */
 const ID = /[A-Za-z_$][\w$]*/g;
@@ -724,7 +729,7 @@ class EffectWalker {
    * order), and from which assignment on a test sees a value of this function's own: the second
    * for a local (its first is its initialisation), the first for a path or a parameter.
    */
-  private assignAt = new Map<string, { offs: number[]; from: number; re?: RegExp }>();
+  private assignAt = new Map<string, { offs: number[]; from: number }>();
   private reassigned = false;
   /** Names assigned again, by their last identifier (`data` for `ctx->data`), in the order they became so. */
   private versionedByLast = new Map<string, VersionedNames>();
@@ -885,11 +890,22 @@ class EffectWalker {
     while (lo < hi) { const mid = (lo + hi) >> 1; if (offs[mid] < at) lo = mid + 1; else hi = mid; }
     const k = lo;
     if (k < a.from) return t;
-    a.re ??= new RegExp(`(?<![\\w.>$])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w$])`, 'g');
-    a.re.lastIndex = 0;
-    if (!a.re.test(t)) return t;
-    const line = this.s.lineOf(offs[k - 1]);
-    return t.replace(a.re, `${name}@${line}`);
+    // `name` where it is not part of a longer name: not after [\w.>$], not before [\w$] (a
+    // pattern per name cost a regular expression compilation per name and function)
+    let out = '';
+    let from = 0;
+    let line = '';
+    for (let i = t.indexOf(name); i >= 0; i = t.indexOf(name, i + 1)) {
+      const b = i > 0 ? t.charCodeAt(i - 1) : -1;
+      if (b >= 0 && (isWordChar(b) || b === 46 /* . */ || b === 62 /* > */)) continue;
+      const e = i + name.length;
+      if (e < t.length && isWordChar(t.charCodeAt(e))) continue;
+      line ||= `@${this.s.lineOf(offs[k - 1])}`;
+      out += t.slice(from, e) + line;
+      from = e;
+      i = e - 1;
+    }
+    return line ? out + t.slice(from) : t;
   }
   private ifRegions(n: Node): void {
     const condNode = n.childForFieldName('condition');
