@@ -317,3 +317,73 @@ test('sim: layout-lease — dropping the last reference to the leased file (fput
   assert.deepEqual(props(r), ['P7']);
   assert.equal(r.violations[0].use.loc.line, drop[0].loc.line);
 });
+
+// --- symmetry: open files #1 and #2 are interchangeable where the model allows it ----------
+
+/** Every file a trace names was opened before, in order: file #1 first, then file #2. */
+function assertRealFiles(trace) {
+  let opened = 0;
+  for (const s of trace) {
+    const o = /^file #(\d) \(f_count = 1\)$/.exec(s.message);
+    if (s.event === 'open()' && o) { opened++; assert.equal(Number(o[1]), opened, s.message); continue; }
+    for (const m of s.message.matchAll(/file #(\d)/g)) assert.ok(Number(m[1]) <= opened, `${s.actor} ${s.event}: ${s.message} before file #${m[1]} was opened`);
+  }
+}
+
+test('sim: symmetry — mirror states of a two-file device are one state; the same violations and traces as the plain search', () => {
+  // shared device object freed by an ioctl on either file, polled through either file: every
+  // state with both files open has a mirror (the same with files #1 and #2 exchanged)
+  const fns = devFns([eff('wake', devwq, { api: 'wake_up' }), eff('free', dev, { api: 'kfree', mode: 'now' })]);
+  const plain = run(fns, devTable(), { symmetry: false }).r;
+  const sym = run(fns, devTable()).r;
+  assert.equal(plain.status, 'complete');
+  assert.equal(sym.status, 'complete');
+  assert.ok(sym.states < plain.states, `${sym.states} states with symmetry, ${plain.states} without`);
+  assert.ok(sym.transitions < plain.transitions);
+  // the reduction keeps the states the plain search reaches first, by the same paths
+  assert.deepEqual(sym.violations, plain.violations);
+  assert.deepEqual(sym.events, plain.events);
+  assert.equal(sym.depth, plain.depth);
+  assert.deepEqual(props(sym), ['P1-epoll', 'P1-select', 'P2']);
+  // shortest P1-epoll, by hand: four events of one task on one file: open, epoll_ctl(ADD)
+  // registers on dev->wq, the ioctl frees dev, epoll_ctl(DEL) unlinks the entry from the freed
+  // waitqueue (closing instead takes two: close, then __fput's eventpoll_release)
+  const v = sym.violations.find((x) => x.property === 'P1-epoll');
+  assert.deepEqual(v.trace.map((s) => `${s.actor}: ${s.event}`),
+    ['task A: open()', 'task A: epoll_ctl(ADD)', 'task A: poll_wait', 'task A: unlocked_ioctl()', 'task A: kfree', 'task A: epoll_ctl(DEL)', 'task A: use after free']);
+  for (const x of sym.violations) assertRealFiles(x.trace);
+});
+
+test('sim: symmetry — a violation that needs both files keeps its real path (files opened in order, actors as fired)', () => {
+  // each file has its own object; ->release frees the shared device that the other file polls
+  const dwq = devwq;
+  const fns = [
+    fn('d_open', [['inode', 'struct inode *'], ['file', 'struct file *']], [eff('alloc', fpriv, { api: 'kzalloc' })]),
+    fn('d_poll', [['file', 'struct file *'], ['pt', 'poll_table *']], [eff('pollWait', dwq, { api: 'poll_wait' })]),
+    fn('d_release', [['inode', 'struct inode *'], ['file', 'struct file *']], [eff('free', fpriv, { api: 'kfree', mode: 'now' }), eff('free', dev, { api: 'kfree', mode: 'now' })]),
+  ];
+  const table = tableOf('file_operations', 'd2_fops', { owner: 'THIS_MODULE', open: 'd_open', poll: 'd_poll', release: 'd_release' });
+  const plain = run(fns, table, { symmetry: false }).r;
+  const sym = run(fns, table).r;
+  assert.ok(sym.states < plain.states, `${sym.states} vs ${plain.states}`);
+  assert.deepEqual(sym.violations, plain.violations);
+  const v = sym.violations.find((x) => x.property === 'P1-select' || x.property === 'P1-epoll');
+  assert.ok(v, JSON.stringify(props(sym)));
+  // the poller's file outlives the file whose ->release frees the device: two opens in the trace
+  assert.equal(v.trace.filter((s) => s.event === 'open()' && /f_count = 1/.test(s.message)).length, 2, v.trace.map((s) => `${s.actor}: ${s.event}`).join(' | '));
+  assertRealFiles(v.trace);
+});
+
+test('sim: symmetry — kernfs removal drains files in open order, so severable models keep the order and the plain results', () => {
+  for (const fns of [
+    kernfsPollingRelease([eff('wake', wq, { api: 'wake_up_interruptible' }), eff('free', priv, { api: 'kfree', mode: 'now' })]),
+    kernfsPollingRelease([eff('free', priv, { api: 'kfree', mode: 'now' })], [eff('genericPoll', null, { api: 'kernfs_generic_poll' })]),
+  ]) {
+    const plain = run(fns, kernfsTable(), { symmetry: false }).r;
+    const sym = run(fns, kernfsTable()).r;
+    assert.ok(sym.states <= plain.states);
+    assert.deepEqual(sym.violations, plain.violations);
+    assert.deepEqual(sym.events, plain.events);
+    for (const x of sym.violations) assertRealFiles(x.trace);
+  }
+});

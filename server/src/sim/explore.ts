@@ -29,6 +29,11 @@ export interface SimOptions {
   timeMs: number;
   maxTasks: 2;
   maxFiles: number;
+  /**
+   * Treat open files #1 and #2 as interchangeable where the model allows it (default on; the
+   * same results with fewer states). Off: the plain search, for tests and measurements.
+   */
+  symmetry?: boolean;
   /** Polled between batches; return true to stop. */
   cancelled?: () => boolean;
 }
@@ -936,7 +941,7 @@ class Explorer {
    * Opens add files after these two, so a third file (maxFiles > 2) keeps its number.
    */
   private mirrorable(s: State): boolean {
-    if (s.files.length < 2) return false;
+    if (s.files.length < 2 || this.o.symmetry === false) return false;
     if (!this.m.severable || s.removed) return true;
     const [a, b] = s.files;
     return !(a.st < 2 && !a.rel && b.st < 2 && !b.rel);
