@@ -769,7 +769,7 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
     };
     onStraight.fill(1);
     for (const i of condIdx) onStraight[i] = runs(i) ? 1 : 0;
-    const key = condIdx.map((i) => onStraight[i]).join('');
+    const key = packBits(condIdx, (i) => onStraight[i] === 1);
     if (!kept.has(key)) {
       kept.add(key);
       const { assume, vg } = describe();
@@ -793,7 +793,7 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
       val[nb + e] = lineV[e] ? 1 : 0;
       if (!adds) continue;
       flips++;
-      const fkey = condIdx.map((i) => ((changed.get(i) ?? onStraight[i] === 1) ? 1 : 0)).join('');
+      const fkey = packBits(condIdx, (i) => changed.get(i) ?? onStraight[i] === 1);
       if (kept.has(fkey)) continue;
       kept.add(fkey);
       const chosen = steps.filter((_, i) => changed.get(i) ?? onStraight[i] === 1);
@@ -803,6 +803,18 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
     }
   }
   return dedupeVariants(out);
+}
+
+/** Which of `idx` satisfy `on`, as a short string (16 per character): the identity of a set of kept steps. */
+function packBits(idx: number[], on: (i: number) => boolean): string {
+  let s = '';
+  for (let k = 0; k < idx.length; k += 16) {
+    let w = 0;
+    const end = Math.min(idx.length, k + 16);
+    for (let b = k; b < end; b++) if (on(idx[b])) w |= 1 << (b - k);
+    s += String.fromCharCode(w);
+  }
+  return s;
 }
 
 /** Handler variants (and the callbacks the handler arms) by summary object, then table kind and role (see Builder.handler). Callers copy the variants before pruning. */
