@@ -29,6 +29,11 @@ export interface CheckOptions {
   progress?: (done: number, total: number, table: string) => void;
   /** How long-term pins must be protected (default upstream; a file's own `kernlife: pinPolicy=` comment wins). */
   pinPolicy?: PinPolicy;
+  /**
+   * Called by planCheck as each model is built (`id`: its place in the plan), so that its search
+   * can start while the others are built; `incomplete` models are built again by replanCheck.
+   */
+  onModel?: (id: number, model: TableModel, skip: string | null, incomplete: boolean) => void;
   /** The search to use (default: simulate); the editor passes one that caches by model. */
   simulate?: (model: TableModel, options: SimOptions) => SimResult;
 }
@@ -178,6 +183,7 @@ export function planCheck(index: Index, opts: CheckOptions = {}): CheckPlan {
     if (m.deps) deps.push(m.deps);
     skips.push(needSim ? worthSimulating(m.model) : 'no interleaving rule selected');
     incomplete.push(index.partialHits !== hits);
+    opts.onModel?.(models.length - 1, m.model, skips[skips.length - 1], incomplete[incomplete.length - 1]);
   }
   return { t0, tables: tables.slice(0, models.length), ids: ids.slice(0, models.length), models, skips, incomplete, ...(opts.trackDeps ? { deps } : {}) };
 }

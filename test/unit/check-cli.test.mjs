@@ -449,3 +449,19 @@ test('check extracts partial files on demand and finds what --full-facts finds',
   // and some files really were skipped first and extracted later
   assert.match(lazy.stderr, /round 1: \d+ more files in full/);
 });
+
+test('check gives the same report with one thread and with searches started while models are built', () => {
+  // --jobs 2 hands each final model to a search worker as soon as it is built (search-pool.ts);
+  // --jobs 1 builds every model, then searches them in order on this thread
+  const dirs = ['test/fixtures/rules', 'examples'];
+  const two = run(['check', '--format', 'json', '--fail-on', 'none', '--jobs', '2', ...dirs], { env: { ...process.env, KERNLIFE_TIMING: '1' } });
+  const one = run(['check', '--format', 'json', '--fail-on', 'none', '--jobs', '1', ...dirs]);
+  assert.equal(two.status, 0, two.stderr);
+  assert.equal(one.status, 0, one.stderr);
+  const early = /models \((\d+) searches submitted while building\)/.exec(two.stderr);
+  assert.ok(early && Number(early[1]) > 4, `searches should start during model building: ${two.stderr}`);
+  const strip = (out) => { const r = JSON.parse(out); delete r.stats.ms; delete r.stats.slowest; return r; };
+  const a = strip(two.stdout);
+  assert.ok(a.findings.length > 20 && a.stats.simulated > 20, `expected the fixtures' findings and searches, got ${a.findings.length} / ${a.stats.simulated}`);
+  assert.deepEqual(a, strip(one.stdout));
+});

@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { buildIndex, DEFAULT_OPTIONS, eachFunctionReport, functionReports, knowledgeFor, summarySize, type AnalysisOptions, type ExtractResult } from '../analysis';
-import { runJob, runPool, runSimJob, simulatePool, type Job, type JobResult, type SimJob } from './pool';
+import { runJob, runPool, runSimJob, type Job, type JobResult, type SimJob } from './pool';
+import { countDone, SearchPool } from './search-pool';
 import { walk } from './walk';
 import { formatFactsText, formatTablesText } from './format';
 import { DEFAULT_SIM_OPTIONS } from '../sim/explore';
@@ -275,8 +276,11 @@ async function run(argv: string[]): Promise<number> {
       phase(`calls round ${round}: ${want.length} more files in full`);
     }
     index.needed.clear();
-    const plan = planCheck(index, copts);
-    phase('models');
+    // a model that read no file known by name only is final: its search starts now, on the
+    // workers, while this thread builds the others (search-pool.ts)
+    const searches = new SearchPool(args.jobs, simOptions(copts), __filename, (d, n, t) => cp.tick(d, n, `simulating ${t}`));
+    const plan = planCheck(index, { ...copts, onModel: (i, m, skip, incomplete) => { if (!skip && !incomplete) searches.submit(i, m); } });
+    phase(`models (${searches.searches} searches submitted while building)`);
     for (let round = 1; index.needed.size; round++) {
       const want = [...index.needed].filter((f) => !tried.has(f)).sort();
       if (!want.length) break;
@@ -286,8 +290,8 @@ async function run(argv: string[]): Promise<number> {
     }
     // `KERNLIFE_DUMP_MODELS=FILE`: the models the searches get, for `npm run bench:sim`
     if (process.env.KERNLIFE_DUMP_MODELS) fs.writeFileSync(process.env.KERNLIFE_DUMP_MODELS, JSON.stringify(plan.models.filter((_, i) => !plan.skips[i])));
-    const results = await simulatePool(plan.models.map((m, i) => (plan.skips[i] ? null : m)), args.jobs, simOptions(copts), __filename,
-      (d, n, t) => cp.tick(d, n, `simulating ${t}`));
+    plan.models.forEach((m, i) => { if (!plan.skips[i] && !searches.has(i)) searches.submit(i, m); });
+    const results = await searches.finish(plan.models.length);
     phase('search');
     const res = finishCheck(index, plan, results, copts);
     cp.end();
@@ -393,7 +397,11 @@ function respawnedWithHeap(argv: string[]): boolean {
 }
 
 if (!isMainThread && workerData?.kernlifeSimWorker) {
-  parentPort!.on('message', (job: SimJob) => { parentPort!.postMessage(runSimJob(job)); });
+  parentPort!.on('message', (job: SimJob) => {
+    const r = runSimJob(job);
+    countDone(workerData);
+    parentPort!.postMessage(r);
+  });
 } else if (!isMainThread && workerData?.kernlifeWorker) {
   const options = workerData.options as AnalysisOptions;
   const gc = explicitGc();

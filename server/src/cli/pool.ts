@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { extract, type AnalysisOptions, type ExtractResult } from '../analysis';
 import { searchKey, simulate, type SimOptions, type SimResult } from '../sim/explore';
 import type { TableModel } from '../sim/model';
+import { modelSize } from './search-pool';
 
 const YIELD_EVERY_BYTES = 4 * 1024 * 1024;
 
@@ -153,11 +154,6 @@ export async function simulatePool(
 ): Promise<(SimResult | null)[]> {
   // biggest models first, so that a long search does not start last and run alone (results
   // land by index: the order of the report does not change)
-  const size = (m: TableModel): number => {
-    let n = 0;
-    for (const h of [m.open, m.release, m.poll, ...m.io, ...Object.values(m.callbacks)]) for (const v of h?.variants ?? []) n += v.steps.length + 1;
-    return n;
-  };
   // tables with the same model as an earlier one (searchKey) share its search
   const firstOf = new Map<string, number>();
   const sameAs = new Map<number, number>();
@@ -168,7 +164,7 @@ export async function simulatePool(
     if (j === undefined) firstOf.set(k, i); else sameAs.set(i, j);
   });
   const ids = models.map((m, i) => (m && !sameAs.has(i) ? i : -1)).filter((i) => i >= 0);
-  const sizes = models.map((m) => (m ? size(m) : 0));
+  const sizes = models.map((m) => (m ? modelSize(m) : 0));
   ids.sort((a, b) => sizes[b] - sizes[a] || a - b);
   const out: (SimResult | null)[] = models.map(() => null);
   const name = (i: number) => { const t = models[i]!.table; return t.index !== undefined ? `${t.name}[${t.index}]` : t.name; };
