@@ -16,6 +16,9 @@
  * Handlers are atomic between yield points (synchronize_rcu, taking a lock after
  * kernfs_break_active_protection). Breadth-first with state hashing, so every counterexample
  * is a shortest one; a budget in states, depth and time; output depends on nothing but input.
+ * Open files #1 and #2 are a symmetry where the model allows it (stateKey): a state and its
+ * mirror are one state, which keeps the plain search's states, paths and traces, with fewer
+ * states to reach them.
  */
 import { isUnder, type HandlerModel, type PinPolicy, type Slot, type Step, type TableModel, type Op } from './model';
 import type { Loc } from '../facts/types';
