@@ -6,9 +6,8 @@
 import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import { extract, type AnalysisOptions, type ExtractResult } from '../analysis';
-import { searchKey, simulate, type SimOptions, type SimResult } from '../sim/explore';
+import { simulate, type SimOptions, type SimResult } from '../sim/explore';
 import type { TableModel } from '../sim/model';
-import { modelSize } from './search-pool';
 
 const YIELD_EVERY_BYTES = 4 * 1024 * 1024;
 
@@ -141,64 +140,4 @@ export function runSimJob(job: SimJob): SimJobResult {
   } catch (e) {
     return { id: job.id, error: (e as Error).stack ?? String(e) };
   }
-}
-
-/**
- * Simulates the models on `jobs` worker threads (inline for one job or a handful of models).
- * Models and results are plain data; every search is deterministic on its own, so the order
- * the workers finish in changes nothing but the progress line.
- */
-export async function simulatePool(
-  models: (TableModel | null)[], jobs: number, options: SimOptions, script: string,
-  onDone: (done: number, total: number, name: string) => void,
-): Promise<(SimResult | null)[]> {
-  // biggest models first, so that a long search does not start last and run alone (results
-  // land by index: the order of the report does not change)
-  // tables with the same model as an earlier one (searchKey) share its search
-  const firstOf = new Map<string, number>();
-  const sameAs = new Map<number, number>();
-  models.forEach((m, i) => {
-    if (!m) return;
-    const k = searchKey(m);
-    const j = firstOf.get(k);
-    if (j === undefined) firstOf.set(k, i); else sameAs.set(i, j);
-  });
-  const ids = models.map((m, i) => (m && !sameAs.has(i) ? i : -1)).filter((i) => i >= 0);
-  const sizes = models.map((m) => (m ? modelSize(m) : 0));
-  ids.sort((a, b) => sizes[b] - sizes[a] || a - b);
-  const out: (SimResult | null)[] = models.map(() => null);
-  const name = (i: number) => { const t = models[i]!.table; return t.index !== undefined ? `${t.name}[${t.index}]` : t.name; };
-  const { cancelled: _c, ...plain } = options;
-  const shared = (): (SimResult | null)[] => {
-    for (const [i, j] of sameAs) out[i] = out[j] && structuredClone(out[j]);
-    return out;
-  };
-  if (jobs <= 1 || ids.length < 4) {
-    let done = 0;
-    for (const i of ids) { out[i] = simulate(models[i]!, options); onDone(++done, ids.length, name(i)); }
-    return shared();
-  }
-  let next = 0;
-  let done = 0;
-  const workers = Math.min(jobs, ids.length);
-  await new Promise<void>((resolve, reject) => {
-    let alive = workers;
-    for (let w = 0; w < workers; w++) {
-      const worker = new Worker(script, { workerData: { kernlifeSimWorker: true } });
-      const feed = (): void => {
-        if (next < ids.length) { const i = ids[next++]; worker.postMessage({ id: i, model: models[i]!, options: plain } satisfies SimJob); }
-        else void worker.terminate();
-      };
-      worker.on('message', (r: SimJobResult) => {
-        if (r.error !== undefined) { reject(new Error(`simulation of ${name(r.id)} failed: ${r.error}`)); void worker.terminate(); return; }
-        out[r.id] = r.result!;
-        onDone(++done, ids.length, name(r.id));
-        feed();
-      });
-      worker.on('error', (e) => reject(e));
-      worker.on('exit', () => { if (--alive === 0) resolve(); });
-      feed();
-    }
-  });
-  return shared();
 }

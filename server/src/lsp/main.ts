@@ -27,7 +27,7 @@ import { initParser, parserBackend, parserInfo } from '../syntax';
 import type { Loc } from '../facts/types';
 import { Index } from '../index/index';
 import { checkIndex, combineFindings, finishCheck, planCheck, simOptions, tableIds, type CheckResult } from '../check';
-import { simulatePool } from '../cli/pool';
+import { SearchPool } from '../cli/search-pool';
 import type { Finding } from '../rules/types';
 import { simulateJson } from '../cli/report';
 import { walk } from '../cli/walk';
@@ -392,13 +392,23 @@ async function recheckAllNow(gen: number): Promise<void> {
   try {
     const opts = settingsCheck();
     index.takeChanges(); // every model is built now: what changed before does not matter
-    const plan = planCheck(index, opts);
     const so = simOptions(opts);
-    const todo = plan.models.map((m, i) => (plan.skips[i] ? null : m));
-    const keys = todo.map((m) => (m ? simKey(m, so) : ''));
-    const results = todo.map((m, i) => (m ? simCache.get(keys[i]) ?? savedSearch(keys[i]) ?? null : null));
-    const pool = await simulatePool(todo.map((m, i) => (m && !results[i] ? m : null)), os.availableParallelism?.() ?? os.cpus().length, so, path.join(__dirname, 'sim-worker.js'), () => {});
-    pool.forEach((r, i) => { if (r) { results[i] = r; keep(keys[i], r); searchesRun++; } });
+    // a model's search starts on a worker as soon as it is built, while the others are built
+    const searches = new SearchPool(os.availableParallelism?.() ?? os.cpus().length, so, path.join(__dirname, 'sim-worker.js'), () => {});
+    const keys: string[] = [];
+    const results: (SimResult | null)[] = [];
+    const plan = planCheck(index, {
+      ...opts,
+      onModel: (i, m, skip) => {
+        if (skip) return;
+        keys[i] = simKey(m, so);
+        const cached = simCache.get(keys[i]) ?? savedSearch(keys[i]);
+        if (cached) results[i] = cached; else searches.submit(i, m);
+      },
+    });
+    const found = await searches.finish(plan.models.length);
+    found.forEach((r, i) => { if (r) { results[i] = r; keep(keys[i], r); searchesRun++; } });
+    for (let i = 0; i < plan.models.length; i++) results[i] ??= null;
     // an edit came while the searches ran: check again from the index as it is now (the
     // searches whose models did not change come from the cache)
     if (gen !== generation) { if (ready) await recheckAllNow(generation); return; }
