@@ -96,11 +96,17 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
   };
   const st = new SourceText(src, norm.text);
   const text = (n: Node): string => st.text(n);
+  /** `loc` for a node whose end offset is known (read off the text): no native call. */
+  const locTo = (n: Node, end: number): Loc => {
+    const s = n.startPosition;
+    const endLine = st.lineOf(end);
+    return { file, line: s.row + 1, col: s.column + 1, endLine, endCol: end - st.lineStart(endLine) + 1 };
+  };
   try {
     // Counting ERROR nodes costs a tree walk; whether the file has any is free.
     if (rootNode.hasError) facts.stats.errorNodes = 1;
     const top = rootNode.namedChildren;
-    const functions = findFunctions(top, st);
+    const functions = findFunctions(top, st, file);
     facts.stats.functions = functions.length;
     // One collection over the whole tree, bucketed by function body below: one native call per
     // function costs about 3x more in the node binding (a call has a fixed cost of tens of µs).
@@ -120,13 +126,13 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
       const kept = sp && cache.get(fn.node.startIndex, fn.node.endIndex, sp.row, sp.column, fn.clean);
       if (kept) { facts.functions.push(kept); continue; }
       const ff: FunctionFacts = {
-        name: fn.name, loc: loc(fn.node), nameLoc: loc(fn.nameNode), isStatic: fn.isStatic,
+        name: fn.name, loc: locTo(fn.node, fn.end), nameLoc: fn.nameLoc, isStatic: fn.isStatic,
         params: fn.params, locals: [], effects: [],
       };
       let walkFailed = false;
       if (effects) {
         const start = fn.body.startIndex;
-        const end = fn.body.endIndex;
+        const end = fn.end; // (the body's, which ends the definition)
         let own = nodes, from = 0, to = 0;
         if (own) {
           while (next < own.length && own[next].startIndex < start) next++;
@@ -139,7 +145,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
         }
         st.clean = fn.clean;
         try {
-          new EffectWalker(ff, own, from, to, ck, st, loc).run();
+          new EffectWalker(ff, own, from, to, ck, st, loc, locTo).run();
         } catch (e) {
           problems.push({ severity: 'warning', message: `effects of ${fn.name} not extracted: ${(e as Error).message}`, loc: ff.nameLoc });
           walkFailed = true;
@@ -158,6 +164,77 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
   return facts;
 }
 
+/** Single-token nodes whose text is an identifier-like word (see SourceText.end). */
+const WORD_TOKENS = new Set(['identifier', 'field_identifier', 'type_identifier', 'primitive_type', 'statement_identifier']);
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+/** Statements that end at their own `;` (see SourceText.end). */
+const SIMPLE_STATEMENTS = new Set(['expression_statement', 'return_statement', 'break_statement', 'continue_statement', 'goto_statement']);
+
+/** The first offset from `i` that is not whitespace or a comment. */
+function skipBlank(t: string, i: number): number {
+  const n = t.length;
+  while (i < n) {
+    const c = t.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12) { i++; continue; }
+    if (c === 47 && t.charCodeAt(i + 1) === 42) { const e = t.indexOf('*/', i + 2); if (e < 0) return n; i = e + 2; continue; }
+    if (c === 47 && t.charCodeAt(i + 1) === 47) { const e = t.indexOf('\n', i); if (e < 0) return n; i = e; continue; }
+    break;
+  }
+  return i;
+}
+
+/**
+ * From `i`: with `semicolon`, the offset past the first `;` outside brackets; without it, `i`
+ * is an opening bracket and the result is the offset past the bracket that closes it. Strings,
+ * character literals and comments are skipped. -1 when the text does not say for sure: the
+ * end of the text, a closing bracket of another kind, a line continuation or a directive line
+ * (a `#define` in a body), where only the tree knows.
+ */
+function scanBalanced(t: string, i: number, semicolon: boolean): number {
+  const n = t.length;
+  if (!semicolon) { const c = t.charCodeAt(i); if (c !== 40 && c !== 91 && c !== 123) return -1; }
+  let depth = 0;
+  const stack: number[] = [];
+  for (; i < n; i++) {
+    const c = t.charCodeAt(i);
+    switch (c) {
+      case 40: case 91: case 123: // ( [ {
+        stack.push(c === 40 ? 41 : c + 2); depth++; break;
+      case 41: case 93: case 125: // ) ] }
+        if (!depth || stack.pop() !== c) return -1;
+        depth--;
+        if (!depth && !semicolon) return i + 1;
+        break;
+      case 59: // ;
+        if (semicolon && !depth) return i + 1;
+        break;
+      case 34: case 39: { // " '
+        let j = i + 1;
+        for (; j < n; j++) {
+          const d = t.charCodeAt(j);
+          if (d === 92) { j++; continue; }
+          if (d === c) break;
+          if (d === 10) return -1;
+        }
+        if (j >= n) return -1;
+        i = j;
+        break;
+      }
+      case 47: { // /
+        const d = t.charCodeAt(i + 1);
+        if (d === 42) { const e = t.indexOf('*/', i + 2); if (e < 0) return -1; i = e + 1; }
+        else if (d === 47) { const e = t.indexOf('\n', i); if (e < 0) return -1; if (t.charCodeAt(e - 1) === 92 || t.charCodeAt(e - 1) === 13) return -1; i = e; }
+        break;
+      }
+      case 35: // # (a directive line inside the range)
+        return -1;
+      case 92: // \ (a line continuation)
+        return -1;
+    }
+  }
+  return -1;
+}
+
 /**
  * Node text, read from the original source (the tree comes from the normalised text, which
  * keeps every offset). A node's end offset is a native call; inside a function without ERROR
@@ -167,7 +244,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
 class SourceText {
   clean = false;
   constructor(readonly src: string, readonly norm: string) {}
-  text(n: Node): string { return this.src.slice(n.startIndex, n.endIndex); }
+  text(n: Node): string { return this.src.slice(n.startIndex, this.clean ? this.end(n) : n.endIndex); }
   /** An identifier-like token: identifier, field_identifier, type_identifier, a keyword. */
   ident(n: Node): string {
     if (!this.clean) return this.text(n);
@@ -196,6 +273,80 @@ class SourceText {
     while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (ls[mid] <= off) lo = mid; else hi = mid - 1; }
     return lo + 1;
   }
+  /** Offset of the start of a 1-based line. */
+  lineStart(line: number): number {
+    if (!this.lineStarts) this.lineOf(0);
+    return this.lineStarts![line - 1];
+  }
+  /**
+   * A node's end offset. In a clean function (no ERROR or MISSING node: every bracket the
+   * parser read is balanced) the shapes below end where the text says, without the native
+   * call: a block at its closing brace, a simple statement at its `;`, an `else` block at its
+   * brace. Anything else, or any doubt (a directive line on the way), asks the tree.
+   */
+  end(n: Node): number {
+    if (this.clean) {
+      const t = n.type;
+      const s = n.startIndex;
+      let e = -1;
+      if (t === 'compound_statement' || t === 'parenthesized_expression' || t === 'argument_list') e = this.closeOf(s);
+      else if (SIMPLE_STATEMENTS.has(t)) e = this.semicolonEnd(s);
+      else if (WORD_TOKENS.has(t)) e = this.wordEnd(s);
+      else if (t === 'struct_specifier') e = this.structEnd(s);
+      else if (t === 'else_clause' && this.norm.startsWith('else', s)) {
+        const b = skipBlank(this.norm, s + 4);
+        if (this.norm.charCodeAt(b) === 123) e = this.closeOf(b);
+      }
+      if (e >= 0) return e;
+    }
+    return n.endIndex;
+  }
+  /** The end of the identifier-like token at `s` (-1: a character only tree-sitter knows the class of). */
+  wordEnd(s: number): number {
+    const t = this.norm;
+    let e = s;
+    for (;;) {
+      const c = t.charCodeAt(e);
+      if (isWordChar(c)) { e++; continue; }
+      if (c >= 128 || c === 92) return -1;
+      break;
+    }
+    return e > s ? e : -1;
+  }
+  /** `struct name` (no body, no attribute, nothing but spaces between): where the name ends; -1 otherwise. */
+  structEnd(s: number): number {
+    const t = this.norm;
+    if (!t.startsWith('struct', s)) return -1;
+    let i = s + 6;
+    const c0 = t.charCodeAt(i);
+    if (c0 !== 32 && c0 !== 9) return -1;
+    while (t.charCodeAt(i) === 32 || t.charCodeAt(i) === 9) i++;
+    const e = this.wordEnd(i);
+    if (e < 0 || t.startsWith('__attribute__', i) || isDigit(t.charCodeAt(i))) return -1;
+    // a body or anything but a declarator after the name: ask the tree
+    const next = skipBlank(t, e);
+    const c = t.charCodeAt(next);
+    return c === 123 || c === 40 || c === 35 || c === 92 || t.startsWith('__attribute', next) ? -1 : e;
+  }
+  private closes = new Map<number, number>();
+  /** In a clean function: the offset past the bracket that closes the one at `open` (skipping strings, characters, comments); -1 when unsure. */
+  closeOf(open: number): number {
+    let e = this.closes.get(open);
+    if (e === undefined) this.closes.set(open, (e = scanBalanced(this.norm, open, false)));
+    return e;
+  }
+  /** In a clean function: the offset past the `;` that ends the statement starting at `start` (brackets skipped); -1 when unsure. */
+  semicolonEnd(start: number): number {
+    return scanBalanced(this.norm, start, true);
+  }
+  /** A parenthesized expression's only named child (null when it has several), asked once per node: conditions are read by several passes. */
+  private inners = new Map<number, Node | null>();
+  inner(n: Node): Node | null {
+    // (no two parenthesized expressions start at the same offset)
+    let v = this.inners.get(n.startIndex);
+    if (v === undefined) this.inners.set(n.startIndex, (v = onlyChild(n)));
+    return v;
+  }
   /** An anonymous token (`->`, `=`, `&`): its type is its text. */
   token(n: Node): string { return this.clean ? n.type : this.text(n); }
   /**
@@ -220,6 +371,12 @@ class SourceText {
   }
 }
 
+/** A node's only named child, or null (none, or several). */
+function onlyChild(n: Node): Node | null {
+  const kids = n.namedChildren;
+  return kids.length === 1 ? kids[0] : null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Functions
 
@@ -232,6 +389,9 @@ interface FoundFunction {
   params: Param[];
   /** No ERROR or MISSING node inside (see SourceText.clean). */
   clean: boolean;
+  /** Where the definition (its body) ends. */
+  end: number;
+  nameLoc: Loc;
 }
 
 function innerFunctionDeclarator(d: Node | null): Node | null {
@@ -302,7 +462,7 @@ function functionNodes(top: Node[]): Node[] {
 
 const SYSCALL_DEFINE = /^(COMPAT_)?SYSCALL_DEFINE\d$/;
 
-function findFunctions(top: Node[], st: SourceText): FoundFunction[] {
+function findFunctions(top: Node[], st: SourceText, file: string): FoundFunction[] {
   const out: FoundFunction[] = [];
   const text = (n: Node): string => st.text(n);
   let lastEnd = -1;
@@ -340,9 +500,16 @@ function findFunctions(top: Node[], st: SourceText): FoundFunction[] {
       // (children come in order: the first one at the declarator's offset is the declarator)
       if (c.startIndex >= declStart || c.type === 'compound_statement') break;
     }
+    // the body ends the definition; the name's end is where its characters end (clean), else asked
+    const end = st.end(body);
+    const ns = nameNode.startPosition;
+    let nameLoc: Loc;
+    const nameEnd = clean && name === st.src.slice(nameNode.startIndex, nameNode.startIndex + name.length) ? nameNode.startIndex + name.length : -1;
+    if (nameEnd >= 0 && st.lineOf(nameEnd) === ns.row + 1) nameLoc = { file, line: ns.row + 1, col: ns.column + 1, endLine: ns.row + 1, endCol: ns.column + 1 + name.length };
+    else { const e = nameNode.endPosition; nameLoc = { file, line: ns.row + 1, col: ns.column + 1, endLine: e.row + 1, endCol: e.column + 1 }; }
     st.clean = false;
-    out.push({ name, node, nameNode, body, isStatic, params, clean });
-    lastEnd = node.endIndex;
+    out.push({ name, node, nameNode, body, isStatic, params, clean, end, nameLoc });
+    lastEnd = end;
   }
   return out;
 }
@@ -350,9 +517,10 @@ function findFunctions(top: Node[], st: SourceText): FoundFunction[] {
 // ---------------------------------------------------------------------------------------------
 // Ops tables
 
-function unwrapValue(n: Node): Node {
+function unwrapValue(n: Node, st?: SourceText): Node {
   for (let i = 0; i < 8; i++) {
-    if (n.type === 'parenthesized_expression' && n.namedChildren.length === 1) n = n.namedChildren[0];
+    const inner = n.type === 'parenthesized_expression' ? (st ? st.inner(n) : onlyChild(n)) : null;
+    if (inner) n = inner;
     else if (n.type === 'cast_expression') n = n.childForFieldName('value') ?? n;
     else break;
   }
@@ -704,6 +872,10 @@ class EffectWalker {
   /** Locals holding what a (non-API) call returned: where they are stored is where the callee's object goes. */
   private callResults = new Set<string>();
   /** One-entry memos: a call node is asked for its callee and arguments several times in a row. */
+  private partsOf: Node | null = null;
+  private partsBoth = false;
+  private partFn: Node | null = null;
+  private partArgs: Node | null = null;
   private calleeNode: Node | null = null;
   private calleeName: string | null = null;
   private argsNode: Node | null = null;
@@ -752,6 +924,7 @@ class EffectWalker {
     private ck: CompiledKnowledge,
     private s: SourceText,
     private loc: (n: Node) => Loc,
+    private locTo: (n: Node, end: number) => Loc,
   ) {
     fn.params.forEach((p, i) => { if (p.name) this.params.set(p.name, i); });
   }
@@ -778,7 +951,7 @@ class EffectWalker {
         case 'conditional_expression': this.ternaryRegions(n); break;
         case 'declaration': this.declaration(n); break;
         case 'assignment_expression': this.assignment(n); break;
-        case 'return_statement': this.ret(n); this.scopes.push({ k: 'ret', end: n.endIndex }); break;
+        case 'return_statement': this.ret(n); this.scopes.push({ k: 'ret', end: this.s.end(n) }); break;
         case 'call_expression': if (!this.handled.has(s)) this.call(n, null); break;
         case 'switch_statement': this.switchScope(n); break;
         case 'goto_statement': this.jump(n); break;
@@ -813,7 +986,7 @@ class EffectWalker {
   private guardOf(n: Node | null, depth = 0): { path: Term; nonnull: boolean } | null {
     if (!n || depth > 8) return null;
     switch (n.type) {
-      case 'parenthesized_expression': return n.namedChildren.length === 1 ? this.guardOf(n.namedChildren[0], depth + 1) : null;
+      case 'parenthesized_expression': { const inner = this.s.inner(n); return inner ? this.guardOf(inner, depth + 1) : null; }
       case 'identifier': case 'field_expression': {
         // `if (ret)` on an `int` is not a pointer test (only declared types are known: fields pass)
         if (n.type === 'identifier' && !this.mayBePointer(this.s.ident(n))) return null;
@@ -831,11 +1004,12 @@ class EffectWalker {
         return g && { path: g.path, nonnull: !g.nonnull };
       }
       case 'binary_expression': {
-        const op = n.childForFieldName('operator');
+        const k = this.tri(n);
+        const op = k ? k[1] : n.childForFieldName('operator');
         const o = op ? this.s.token(op) : '';
         if (o !== '==' && o !== '!=') return null;
-        const l = n.childForFieldName('left');
-        const r = n.childForFieldName('right');
+        const l = k ? k[0] : n.childForFieldName('left');
+        const r = k ? k[2] : n.childForFieldName('right');
         const isNull = (x: Node | null) => !!x && (x.type === 'null' || this.isNullText(x));
         const side = isNull(r) ? l : isNull(l) ? r : null;
         if (!side) return null;
@@ -908,18 +1082,23 @@ class EffectWalker {
     return line ? out + t.slice(from) : t;
   }
   private ifRegions(n: Node): void {
-    const condNode = n.childForFieldName('condition');
+    // `if`, condition, consequence, else_clause: one native call in a clean function
+    let k: Node[] | null = this.s.clean ? this.kids(n) : null;
+    if (k && !(k[0]?.type === 'if' && (k.length === 3 || (k.length === 4 && k[3].type === 'else_clause')))) k = null;
+    const condNode = k ? k[1] : n.childForFieldName('condition');
     const c = new Cond(() => this.condText(condNode));
     const g = this.guardOf(condNode);
     const neg = g ? { path: g.path, nonnull: !g.nonnull } : undefined;
-    const cons = n.childForFieldName('consequence');
-    const alt = n.childForFieldName('alternative');
-    if (cons) this.regions.push({ start: cons.startIndex, end: cons.endIndex, cond: c, negate: false, ...(g ? { guard: g } : {}) });
-    if (alt) this.regions.push({ start: alt.startIndex, end: alt.endIndex, cond: c, negate: true, ...(neg ? { guard: neg } : {}) });
+    const cons = k ? k[2] : n.childForFieldName('consequence');
+    const alt = k ? k[3] ?? null : n.childForFieldName('alternative');
+    const consEnd = cons ? this.s.end(cons) : -1;
+    const altEnd = alt ? this.s.end(alt) : -1;
+    if (cons) this.regions.push({ start: cons.startIndex, end: consEnd, cond: c, negate: false, ...(g ? { guard: g } : {}) });
+    if (alt) this.regions.push({ start: alt.startIndex, end: altEnd, cond: c, negate: true, ...(neg ? { guard: neg } : {}) });
     if (!cons) return;
     const lit: Lit = { c, neg: false, ...(g ? { g } : {}) };
     const sc: Scope = {
-      k: 'if', end: alt ? alt.endIndex : cons.endIndex, cs: cons.startIndex, ce: cons.endIndex, ae: alt ? alt.endIndex : -1,
+      k: 'if', end: alt ? altEnd : consEnd, cs: cons.startIndex, ce: consEnd, ae: alt ? altEnd : -1,
       phase: 0, before: this.R, consOut: null, lit, node: condNode, fx: this.fx, consFx: 0,
     };
     // a test of an operation's result: the operation happened only when the test says success
@@ -984,12 +1163,13 @@ class EffectWalker {
     const b = n.childForFieldName('body');
     if (!b) return;
     // exits inside a loop body shape the rest of the body; after the loop, paths are as before it
-    this.scopes.push({ k: 'loop', end: b.endIndex, before: this.R });
+    const bEnd = this.s.end(b);
+    this.scopes.push({ k: 'loop', end: bEnd, before: this.R });
     if (n.type === 'do_statement') return; // the body of a do-while always runs once
     // the source text (not the normalised one): `list_for_each_entry(...)` rather than `while`
     const from = n.startIndex, to = b.startIndex;
     const c = new Cond(() => clip(`loop: ${squash(this.s.src.slice(from, to))}`));
-    this.regions.push({ start: b.startIndex, end: b.endIndex, cond: c, negate: false });
+    this.regions.push({ start: b.startIndex, end: bEnd, cond: c, negate: false });
   }
   /**
    * A case's code runs when the subject matches one of the labels that lead to it: its own and
@@ -1094,7 +1274,7 @@ class EffectWalker {
    */
   private directCallTest(sc: Extract<Scope, { k: 'if' }>): void {
     let n = sc.node;
-    for (let i = 0; n && n.type === 'parenthesized_expression' && i < 4; i++) n = n.namedChildren.length === 1 ? n.namedChildren[0] : null;
+    for (let i = 0; n && n.type === 'parenthesized_expression' && i < 4; i++) n = this.s.inner(n);
     if (!n) return;
     let call: Node | null = null;
     if (n.type === 'call_expression') call = n;
@@ -1108,11 +1288,12 @@ class EffectWalker {
   /** `a || b || c` (op `||`): [a, b, c]; anything else: [itself]. */
   private parts(n: Node | null, op: '||' | '&&', depth = 0): Node[] {
     if (!n) return [];
-    if (n.type === 'parenthesized_expression' && n.namedChildren.length === 1 && depth < 16) return this.parts(n.namedChildren[0], op, depth + 1);
+    if (n.type === 'parenthesized_expression' && depth < 16) { const inner = this.s.inner(n); if (inner) return this.parts(inner, op, depth + 1); }
     if (n.type === 'binary_expression' && depth < 16) {
-      const o = n.childForFieldName('operator');
+      const k = this.tri(n);
+      const o = k ? k[1] : n.childForFieldName('operator');
       if (o && this.s.token(o) === op) {
-        const l = n.childForFieldName('left'), r = n.childForFieldName('right');
+        const l = k ? k[0] : n.childForFieldName('left'), r = k ? k[2] : n.childForFieldName('right');
         if (l && r) return [...this.parts(l, op, depth + 1), ...this.parts(r, op, depth + 1)];
       }
     }
@@ -1136,7 +1317,7 @@ class EffectWalker {
     // gives it): the cases of one switch exclude each other; a callee's own `switch (cmd)` is
     // another test (its `cmd` may be another value), as are two switches one after the other
     const subject = c ? `${clip(squash(this.text(c)).replace(/^\((.*)\)$/, '$1'))}@${n.startPosition.row + 1}` : '';
-    this.scopes.push({ k: 'switch', end: b.endIndex, entry: this.R, out: [], hasDefault: false, subject, carry: [] });
+    this.scopes.push({ k: 'switch', end: this.s.end(b), entry: this.R, out: [], hasDefault: false, subject, carry: [] });
   }
   /** The path condition at this point with the branches it sits under (which a label outside them does not). */
   private withBranches(d: Dnf, from: number): Dnf {
@@ -1232,10 +1413,46 @@ class EffectWalker {
   }
 
   // --- calls
+  /** A node's children without comments (one native call). */
+  private kids(n: Node): Node[] {
+    const all = n.children;
+    for (const c of all) if (c.type === 'comment') return all.filter((x) => x.type !== 'comment');
+    return all;
+  }
+  /**
+   * In a clean function, a binary, assignment or field expression's three parts (left or
+   * argument, the operator token, right or field) from one native call; null elsewhere.
+   */
+  private tri(n: Node): Node[] | null {
+    if (!this.s.clean) return null;
+    const k = this.kids(n);
+    return k.length === 3 ? k : null;
+  }
+  /**
+   * A call's function and argument list. In a clean function one native call gives both (the
+   * grammar's shape: function, then argument_list; comments aside); elsewhere each field is
+   * asked when needed, as before.
+   */
+  private callParts(call: Node): boolean {
+    if (call === this.partsOf) return this.partsBoth;
+    this.partsOf = call;
+    this.partsBoth = false;
+    if (!this.s.clean) return false;
+    let f: Node | null = null, a: Node | null = null, k = 0;
+    for (const c of call.children) {
+      if (c.type === 'comment') continue;
+      if (k === 0) f = c; else if (k === 1) a = c;
+      k++;
+    }
+    if (k !== 2 || a!.type !== 'argument_list') return false;
+    this.partFn = f;
+    this.partArgs = a;
+    return (this.partsBoth = true);
+  }
   /** The callee's name when it is a plain identifier, else null. */
   private callee(call: Node): string | null {
     if (call !== this.calleeNode) {
-      const c = call.childForFieldName('function');
+      const c = this.callParts(call) ? this.partFn : call.childForFieldName('function');
       this.calleeNode = call;
       this.calleeName = c && c.type === 'identifier' ? this.s.ident(c) : null;
     }
@@ -1244,10 +1461,22 @@ class EffectWalker {
 
   private args(call: Node): Node[] {
     if (call !== this.argsNode) {
+      const a = this.callParts(call) ? this.partArgs : call.childForFieldName('arguments');
       this.argsNode = call;
-      this.argsList = call.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+      this.argsList = a?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
     }
     return this.argsList;
+  }
+
+  /** `loc(n)`, with the end read off the text where a clean function's shapes say (a call's `)`, a statement's `;`). */
+  private nodeLoc(n: Node): Loc {
+    if (this.s.clean) {
+      let e = -1;
+      if (n.type === 'call_expression') { if (this.callParts(n)) e = this.s.closeOf(this.partArgs!.startIndex); }
+      else if (n.type === 'return_statement') e = this.s.end(n);
+      if (e >= 0) return this.locTo(n, e);
+    }
+    return this.loc(n);
   }
 
   // --- paths
@@ -1266,6 +1495,12 @@ class EffectWalker {
       }
       case 'null': return { t: 'null' };
       case 'field_expression': {
+        const k = this.tri(n);
+        if (k && k[2].type === 'field_identifier') {
+          // argument, `->` or `.`, field (clean: the operator token's type is its text)
+          const b = this.term(k[0], depth + 1);
+          return b && field(b, this.s.ident(k[2]), k[1].type === '->');
+        }
         const b = this.term(n.childForFieldName('argument'), depth + 1);
         const f = b && n.childForFieldName('field');
         if (!b || !f) return null;
@@ -1285,8 +1520,8 @@ class EffectWalker {
         return op && this.s.token(op) === '&' ? addr(b) : deref(b);
       }
       case 'parenthesized_expression': {
-        const inner = n.namedChildren;
-        return inner.length === 1 ? this.term(inner[0], depth + 1) : null;
+        const inner = this.s.inner(n);
+        return inner ? this.term(inner, depth + 1) : null;
       }
       case 'cast_expression': return this.term(n.childForFieldName('value'), depth + 1);
       case 'subscript_expression': {
@@ -1383,7 +1618,7 @@ class EffectWalker {
 
   private bindLocal(name: string, value: Node | null): void {
     if (!value) return;
-    const v = unwrapValue(value);
+    const v = unwrapValue(value, this.s);
     if (v.type === 'conditional_expression') this.ternaryResult(name, v);
     if (v.type === 'call_expression' && this.allocCall(v, root(name, 'local'))) {
       this.env.delete(name);
@@ -1406,12 +1641,13 @@ class EffectWalker {
   }
 
   private assignment(n: Node): void {
-    const left = n.childForFieldName('left');
-    const right = n.childForFieldName('right');
+    const k = this.tri(n);
+    const left = k ? k[0] : n.childForFieldName('left');
+    const right = k ? k[2] : n.childForFieldName('right');
     if (!left || !right) return;
     // `=` right before the value, not the end of `+=`, `<<=`...: plain; anything else asks the tree
-    let plain = this.s.operatorBefore(right.startIndex) === '=';
-    if (!plain) {
+    let plain = k ? k[1].type === '=' : this.s.operatorBefore(right.startIndex) === '=';
+    if (!plain && !k) {
       const op = n.childForFieldName('operator');
       plain = !op || this.s.token(op) === '=';
     }
@@ -1433,7 +1669,7 @@ class EffectWalker {
     }
     const target = this.term(left);
     if (!target) return;
-    const v = unwrapValue(right);
+    const v = unwrapValue(right, this.s);
     if (v.type === 'call_expression' && this.allocCall(v, target)) return;
     if (v.type === 'identifier') {
       const name = this.s.ident(v);
@@ -1476,7 +1712,7 @@ class EffectWalker {
     const a = v.childForFieldName('consequence');
     const b = v.childForFieldName('alternative');
     if (!cond || !a || !b) return;
-    const ua = unwrapValue(a), ub = unwrapValue(b);
+    const ua = unwrapValue(a, this.s), ub = unwrapValue(b, this.s);
     const errA = ERROR_VALUE.test(squash(this.text(ua))), errB = ERROR_VALUE.test(squash(this.text(ub)));
     if (errA === errB) return;
     const call = errA ? ub : ua;
@@ -1556,7 +1792,7 @@ class EffectWalker {
       if (row.gup) extra.gup = true;
     }
     if (row.callbackArg !== undefined && args[row.callbackArg]) {
-      const cb = unwrapValue(args[row.callbackArg]);
+      const cb = unwrapValue(args[row.callbackArg], this.s);
       if (cb.type === 'identifier') extra.callback = this.s.ident(cb);
     }
     if (row.retAsValue && resultTarget) extra.value = resultTarget;
@@ -1565,10 +1801,10 @@ class EffectWalker {
     if (row.valueArg !== undefined) {
       const v = this.term(args[row.valueArg] ?? null);
       if (v) extra.value = v;
-      const va = args[row.valueArg] ? unwrapValue(args[row.valueArg]) : null;
+      const va = args[row.valueArg] ? unwrapValue(args[row.valueArg], this.s) : null;
       if (va?.type === 'identifier' && path && rootOf(path)?.kind !== 'local') {
         const name = this.s.ident(va);
-        if ((this.allocated.has(name) || this.callResults.has(name)) && !this.escapes.has(name)) { this.escapes.set(name, path); this.escapedAt.set(name, this.loc(call)); }
+        if ((this.allocated.has(name) || this.callResults.has(name)) && !this.escapes.has(name)) { this.escapes.set(name, path); this.escapedAt.set(name, this.nodeLoc(call)); }
       }
       if (row.effect === 'publish' && v?.t === 'null') { this.emit('unpublish', call, extra); return; }
     }
@@ -1588,7 +1824,7 @@ class EffectWalker {
     return d;
   }
   private emit(kind: EffectKind, n: Node, extra: Partial<Effect>): void {
-    const e: Effect = { kind, api: extra.api ?? kind, loc: this.loc(n), cond: this.condAt(n.startIndex), ...extra };
+    const e: Effect = { kind, api: extra.api ?? kind, loc: this.nodeLoc(n), cond: this.condAt(n.startIndex), ...extra };
     const guards = this.regions.length ? this.guardsAt(n.startIndex) : [];
     const d = this.scopes.length ? this.here() : this.R;
     if (d !== ALWAYS) {
