@@ -89,6 +89,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
     return facts;
   }
   const t0 = performance.now();
+  ATOM_IDS.clear();
   const rootNode = parsed.root!;
   const loc = (n: Node): Loc => {
     const s = n.startPosition, e = n.endPosition;
@@ -718,7 +719,21 @@ class Cond {
     return this.atomText;
   }
   flip(): boolean { this.atom(); return this.flipped; }
+  /** The atom as a number (ATOM_IDS), and a literal's as a signed one (litKey). */
+  private aid = 0;
+  /** `+id` when the literal holds the atom true, `-id` when false: same atom and polarity is the same key. */
+  key(neg: boolean): number {
+    if (!this.aid) {
+      const a = this.atom();
+      let id = ATOM_IDS.get(a);
+      if (id === undefined) ATOM_IDS.set(a, (id = ATOM_IDS.size + 1));
+      this.aid = id;
+    }
+    return neg !== this.flipped ? this.aid : -this.aid;
+  }
 }
+/** Condition atoms by text, numbered (per file: literals are only compared within a function). */
+const ATOM_IDS = new Map<string, number>();
 /** `!p` is the test `p` false (as the simulator's atomOf reads it): one atom, two ways. */
 const SIMPLE_NOT = /^!([\w\->.()*&[\]@]+)$/;
 
@@ -761,10 +776,9 @@ const MAX_CONJ = 8;
 const MAX_LITS = 16;
 
 const atomKey = (l: Lit): string => l.c.atom();
-const polarity = (l: Lit): boolean => l.neg !== l.c.flip();
-const sameAtom = (a: Lit, b: Lit): boolean => a.c === b.c || atomKey(a) === atomKey(b);
-const has = (conj: Lit[], l: Lit): boolean => conj.some((x) => sameAtom(x, l) && polarity(x) === polarity(l));
-const subset = (a: Lit[], b: Lit[]): boolean => a.every((l) => has(b, l));
+/** Same atom and polarity: the same key; same atom, other polarity: the opposite key. */
+const litKey = (l: Lit): number => l.c.key(l.neg);
+const has = (conj: Lit[], l: Lit): boolean => { const k = litKey(l); for (const x of conj) if (litKey(x) === k) return true; return false; };
 
 function capConj(conj: Lit[]): Lit[] {
   // keep the closest tests: the exits right above a cleanup matter more than the first ones
@@ -777,7 +791,8 @@ function andLit(d: Dnf, l: Lit): Dnf {
   for (const conj of d) {
     let dup = false;
     let contra = false;
-    for (const x of conj) if (sameAtom(x, l)) { if (polarity(x) === polarity(l)) dup = true; else contra = true; }
+    const k = litKey(l);
+    for (const x of conj) { const kx = litKey(x); if (kx === k) dup = true; else if (kx === -k) contra = true; }
     if (contra) continue;
     out.push(dup ? conj : capConj([...conj, l]));
   }
@@ -792,28 +807,47 @@ function orDnf(a: Dnf, b: Dnf): Dnf {
 
 /** Absorption and (self-subsuming) resolution: `x ∨ (!x ∧ y)` is `x ∨ y`, `(x ∧ y) ∨ (!x ∧ y)` is `y`. */
 function simplify(d: Dnf): Dnf {
+  // on literal keys (litKey): same key, same test; opposite keys, the test and its negation
   let cs = d.slice();
+  let ks = cs.map((c) => c.map(litKey));
   for (let round = 0; round < 16; round++) {
     let changed = false;
     if (cs.some((c) => !c.length)) return ALWAYS;
     // absorption: a conjunction that contains another one adds nothing
     const kept: Dnf = [];
-    cs.forEach((c, i) => {
-      const absorbed = cs.some((o, j) => j !== i && o.length <= c.length && subset(o, c) && (o.length < c.length || j < i));
-      if (absorbed) changed = true; else kept.push(c);
-    });
+    const keptK: number[][] = [];
+    for (let i = 0; i < cs.length; i++) {
+      const kc = ks[i];
+      let absorbed = false;
+      for (let j = 0; j < cs.length && !absorbed; j++) {
+        const o = ks[j];
+        if (j !== i && o.length <= kc.length && (o.length < kc.length || j < i) && subsetK(o, kc)) absorbed = true;
+      }
+      if (absorbed) changed = true; else { kept.push(cs[i]); keptK.push(kc); }
+    }
     cs = kept;
+    ks = keptK;
     // resolution: a = S ∧ l, b = T ∧ !l with S ⊆ T: b loses !l
     outer: for (let i = 0; i < cs.length; i++) {
       for (let j = 0; j < cs.length; j++) {
         if (i === j) continue;
-        const a = cs[i], b = cs[j];
-        const clash = a.filter((l) => b.some((x) => sameAtom(x, l) && polarity(x) !== polarity(l)));
-        if (clash.length !== 1) continue;
-        const l = clash[0];
-        const rest = a.filter((x) => x !== l);
-        if (!subset(rest, b)) continue;
-        cs[j] = b.filter((x) => !(sameAtom(x, l) && polarity(x) !== polarity(l)));
+        const ka = ks[i], kb = ks[j];
+        let clash = -1;
+        let clashes = 0;
+        for (let x = 0; x < ka.length; x++) if (kb.includes(-ka[x])) { clashes++; clash = x; }
+        if (clashes !== 1) continue;
+        const a = cs[i];
+        const l = a[clash];
+        let rest = true; // every other literal of a (by object) is in b
+        for (let x = 0; x < ka.length && rest; x++) if (a[x] !== l && !kb.includes(ka[x])) rest = false;
+        if (!rest) continue;
+        const drop = -ka[clash];
+        const b = cs[j];
+        const nb: Lit[] = [];
+        const nkb: number[] = [];
+        for (let x = 0; x < kb.length; x++) if (kb[x] !== drop) { nb.push(b[x]); nkb.push(kb[x]); }
+        cs[j] = nb;
+        ks[j] = nkb;
         changed = true;
         break outer;
       }
@@ -823,10 +857,16 @@ function simplify(d: Dnf): Dnf {
   if (cs.some((c) => !c.length)) return ALWAYS;
   if (cs.length > MAX_CONJ) {
     // too many ways in: keep what they all share
-    const common = cs[0].filter((l) => cs.every((c) => has(c, l)));
+    const k0 = ks[0];
+    const common = cs[0].filter((_, x) => ks.every((kc) => kc.includes(k0[x])));
     return [common];
   }
   return cs;
+}
+
+function subsetK(a: number[], b: number[]): boolean {
+  for (const k of a) if (!b.includes(k)) return false;
+  return true;
 }
 
 type Scope =
