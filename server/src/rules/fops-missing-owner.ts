@@ -19,9 +19,17 @@ export const fopsMissingOwner: Rule = {
     if (m.table.kind !== 'file_operations' || !m.moduleUnprotected) return [];
     const handlers = m.defined.filter((h) => h.loc.file === m.table.file);
     if (!handlers.length) return [];
+    // What runs after rmmod depends on the registry and on whether ->release is the module's:
+    // debugfs's full proxy (debugfs_create_file) refuses the handlers once the module has
+    // removed the file, but its release still reads the freed table and calls the table's
+    // ->release; misc, cdev and anon-inode files call the table directly.
+    const release = handlers.find((h) => h.field === 'release');
+    const after = m.exposure?.registry === 'debugfs'
+      ? `the final close still reads the freed table${release ? ` and runs ${release.name} in freed module text` : ''}`
+      : `the next call runs freed module text, and ${release ? `so does ${release.name} at the final close` : 'the final close reads the freed table'}`;
     return [{
       rule: this.meta.id, severity: this.meta.severity, confidence: 'high', loc: m.table.loc,
-      message: `${tableLabel(m)} has no .owner = THIS_MODULE, but its handlers (${[...new Set(handlers.map((h) => h.name))].join(', ')}) live in code that can be unloaded: nothing stops rmmod while a file is open, and the next call or the final close then reads the freed table or runs freed module text. Fix: add .owner = THIS_MODULE.`,
+      message: `${tableLabel(m)} has no .owner = THIS_MODULE, but its handlers (${[...new Set(handlers.map((h) => h.name))].join(', ')}) live in code that can be unloaded: nothing pins the module while a file${m.exposure ? ` (${m.exposure.registry})` : ''} is open, so rmmod succeeds and then ${after}. Fix: add .owner = THIS_MODULE.`,
       related: [
         ...(m.exposure ? [{ loc: m.exposure.loc, message: `files of ${tableLabel(m)} come from here (${m.exposure.registry}); nothing else pins the module` }] : []),
         ...handlers.map((h) => ({ loc: h.loc, message: `${h.field} handler ${h.name}` })),
