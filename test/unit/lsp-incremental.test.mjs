@@ -283,6 +283,50 @@ test('lsp: edits that change facts re-check exactly what they reach: one functio
   inOrder();
 });
 
+// call_rcu() frees only when its callback frees (sim/build.ts callbackFrees): the callback in
+// another file, edited to free and back. The handler's own facts never change, so its cached
+// variants must notice the callback's summary changed.
+const RCQ = fs.readFileSync(path.join(root, 'test/fixtures/rules/waitqueue-freed-while-polled/ioctl-call-rcu.ok.c'), 'utf8')
+  .replace(/static void rcq_source_rcu\(struct rcu_head \*head\)\n\{[^}]*\}\n/, 'void rcq_source_rcu(struct rcu_head *head);\n');
+const RCQ_RCU = `// SPDX-License-Identifier: GPL-2.0
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+
+struct rcq_source {
+	wait_queue_head_t readq;
+	unsigned int head;
+	unsigned int tail;
+	atomic_t retired;
+	struct rcu_head rcu;
+};
+
+void rcq_source_rcu(struct rcu_head *head)
+{
+	struct rcq_source *src = container_of(head, struct rcq_source, rcu);
+
+	atomic_inc(&src->retired);
+}
+`;
+
+test('lsp: an RCU callback in another file that starts to free makes call_rcu() a free, and stops again', async () => {
+  assert.match(RCQ, /void rcq_source_rcu\(struct rcu_head \*head\);/);
+  const files = ['rcq.c', 'rcq_rcu.c'];
+  const texts = { 'rcq.c': RCQ, 'rcq_rcu.c': RCQ_RCU };
+  const inc = await server(texts);
+  const { edit, compare, open, inOrder } = session(inc, texts, files);
+  await open();
+  const found = () => (inc.diags.get(inc.uri('rcq.c')) ?? []).find((d) => d.code === 'waitqueue-freed-while-polled');
+  assert.equal(found(), undefined, 'a callback that frees nothing: no finding');
+  await edit('rcq_rcu.c', '\tatomic_inc(&src->retired);', '\tkfree(src);');
+  await inc.until(() => !!found(), 'the finding once the callback frees');
+  assert.equal(found().range.start.line + 1, texts['rcq.c'].split('\n').findIndex((l) => l.startsWith('\tcall_rcu(')) + 1);
+  await compare('callback frees');
+  await edit('rcq_rcu.c', '\tkfree(src);', '\tatomic_inc(&src->retired);');
+  await inc.until(() => !found(), 'no finding once it does not');
+  await compare('callback frees nothing again');
+  inOrder();
+});
+
 // The seed pair on the real kernel: cgroup.c's pressure tables and psi.c's trigger. Edits to
 // psi.c that bring back the pre-fix code (a plain poll_wait, wake_up_pollfree) must re-evaluate
 // the tables in cgroup.c, whose handlers reach psi.c only through calls; and edits back.

@@ -9,7 +9,7 @@
  * `container_of(work, ...)` is the object the callback was armed on.
  */
 import type { Effect, FunctionFacts, Loc, OpsTable, ReachLit, Term } from '../facts/types';
-import { render, root, substitute } from '../facts/terms';
+import { render, root, rootOf, substitute } from '../facts/terms';
 import type { Index } from '../index/index';
 import { OPS_STRUCTS, PROVIDER_GLUE } from '../knowledge/kernel';
 import { isUnder, type Guard, type HandlerModel, type HandlerRole, type Op, type Provider, type Step, type TableModel } from './model';
@@ -189,6 +189,8 @@ function returnedLocal(fn: FunctionFacts): { name: string; type: string | null }
 class Builder {
   notes: string[] = [];
   private cbNames = new Set<string>();
+  /** The RCU callbacks whose summaries a handler's steps depend on (callbackFrees), as read. */
+  private consulted: Consulted[] = [];
 
   /** Object tables (vfio_iommu_driver_ops, ib_device_ops): the object's own type (`struct mthca_mr`), from what ->open returns. */
   private object: { params: Record<string, number>; type: string | null } | null = null;
@@ -246,13 +248,17 @@ class Builder {
         const key = `${this.table.kind}|${role}|${this.object ? `${field}|${this.object.type ?? ''}` : ''}`;
         let byKey = HANDLERS.get(sum);
         let hit = byKey?.get(key);
+        // (the steps also read the summaries of RCU callbacks: the same ones, or build again)
+        if (hit && !hit.consulted.every((c) => { const r = this.index.resolve(c.name, c.file); return (r ? this.index.summary(r) : null) === c.sum; })) hit = undefined;
         if (!hit) {
           // (the callbacks it arms are collected while its steps are built: kept with them)
           const all = this.cbNames;
           const cbs = (this.cbNames = new Set<string>());
+          const read = this.consulted;
+          const consulted: Consulted[] = (this.consulted = []);
           let steps: Step[];
-          try { steps = this.stepsOf(ref.fn, sum.effects, role, field, sum.unresolved); } finally { this.cbNames = all; }
-          hit = { variants: variantsOf(steps, exitChoices), callbacks: [...cbs] };
+          try { steps = this.stepsOf(ref.fn, sum.effects, role, field, sum.unresolved); } finally { this.cbNames = all; this.consulted = read; }
+          hit = { variants: variantsOf(steps, exitChoices), callbacks: [...cbs], consulted };
           if (!byKey) HANDLERS.set(sum, (byKey = new Map()));
           byKey.set(key, hit);
         }
@@ -420,7 +426,12 @@ class Builder {
     switch (e.kind) {
       case 'alloc': { const s = path && this.slot(path, anchors); if (s) push({ op: 'alloc', slot: s, ...(PROVIDER_GLUE.zeroing.test(e.api) ? { zero: true } : {}) }); break; }
       case 'store': { const s = path && this.slot(path, anchors); if (s) push({ op: 'store', slot: s, value: e.value?.t === 'null' ? 'null' : 'nonnull' }); break; }
-      case 'free': { const s = path && this.slot(path, anchors); if (s && !isAnchor(s)) push({ op: 'free', slot: s, mode: e.mode ?? 'now' }); break; }
+      case 'free': {
+        const s = path && this.slot(path, anchors);
+        // call_rcu(&x->rcu, cb) frees x only if cb frees it (rcu_sync's callback just moves a state machine on)
+        if (s && !isAnchor(s) && (!e.callback || this.callbackFrees(e.callback, e.loc.file))) push({ op: 'free', slot: s, mode: e.mode ?? 'now' });
+        break;
+      }
       case 'rcuWait': push({ op: 'syncRcu' }); break;
       case 'pollWait': { const h = path && this.host(path, anchors); if (h) push({ op: 'pollWait', slot: h.slot, wq: h.member }); break; }
       case 'genericPoll': push({ op: 'genericPoll' }); break;
@@ -456,6 +467,30 @@ class Builder {
       }
       default: break;
     }
+  }
+
+  /**
+   * Does the RCU callback `name` (named in `file`) free what it is handed? Its summary has a
+   * free rooted at its first parameter (`kfree(container_of(head, ...))`, directly or in a
+   * callee). A free that is itself a call_rcu() counts when its own callback frees (rcu_sync's
+   * callback queues itself again: that frees nothing). A callback with no definition in the
+   * run is taken to free: that is the idiom.
+   */
+  private callbackFrees(name: string, file: string, seen = new Set<string>()): boolean {
+    const ref = this.index.resolve(name, file);
+    const sum = ref ? this.index.summary(ref) : null;
+    this.consulted.push({ name, file, sum });
+    if (!sum || !ref) return true;
+    seen.add(`${ref.fn.loc.file}:${name}`);
+    return sum.effects.some((x) => {
+      if (x.kind !== 'free' || !x.path) return false;
+      const r = rootOf(x.path);
+      if (r?.kind !== 'param' || r.param !== 0) return false;
+      if (!x.callback) return true;
+      const next = this.index.resolve(x.callback, x.loc.file);
+      if (next && seen.has(`${next.fn.loc.file}:${x.callback}`)) return false;
+      return this.callbackFrees(x.callback, x.loc.file, seen);
+    });
   }
 
   private step(op: Op, e: Effect, text: string, fn: FunctionFacts, anchors: Anchors): Step {
@@ -818,7 +853,8 @@ function packBits(idx: number[], on: (i: number) => boolean): string {
 }
 
 /** Handler variants (and the callbacks the handler arms) by summary object, then table kind and role (see Builder.handler). Callers copy the variants before pruning. */
-const HANDLERS = new WeakMap<object, Map<string, { variants: HandlerModel['variants']; callbacks: string[] }>>();
+const HANDLERS = new WeakMap<object, Map<string, { variants: HandlerModel['variants']; callbacks: string[]; consulted: Consulted[] }>>();
+interface Consulted { name: string; file: string; sum: object | null }
 
 /** More choices than this over a handler's switches: the later switches' cases are taken all at once or not at all (as independent tests were). */
 const MAX_CASE_CHOICES = 48;
