@@ -721,14 +721,17 @@ function rootMap(call: Effect, returned: Set<string> | null): RootMap {
  */
 function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect | null {
   const map = (t: Term): Term | null => substitute(t, f);
-  const out: Effect = { ...ce, cond: [...call.cond, ...ce.cond], via: [step, ...(ce.via ?? [])] };
+  // (condition and guard arrays are never changed after they are made: an empty side shares the other's)
+  const cond = !call.cond.length ? ce.cond : !ce.cond.length ? call.cond : [...call.cond, ...ce.cond];
+  const out: Effect = { ...ce, cond, via: ce.via ? [step, ...ce.via] : [step] };
   // guards: the caller's (indices shift by the caller's cond count) and the callee's, mapped
   const shift = call.cond.length;
-  const guards = [
-    ...(call.guards ?? []),
-    ...(ce.guards ?? []).flatMap((g) => { const p = map(g.path); return p ? [{ ...g, cond: g.cond < 0 ? -1 : g.cond + shift, path: p }] : []; }),
-  ];
-  if (guards.length) out.guards = guards; else delete out.guards;
+  let guards = call.guards;
+  if (ce.guards?.length) {
+    guards = call.guards ? [...call.guards] : [];
+    for (const g of ce.guards) { const p = map(g.path); if (p) guards.push({ ...g, cond: g.cond < 0 ? -1 : g.cond + shift, path: p }); }
+  }
+  if (guards?.length) out.guards = guards; else delete out.guards;
   // past early exits: the call's own way in, and the callee effect's way from the callee's entry;
   // a callee effect only its failures reach (a cleanup label) happens when the caller sees the
   // call fail, not on a way the caller goes on (its own exits stay out of the caller's variants)
