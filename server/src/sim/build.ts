@@ -70,8 +70,13 @@ export function isModular(index: Index, file: string): boolean {
  * Fops reached only through inodes of a filesystem are pinned by the file_system_type's
  * owner through the superblock, and are not this rule's case.
  */
-export function unpinnedExposure(name: string, index: Index): { registry: string; loc: Loc } | null {
-  for (const x of index.exposures(name)) {
+export function unpinnedExposure(name: string, index: Index, file: string): { registry: string; loc: Loc } | null {
+  // A registration names the table its own file sees: in a file that defines a table of that
+  // name (static or not), it is that file's table, not this one. This file's own come first.
+  const mine = (x: { file: string }) => x.file === file;
+  const seen = (x: { file: string }) => mine(x) || !index.fileFacts(x.file)?.tables.some((t) => t.name === name);
+  const exposures = index.exposures(name).filter(seen);
+  for (const x of [...exposures.filter(mine), ...exposures.filter((x) => !mine(x))]) {
     if (x.registry === 'debugfs' || x.registry === 'misc' || x.registry === 'anon_inode') return x;
     if (x.registry === 'cdev' && !index.fileFacts(x.file)?.ownerAssigned) return x;
   }
@@ -144,7 +149,7 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
     return true;
   });
   const owner = table.fields.find((f) => f.role === 'owner');
-  const exposure = table.kind === 'file_operations' && !owner && isModular(index, file) ? unpinnedExposure(table.name, index) : null;
+  const exposure = table.kind === 'file_operations' && !owner && isModular(index, file) ? unpinnedExposure(table.name, index, file) : null;
   return {
     table: { name: table.name, kind: table.kind, ...(table.index !== undefined ? { index: table.index } : {}), loc: table.loc, file },
     provider, severable, severReason: opts.severable !== undefined ? 'set by the caller' : p.reason,
