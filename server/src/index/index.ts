@@ -451,9 +451,10 @@ export class Index {
    * computations for 14.7k functions). Each such result below the top is kept with the answers
    * its computation (callees included) got from that context (`tests`: key -> IN, OUT, MISS)
    * and reused where every answer is the same, which gives the same result. Cleared whenever
-   * the index changes.
+   * the index changes. Kept by definition, not by key: two global definitions of one name (hfs
+   * and hfsplus) share a key but not their callees.
    */
-  private memo = new Map<string, { depth: number; core: Core; tests: Map<string, number> }[]>();
+  private memo = new Map<FunctionFacts, { key: string; depth: number; core: Core; tests: Map<string, number> }[]>();
   /** Per summary being computed (innermost last): the answers it got from its context so far. */
   private frames: Map<string, number>[] = [];
 
@@ -477,10 +478,10 @@ export class Index {
     const cached = this.summaries.get(ref.key);
     if (cached) return cached;
     if (depth > 0) {
-      const list = this.memo.get(ref.key);
+      const list = this.memo.get(ref.fn);
       if (list) {
         for (const m of list) {
-          if (m.depth === depth && this.memoValid(m.tests)) { this.passUp(ref.key, m.tests); return m.core; }
+          if (m.depth === depth && m.key === ref.key && this.memoValid(m.tests)) { this.passUp(ref.key, m.tests); return m.core; }
         }
       }
     }
@@ -548,9 +549,9 @@ export class Index {
     if (tainted) out.partial = true;
     else if (complete || truncated === 'size') this.summaries.set(ref.key, out);
     else if (depth > 0) {
-      let list = this.memo.get(ref.key);
-      if (!list) this.memo.set(ref.key, (list = []));
-      if (list.length < MEMO_PER_KEY) list.push({ depth, core: out, tests });
+      let list = this.memo.get(ref.fn);
+      if (!list) this.memo.set(ref.fn, (list = []));
+      if (list.length < MEMO_PER_KEY) list.push({ key: ref.key, depth, core: out, tests });
     }
     this.passUp(ref.key, tests);
     return out;
