@@ -748,14 +748,24 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
   const nb = atoms.length;
   const byExit: number[][] = exits.map(() => []);
   const adding: boolean[] = exits.map(() => false);
+  // (per distinct reach list: the exits it mentions, and those a literal of it would add)
+  const exitsOf = new Map<Int32Array[], { mentions: number[]; adds: number[] }>();
   reachL.forEach((r, i) => {
-    const seen = new Set<number>();
-    for (const conj of r ?? []) for (const l of conj) {
-      if (l < 0 || l >> 1 < nb) continue;
-      const e = (l >> 1) - nb;
-      if (lineV[e] === ((l & 1) === 1) && steps[i].op.op !== 'deref') adding[e] = true;
-      if (!seen.has(e)) { seen.add(e); byExit[e].push(i); }
+    if (!r) return;
+    let x = exitsOf.get(r);
+    if (!x) {
+      const mentions = new Set<number>();
+      const adds = new Set<number>();
+      for (const conj of r) for (const l of conj) {
+        if (l < 0 || l >> 1 < nb) continue;
+        const e = (l >> 1) - nb;
+        if (lineV[e] === ((l & 1) === 1)) adds.add(e);
+        mentions.add(e);
+      }
+      exitsOf.set(r, (x = { mentions: [...mentions], adds: [...adds] }));
     }
+    for (const e of x.mentions) byExit[e].push(i);
+    if (steps[i].op.op !== 'deref') for (const e of x.adds) adding[e] = true;
   });
   const val = new Int8Array(ix.size);
   const holds = (l: number): boolean => { if (l < 0) return true; const v = val[l >> 1]; return v < 0 || (v === 1) !== ((l & 1) === 1); };
