@@ -79,20 +79,32 @@ export function suppressionsOf(text: string): { line: number; rules: string[]; r
 
 /** Body braces: a `{` alone at column 0 after a line ending in `)` — how kernel style opens a function. */
 export function countBodyBraces(text: string): number[] {
+  // line by line without slicing the lines: a line is `{` (before an optional `\r`), and the
+  // last non-blank line before it ends in `)` (as /\)\s*$/ and trim() read blanks)
   const lines: number[] = [];
-  let prev = '';
+  let prevParen = false;
   let i = 0;
   let line = 0;
-  while (i <= text.length) {
+  const n = text.length;
+  while (i <= n) {
     let e = text.indexOf('\n', i);
-    if (e < 0) e = text.length;
-    const l = text.slice(i, e).replace(/\r$/, '');
-    if (l === '{' && /\)\s*$/.test(prev)) lines.push(line + 1);
-    if (l.trim() !== '') prev = l;
+    if (e < 0) e = n;
+    let le = e;
+    if (le > i && text.charCodeAt(le - 1) === 13) le--;
+    if (le - i === 1 && text.charCodeAt(i) === 123 && prevParen) lines.push(line + 1);
+    let k = le;
+    while (k > i && isJsSpace(text.charCodeAt(k - 1))) k--;
+    if (k > i) prevParen = text.charCodeAt(k - 1) === 41;
     line++;
     i = e + 1;
   }
   return lines;
+}
+
+/** What `\s` and `String.prototype.trim` count as blank. */
+function isJsSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 /** Names a file takes the address of (`&x_fops`): where a partial file may register a table. */
@@ -133,11 +145,12 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
   // a partial file is only asked which functions it defines: scanned, not parsed (facts/scan.ts)
   const facts: FileFacts & { partial?: true; addrTaken?: string[] } = partial ? scannedFile(file, text) : extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs, ...options.incremental });
   if (partial) { facts.partial = true; facts.addrTaken = addressTaken(text); }
-  if (MODULE_EXIT.test(text)) facts.modular = true;
-  if (OWNER_ASSIGN.test(text)) facts.ownerAssigned = true;
-  const pp = PIN_POLICY.exec(text);
+  // (each pattern needs a word most files do not have: the scan for the word is cheaper)
+  if (text.includes('module_') && MODULE_EXIT.test(text)) facts.modular = true;
+  if (text.includes('THIS_MODULE') && OWNER_ASSIGN.test(text)) facts.ownerAssigned = true;
+  const pp = text.includes('kernlife:') ? PIN_POLICY.exec(text) : null;
   if (pp) facts.pinPolicy = pp[1] as NonNullable<FileFacts['pinPolicy']>;
-  const fa = fopsAssignments(text);
+  const fa = text.includes('fops') ? fopsAssignments(text) : [];
   if (fa.length) facts.fopsAssigned = fa;
   const sup = suppressionsOf(text);
   if (sup.length) facts.suppressions = sup;
