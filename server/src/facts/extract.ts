@@ -191,23 +191,35 @@ function skipBlank(t: string, i: number): number {
  * end of the text, a closing bracket of another kind, a line continuation or a directive line
  * (a `#define` in a body), where only the tree knows.
  */
-function scanBalanced(t: string, i: number, semicolon: boolean): number {
+function scanBalanced(t: string, i: number, semicolon: boolean, ends: Int32Array): number {
   const n = t.length;
   if (!semicolon) { const c = t.charCodeAt(i); if (c !== 40 && c !== 91 && c !== 123) return -1; }
-  let depth = 0;
+  // openers in scope (offsets); every pair closed on the way is recorded in `ends` (end + 1),
+  // so a block scanned once answers for everything inside it
   const stack: number[] = [];
   for (; i < n; i++) {
     const c = t.charCodeAt(i);
     switch (c) {
-      case 40: case 91: case 123: // ( [ {
-        stack.push(c === 40 ? 41 : c + 2); depth++; break;
-      case 41: case 93: case 125: // ) ] }
-        if (!depth || stack.pop() !== c) return -1;
-        depth--;
-        if (!depth && !semicolon) return i + 1;
+      case 40: case 91: case 123: { // ( [ {
+        const known = ends[i];
+        if (known > 0) { // (scanned before: jump over it)
+          if (!stack.length && !semicolon) return known - 1;
+          i = known - 2;
+          break;
+        }
+        stack.push(i);
         break;
+      }
+      case 41: case 93: case 125: { // ) ] }
+        if (!stack.length) return -1;
+        const o = stack.pop()!;
+        if ((t.charCodeAt(o) === 40 ? 41 : t.charCodeAt(o) + 2) !== c) return -1;
+        ends[o] = i + 2;
+        if (!stack.length && !semicolon) return i + 1;
+        break;
+      }
       case 59: // ;
-        if (semicolon && !depth) return i + 1;
+        if (semicolon && !stack.length) return i + 1;
         break;
       case 34: case 39: { // " '
         let j = i + 1;
@@ -329,16 +341,17 @@ class SourceText {
     const c = t.charCodeAt(next);
     return c === 123 || c === 40 || c === 35 || c === 92 || t.startsWith('__attribute', next) ? -1 : e;
   }
-  private closes = new Map<number, number>();
+  /** Per offset of an opening bracket: the offset past its closing one, plus one (0: not known yet). */
+  private ends: Int32Array | null = null;
   /** In a clean function: the offset past the bracket that closes the one at `open` (skipping strings, characters, comments); -1 when unsure. */
   closeOf(open: number): number {
-    let e = this.closes.get(open);
-    if (e === undefined) this.closes.set(open, (e = scanBalanced(this.norm, open, false)));
-    return e;
+    const ends = (this.ends ??= new Int32Array(this.norm.length + 1));
+    const e = ends[open];
+    return e > 0 ? e - 1 : scanBalanced(this.norm, open, false, ends);
   }
   /** In a clean function: the offset past the `;` that ends the statement starting at `start` (brackets skipped); -1 when unsure. */
   semicolonEnd(start: number): number {
-    return scanBalanced(this.norm, start, true);
+    return scanBalanced(this.norm, start, true, (this.ends ??= new Int32Array(this.norm.length + 1)));
   }
   /** A parenthesized expression's only named child (null when it has several), asked once per node: conditions are read by several passes. */
   private inners = new Map<number, Node | null>();
