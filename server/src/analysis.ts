@@ -187,7 +187,7 @@ export interface FunctionReport {
 
 export function functionReports(index: Index, name?: string): FunctionReport[] {
   const out: FunctionReport[] = [];
-  eachFunctionReport(index, name, (r) => { out.push(r); });
+  for (const r of eachFunctionReport(index, name)) out.push(r);
   return out;
 }
 
@@ -196,13 +196,13 @@ export function functionReports(index: Index, name?: string): FunctionReport[] {
  * computed in): a caller that prints each report and lets it go holds the summary work of
  * one function at a time, not of all of them.
  */
-export function eachFunctionReport(index: Index, name: string | undefined, f: (r: FunctionReport) => void): void {
+export function* eachFunctionReport(index: Index, name: string | undefined): Generator<FunctionReport> {
   for (const file of index.fileList()) {
     for (const fn of index.fileFacts(file)!.functions) {
       if (name && fn.name !== name) continue;
       const ref = index.resolve(fn.name, file);
       const summary = ref && ref.fn === fn ? index.summary(ref) : index.summary({ key: `${file}::${fn.name}`, file, fn });
-      f({ file, name: fn.name, isStatic: fn.isStatic, loc: fn.loc, params: fn.params, locals: fn.locals, effects: fn.effects, summary });
+      yield { file, name: fn.name, isStatic: fn.isStatic, loc: fn.loc, params: fn.params, locals: fn.locals, effects: fn.effects, summary };
     }
   }
 }
