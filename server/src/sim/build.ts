@@ -123,11 +123,14 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
     const h = b.handler('io', f.field, f.handler);
     if (h) io.push(h);
   }
+  b.bindArms([open, release, poll, ...io]);
   const callbacks: Record<string, HandlerModel> = {};
   for (const name of b.callbackNames()) {
     const h = b.handler('async', 'callback', name);
     if (h) callbacks[name] = h;
   }
+  // (a callback that queues itself again: bound by the handlers above, or dropped)
+  b.bindArms(Object.values(callbacks));
   const defined = [open, release, poll, ...io].filter((h): h is HandlerModel => !!h && !!h.loc).map((h) => ({ field: h.field, name: h.name, loc: h.loc! }));
   const severLock = kernfsGlue && severable ? `n:${PROVIDER_GLUE.cgroupSeverLock}` : undefined;
   b.keepInteresting([open, release, poll, ...io, ...Object.values(callbacks)], severLock);
@@ -194,6 +197,8 @@ function returnedLocal(fn: FunctionFacts): { name: string; type: string | null }
 class Builder {
   notes: string[] = [];
   private cbNames = new Set<string>();
+  /** Work items and timers by `slot|member`: the callback INIT_WORK / timer_setup bound to them. */
+  private bindings = new Map<string, string>();
   /** The RCU callbacks whose summaries a handler's steps depend on (callbackFrees), as read. */
   private consulted: Consulted[] = [];
 
@@ -206,6 +211,25 @@ class Builder {
       const open = table.fields.find((f) => f.role === 'open' && f.handler);
       const ref = open?.handler ? index.resolve(open.handler, file) : null;
       this.object = { params: o.params, type: ref ? returnedLocal(ref.fn)?.type ?? null : null };
+    }
+  }
+
+  /**
+   * Arms that name no callback (`schedule_work(&c->work)`) get the one bound to the same member
+   * of the same slot by any handler of the table (`INIT_WORK(&c->work, fn)` in ->open); an arm
+   * of something no handler bound is dropped (its callback is unknown).
+   */
+  bindArms(hs: (HandlerModel | null)[]): void {
+    for (const h of hs) for (const v of h?.variants ?? []) {
+      if (!v.steps.some((st) => st.op.op === 'asyncArm' && st.op.callback.startsWith(UNBOUND))) continue;
+      v.steps = v.steps.flatMap((st) => {
+        const o = st.op;
+        if (o.op !== 'asyncArm' || !o.callback.startsWith(UNBOUND)) return [st];
+        const cb = this.bindings.get(o.callback.slice(UNBOUND.length));
+        if (!cb) return [];
+        this.cbNames.add(cb);
+        return [{ ...st, op: { ...o, callback: cb } }];
+      });
     }
   }
 
@@ -261,13 +285,16 @@ class Builder {
           const cbs = (this.cbNames = new Set<string>());
           const read = this.consulted;
           const consulted: Consulted[] = (this.consulted = []);
+          const bound = this.bindings;
+          const binds = (this.bindings = new Map<string, string>());
           let steps: Step[];
-          try { steps = this.stepsOf(ref.fn, sum.effects, role, field, sum.unresolved); } finally { this.cbNames = all; this.consulted = read; }
-          hit = { variants: variantsOf(steps, exitChoices), callbacks: [...cbs], consulted };
+          try { steps = this.stepsOf(ref.fn, sum.effects, role, field, sum.unresolved); } finally { this.cbNames = all; this.consulted = read; this.bindings = bound; }
+          hit = { variants: variantsOf(steps, exitChoices), callbacks: [...cbs], consulted, bindings: [...binds] };
           if (!byKey) HANDLERS.set(sum, (byKey = new Map()));
           byKey.set(key, hit);
         }
         for (const c of hit.callbacks) this.cbNames.add(c);
+        for (const [k, cb] of hit.bindings) this.bindings.set(k, cb);
         core = hit.variants;
       }
     }
@@ -455,9 +482,18 @@ class Builder {
       case 'asyncArm': {
         const h = path && this.host(path, anchors);
         if (h && e.callback) { this.cbNames.add(e.callback); push({ op: 'asyncArm', slot: h.slot, callback: e.callback, mechanism: e.mechanism ?? 'work' }); }
+        // schedule_work(&x->w), mod_timer(&x->t, ..) name no function: the one INIT_WORK or
+        // timer_setup bound to that member (in any handler of the table), filled in by bindArms
+        else if (h) push({ op: 'asyncArm', slot: h.slot, callback: `${UNBOUND}${h.slot}|${h.member}`, mechanism: e.mechanism ?? 'work' });
         break;
       }
-      case 'asyncInit': { if (e.callback) this.cbNames.add(e.callback); break; }
+      case 'asyncInit': {
+        if (!e.callback) break;
+        this.cbNames.add(e.callback);
+        const h = path && this.host(path, anchors);
+        if (h) this.bindings.set(`${h.slot}|${h.member}`, e.callback);
+        break;
+      }
       case 'pin': { const s = path && this.slot(path, anchors); if (s && !isAnchor(s)) push({ op: 'pin', slot: s, longterm: !!e.longterm, gup: !!e.gup }); break; }
       case 'unpin': { const s = path && this.slot(path, anchors); if (s && !isAnchor(s)) push({ op: 'unpin', slot: s }); break; }
       // fget()/fget_raw() store a (checked) file pointer: later tests of that field see it set
@@ -868,7 +904,9 @@ function packBits(idx: number[], on: (i: number) => boolean): string {
 }
 
 /** Handler variants (and the callbacks the handler arms) by summary object, then table kind and role (see Builder.handler). Callers copy the variants before pruning. */
-const HANDLERS = new WeakMap<object, Map<string, { variants: HandlerModel['variants']; callbacks: string[]; consulted: Consulted[] }>>();
+const HANDLERS = new WeakMap<object, Map<string, { variants: HandlerModel['variants']; callbacks: string[]; consulted: Consulted[]; bindings: [string, string][] }>>();
+/** The callback of an arm that names none, until bindArms finds the one bound to its member (`\0unbound:slot|member`). */
+const UNBOUND = '\u0000unbound:';
 interface Consulted { name: string; file: string; sum: object | null }
 
 /** More choices than this over a handler's switches: the later switches' cases are taken all at once or not at all (as independent tests were). */
