@@ -5,6 +5,7 @@
  *   functionReport(index, name?)       -> facts + summaries for output
  */
 import { scanFunctions } from './facts/scan';
+import { normalize } from './syntax';
 import { compileKnowledge, extractFile, type CompiledKnowledge, type ExtractOptions } from './facts/extract';
 import type { ExtractLevel, FileFacts } from './facts/types';
 import { Index, summarySize, type Summary } from './index/index';
@@ -143,7 +144,7 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
     level = partial ? 'tables' : 'facts';
   } else level = options.level;
   // a partial file is only asked which functions it defines: scanned, not parsed (facts/scan.ts)
-  const facts: FileFacts & { partial?: true; addrTaken?: string[] } = partial ? scannedFile(file, text) : extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs, ...options.incremental });
+  const facts: FileFacts & { partial?: true; addrTaken?: string[] } = partial ? scannedFile(file, normalize(text, ck.normalizeOpts).text) : extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs, ...options.incremental });
   if (partial) { facts.partial = true; facts.addrTaken = addressTaken(text); }
   // (each pattern needs a word most files do not have: the scan for the word is cheaper)
   if (text.includes('module_') && MODULE_EXIT.test(text)) facts.modular = true;

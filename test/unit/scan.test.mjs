@@ -76,3 +76,34 @@ test('unterminated input and garbage give what was seen, never a throw', () => {
   assert.doesNotThrow(() => api.scanFunctions('g.c', '\u0000\uffff{{{(((""\'/*'));
   assert.deepEqual(names('int f(void)\n{\n}\n/* unterminated'), ['f:1']);
 });
+
+test('a partial file in check\'s first pass has the functions the parser sees: the first live #if branch, not its #else stubs', async () => {
+  // the same definition twice, as kernel/rcu/tree_plugin.h does (the real one under
+  // CONFIG_PREEMPT_RCU, a stub in the #else half): the parser reads the normalised text, which
+  // keeps the first branch; the scan must read the same text, or a call resolves to a stub the
+  // parse never sees and the lazy check builds other models than --full-facts
+  const src = [
+    '#ifdef CONFIG_DEMO_RCU',
+    'void demo_unlock_special(struct task_struct *t)', // 2
+    '{',
+    '\tt->special = 0;',
+    '}',
+    '#else',
+    'void demo_unlock_special(struct task_struct *t)', // 7
+    '{',
+    '}',
+    '#endif',
+    'static void demo_helper(void)',                   // 11
+    '{',
+    '}',
+  ].join('\n');
+  await api.initParser();
+  const lazy = api.extract('p.c', src, { ...api.DEFAULT_OPTIONS, level: 'auto' });
+  assert.equal(lazy.partial, true, 'no ops struct named: a partial file');
+  const parsed = api.extract('p.c', src, { ...api.DEFAULT_OPTIONS, level: 'tables' });
+  const at = (r) => r.functions.map((f) => `${f.name}:${f.nameLoc.line}`);
+  assert.deepEqual(at(lazy), ['demo_unlock_special:2', 'demo_helper:11']);
+  assert.deepEqual(at(lazy), at(parsed));
+  // the raw scan (all branches) still sees both: the difference is the text it is given
+  assert.deepEqual(names(src), ['demo_unlock_special:2', 'demo_unlock_special:7', 'static demo_helper:11']);
+});

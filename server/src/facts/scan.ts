@@ -9,7 +9,9 @@
  *
  * Compared with the tree-sitter front end on the CI directories (test/corpus), this finds the
  * same names in the files it is used for; where it differs, it errs towards more names (a file
- * extracted without need), not fewer.
+ * extracted without need), not fewer. It sees every `#if` branch: check's first pass hands it the
+ * normalised text (analysis.ts), which keeps the first live branch as the parser does, so that
+ * a call never resolves to an `#else` stub the parse does not have.
  */
 import type { FunctionFacts, Loc } from './types';
 
