@@ -435,8 +435,10 @@ test('check extracts partial files on demand and finds what --full-facts finds',
   // ops struct (split modules, a destroy helper in another file): the first pass skips their
   // effects, and the models must ask for them
   const dirs = ['test/fixtures/rules', 'examples'];
-  const lazy = run(['check', '--format', 'json', '--fail-on', 'none', '--jobs', '2', ...dirs], { env: { ...process.env, KERNLIFE_TIMING: '1' } });
-  const full = run(['check', '--format', 'json', '--fail-on', 'none', '--jobs', '2', '--full-facts', ...dirs]);
+  const dumps = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-models-'));
+  after(() => fs.rmSync(dumps, { recursive: true, force: true }));
+  const lazy = run(['check', '--format', 'json', '--fail-on', 'none', '--jobs', '2', ...dirs], { env: { ...process.env, KERNLIFE_TIMING: '1', KERNLIFE_DUMP_MODELS: path.join(dumps, 'lazy.json') } });
+  const full = run(['check', '--format', 'json', '--fail-on', 'none', '--jobs', '2', '--full-facts', ...dirs], { env: { ...process.env, KERNLIFE_DUMP_MODELS: path.join(dumps, 'full.json') } });
   assert.equal(lazy.status, 0, lazy.stderr);
   assert.equal(full.status, 0, full.stderr);
   const key = (out) => JSON.parse(out).findings.map((f) => `${f.rule} ${f.file}:${f.line}:${f.column} ${f.message}`).sort();
@@ -446,6 +448,10 @@ test('check extracts partial files on demand and finds what --full-facts finds',
   // the same models: as many tables simulated, as many states explored
   const stats = (out) => { const s = JSON.parse(out).stats; return { tables: s.tables, simulated: s.simulated, truncated: s.truncated, states: s.states }; };
   assert.deepEqual(stats(lazy.stdout), stats(full.stdout));
+  // the very same models: what the lazy pass did not extract was never read
+  const models = (f) => fs.readFileSync(path.join(dumps, f), 'utf8');
+  assert.ok(JSON.parse(models('lazy.json')).length > 20);
+  assert.equal(models('lazy.json'), models('full.json'));
   // and some files really were skipped first and extracted later
   assert.match(lazy.stderr, /round 1: \d+ more files in full/);
 });
