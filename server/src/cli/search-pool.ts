@@ -27,7 +27,7 @@ const DEPTH = 2;
 const INLINE_BELOW = 4;
 
 /** A model's size as the simulator sees it (variant steps), to start large searches first. */
-export function modelSize(m: TableModel): number {
+function modelSize(m: TableModel): number {
   let n = 0;
   for (const h of [m.open, m.release, m.poll, ...m.io, ...Object.values(m.callbacks)]) for (const v of h?.variants ?? []) n += v.steps.length + 1;
   return n;
