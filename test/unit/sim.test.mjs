@@ -387,3 +387,90 @@ test('sim: symmetry — kernfs removal drains files in open order, so severable 
     for (const x of sym.violations) assertRealFiles(x.trace);
   }
 });
+
+// Tracked values (TableModel.values): a field set to constants by the handlers and tested by them.
+// ->open gives a new client INITIALIZING; ->poll registers only on a CONNECTED client; the ioctl
+// connects it, or frees it while it is still INITIALIZING. Only a value that nothing but ->open
+// sets is one a live client never gets back.
+const stateFns = ({ reset = false, viaPredicate = false } = {}) => {
+  const state = ARW(fpriv, 'state');
+  // (->poll has the file as its first parameter)
+  const ppriv = ARW(P('file', 0, 'struct file *'), 'private_data');
+  const pwq = ADDR(ARW(ppriv, 'wq'));
+  const connected = viaPredicate
+    ? { cond: -1, path: ppriv, nonnull: true, pred: 'st_is_connected' }
+    : { cond: -1, path: ARW(ppriv, 'state'), nonnull: true, value: 'ST_CONNECTED' };
+  const pred = fn('st_is_connected', [['c', 'struct st_client *']], []);
+  pred.predicate = { path: ARW(P('c', 0, 'struct st_client *'), 'state'), nonnull: true, value: 'ST_CONNECTED' };
+  return [
+    pred,
+    fn('st_open', [['inode', 'struct inode *'], ['file', 'struct file *']], [
+      eff('alloc', fpriv, { api: 'kzalloc' }), eff('initWq', fwq, { api: 'init_waitqueue_head' }),
+      eff('store', state, { api: '=', konst: 'ST_INITIALIZING' }),
+    ]),
+    fn('st_poll', [['file', 'struct file *'], ['pt', 'poll_table *']], [{ ...eff('pollWait', pwq, { api: 'poll_wait' }), guards: [connected] }]),
+    fn('st_ioctl', [['priv', 'void *'], ['file', 'struct file *'], ['cmd', 'unsigned int']], [
+      // (the file goes on with another client it found: `file->private_data = pos;`)
+      { ...eff('free', fpriv, { api: 'kfree', mode: 'now' }), cond: ['switch (cl->state@9): case ST_INITIALIZING'], guards: [{ cond: 0, path: state, nonnull: true, value: 'ST_INITIALIZING' }] },
+      { ...eff('store', fpriv, { api: '=', value: { t: 'root', name: 'pos', kind: 'local' }, rebind: true }), cond: ['switch (cl->state@9): case ST_INITIALIZING'], guards: [{ cond: 0, path: state, nonnull: true, value: 'ST_INITIALIZING' }] },
+      { ...eff('store', state, { api: '=', konst: 'ST_CONNECTED' }), cond: ['cmd == CONNECT'] },
+      ...(reset ? [{ ...eff('store', state, { api: '=', konst: 'ST_INITIALIZING' }), cond: ['cmd == RESET'] }] : []),
+    ]),
+    fn('st_release', [['inode', 'struct inode *'], ['file', 'struct file *']], [eff('free', fpriv, { api: 'kfree', mode: 'now' })]),
+  ];
+};
+const stateTable = () => tableOf('file_operations', 'st_fops', { open: 'st_open', poll: 'st_poll', unlocked_ioctl: 'st_ioctl', release: 'st_release' });
+
+test('sim: values — a client freed only while INITIALIZING is never one ->poll registered on (CONNECTED); directly or through a predicate', () => {
+  for (const viaPredicate of [false, true]) {
+    const { model, r } = run(stateFns({ viaPredicate }), stateTable());
+    assert.deepEqual(model.values, { names: ['ST_INITIALIZING'], fresh: { 'f:file->private_data->state': ['ST_INITIALIZING'] } }, 'INITIALIZING comes only from ->open');
+    assert.equal(r.status, 'complete');
+    assert.deepEqual(props(r), [], `viaPredicate=${viaPredicate}`);
+  }
+});
+
+test('sim: values — a reset that gives a live client INITIALIZING again lets the free hit a polled client -> P1-select', () => {
+  for (const viaPredicate of [false, true]) {
+    const { model, r } = run(stateFns({ reset: true, viaPredicate }), stateTable());
+    assert.equal(model.values, undefined, 'INITIALIZING is set again by the reset: nothing to track');
+    assert.ok(props(r).includes('P1-select'), `viaPredicate=${viaPredicate}: ${props(r)}`);
+    const v = r.violations.find((x) => x.property === 'P1-select');
+    // the trace: registration while connected, the reset, then the free
+    const msgs = v.trace.map((s) => s.message).join('\n');
+    assert.match(msgs, /select entry on/);
+    assert.match(msgs, /frees file->private_data/);
+  }
+});
+
+test('sim: values — without any store of the field the tests are undecided, as before (no tracking, P1-select found)', () => {
+  const fns = stateFns();
+  fns[1] = fn('st_open', [['inode', 'struct inode *'], ['file', 'struct file *']], [eff('alloc', fpriv, { api: 'kzalloc' }), eff('initWq', fwq, { api: 'init_waitqueue_head' })]);
+  fns[3] = fn('st_ioctl', [['priv', 'void *'], ['file', 'struct file *'], ['cmd', 'unsigned int']], [
+    { ...eff('free', fpriv, { api: 'kfree', mode: 'now' }), cond: ['switch (cl->state@9): case ST_INITIALIZING'], guards: [{ cond: 0, path: ARW(fpriv, 'state'), nonnull: true, value: 'ST_INITIALIZING' }] },
+    { ...eff('store', fpriv, { api: '=', value: { t: 'root', name: 'pos', kind: 'local' }, rebind: true }), cond: ['switch (cl->state@9): case ST_INITIALIZING'] },
+  ]);
+  const { model, r } = run(fns, stateTable());
+  assert.equal(model.values, undefined);
+  assert.ok(props(r).includes('P1-select'));
+});
+
+test('facts: value tests and predicates as guards (state-replace.ok.c): a switch case, a predicate\'s one return, a negated predicate past an exit', async () => {
+  const fs = await import('node:fs');
+  const f = new URL('../fixtures/rules/waitqueue-freed-while-polled/state-replace.ok.c', import.meta.url).pathname;
+  const r = api.extract(f, fs.readFileSync(f, 'utf8'), { ...api.DEFAULT_OPTIONS, level: 'facts' });
+  const fnNamed = (n) => r.functions.find((x) => x.name === n);
+  const pred = fnNamed('cc_is_connected').predicate;
+  assert.deepEqual({ path: api.render(pred.path), nonnull: pred.nonnull, value: pred.value }, { path: 'cl->state', nonnull: true, value: 'CC_CONNECTED' });
+  // a function with more than a return of a comparison is no predicate
+  assert.equal(fnNamed('cc_attach').predicate, undefined);
+  const free = fnNamed('cc_attach').effects.find((e) => e.kind === 'free');
+  const caseGuard = free.guards.find((g) => g.value !== undefined);
+  assert.deepEqual({ path: api.render(caseGuard.path), nonnull: caseGuard.nonnull, value: caseGuard.value }, { path: 'file->private_data->state', nonnull: true, value: 'CC_INITIALIZING' });
+  assert.match(free.cond[caseGuard.cond], /^switch \(cl->state@\d+\): case CC_INITIALIZING$/);
+  const reg = fnNamed('cc_poll').effects.find((e) => e.kind === 'pollWait');
+  const pg = reg.guards.find((g) => g.pred);
+  assert.deepEqual({ cond: pg.cond, path: api.render(pg.path), nonnull: pg.nonnull, pred: pg.pred }, { cond: -1, path: 'file->private_data', nonnull: true, pred: 'cc_is_connected' });
+  // the open stores the constant that only a new client gets
+  assert.ok(fnNamed('cc_open').effects.some((e) => e.kind === 'store' && e.konst === 'CC_INITIALIZING'));
+});

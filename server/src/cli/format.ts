@@ -10,6 +10,7 @@ export function renderEffect(e: Effect): string {
   if (e.kind === 'pin') { if (e.longterm) parts.push('longterm'); if (e.gup) parts.push('gup'); }
   if ((e.kind === 'asyncInit' || e.kind === 'asyncArm') && e.callback) parts.push(e.callback);
   if (e.kind === 'register' && e.registry) parts.push(e.registry);
+  if (e.kind === 'store' && e.konst) parts.push(e.konst);
   if (e.kind === 'call') return `call ${e.api}(${(e.args ?? []).map((a) => (a ? renderPath(a) : '_')).join(', ')})`;
   return `${e.kind}(${parts.join(', ')})${e.cond.length ? '?' : ''}`;
 }

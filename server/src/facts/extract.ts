@@ -758,6 +758,8 @@ interface Region {
   negate: boolean;
   /** The condition as a pointer test the simulator can decide. */
   guard?: { path: Term; nonnull: boolean };
+  /** The condition as a value or predicate test (EffectGuard.value / pred), read when an effect asks. */
+  vguard?: ValueTest;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -776,11 +778,30 @@ interface Lit {
   neg: boolean;
   /** A pointer test: what it says about the path when this literal holds. */
   g?: { path: Term; nonnull: boolean };
+  /** A value or predicate test: what it says when this literal holds (never weak: not a pointer test). */
+  v?: ValueTest;
   /** `if (!t) return;` with nothing else in the branch: a guard the state decides, never a variant (as before). */
   weak?: boolean;
   /** The exit it comes from was not taken (or the operation it is about succeeded): the straight line. */
   pass?: boolean;
 }
+/** `path == value`, `path != value` or `pred(path)`, as EffectGuard has them (without `cond`). */
+type VG = { path: Term; nonnull: boolean; value?: string; pred?: string };
+/** A value test read on demand (most conditions never reach an effect), and its negation. */
+class ValueTest {
+  private got: VG | null | undefined;
+  constructor(private read: () => VG | null, private flip = false, private base?: ValueTest) {}
+  get(): VG | null {
+    if (this.got !== undefined) return this.got;
+    const g = this.base ? this.base.get() : this.read();
+    return (this.got = g && this.flip ? { ...g, nonnull: !g.nonnull } : g);
+  }
+  not(): ValueTest { return new ValueTest(this.read, !this.flip, this.base ?? this); }
+}
+/** An enumerator-like constant: `MEI_FILE_CONNECTED`, `CC_INITIALIZING` (not NULL). */
+const CONST_NAME = /^[A-Z][A-Z0-9_]*[A-Z0-9]$/;
+const isConstName = (t: string): boolean => CONST_NAME.test(t) && t !== 'NULL';
+
 /** A disjunction of conjunctions: [] nowhere (dead code), [[]] everywhere. */
 type Dnf = Lit[][];
 const ALWAYS: Dnf = [[]];
@@ -890,7 +911,7 @@ type Scope =
   | { k: 'loop'; end: number; before: Dnf }
   | { k: 'switch'; end: number; entry: Dnf; out: Dnf; hasDefault: boolean;
       /** the switch's subject (source text), and the labels whose code falls through into the next case */
-      subject: string; carry: string[] }
+      subject: string; carry: string[]; node: Node | null }
   /** a `return` whose expression is still being walked */
   | { k: 'ret'; end: number };
 
@@ -967,6 +988,9 @@ class EffectWalker {
   private fx = 0;
   /** Locals last set to an error constant (`err = -ENOMEM;`), where. */
   private errAt = new Map<string, number>();
+  /** `return` statements seen, and what the first says if the function is a predicate (FunctionFacts.predicate). */
+  private rets = 0;
+  private predicate: FunctionFacts['predicate'];
 
   constructor(
     private fn: FunctionFacts,
@@ -1015,6 +1039,7 @@ class EffectWalker {
     }
     if (this.promoted.size) this.promote();
     this.resolveEscapes();
+    if (this.rets === 1 && this.predicate) this.fn.predicate = this.predicate;
   }
 
   // --- control structure -> conditions
@@ -1031,6 +1056,7 @@ class EffectWalker {
     for (const r of this.regions) {
       if (!(r.start <= off && off < r.end)) continue;
       if (r.guard) out.push({ cond: i, ...r.guard });
+      else if (r.vguard) { const v = r.vguard.get(); if (v) out.push({ cond: i, ...v }); }
       i++;
     }
     return out;
@@ -1068,6 +1094,50 @@ class EffectWalker {
         if (!side) return null;
         const t = this.term(side);
         return t && t.t !== 'null' ? { path: t, nonnull: o === '!=' } : null;
+      }
+      default: return null;
+    }
+  }
+  /**
+   * `cl->state == CONST`, `cl->state != CONST`, `!pred(cl)`: a test of a field's value against an
+   * enumerator-like constant, or of a one-argument predicate (read through its definition by the
+   * simulator). Not a pointer test (guardOf): only the simulator's value tracking decides these.
+   */
+  private valueTestOf(n: Node | null, depth = 0): VG | null {
+    if (!n || depth > 8) return null;
+    switch (n.type) {
+      case 'parenthesized_expression': { const inner = this.s.inner(n); return inner ? this.valueTestOf(inner, depth + 1) : null; }
+      case 'unary_expression': {
+        if (this.s.clean) {
+          if (this.s.norm[n.startIndex] !== '!') return null;
+        } else {
+          const op = n.childForFieldName('operator');
+          if (!op || this.s.token(op) !== '!') return null;
+        }
+        const g = this.valueTestOf(n.childForFieldName('argument'), depth + 1);
+        return g && { ...g, nonnull: !g.nonnull };
+      }
+      case 'binary_expression': {
+        const k = this.tri(n);
+        const op = k ? k[1] : n.childForFieldName('operator');
+        const o = op ? this.s.token(op) : '';
+        if (o !== '==' && o !== '!=') return null;
+        const l = k ? k[0] : n.childForFieldName('left');
+        const r = k ? k[2] : n.childForFieldName('right');
+        if (!l || !r) return null;
+        const konst = (x: Node) => x.type === 'identifier' && isConstName(this.s.ident(x));
+        const [side, c] = konst(r) ? [l, r] : konst(l) ? [r, l] : [null, null];
+        if (!side || !c || side.type !== 'field_expression') return null;
+        const t = this.term(side);
+        return t && t.t === 'field' ? { path: t, nonnull: o === '==', value: this.s.ident(c) } : null;
+      }
+      case 'call_expression': {
+        const name = this.callee(n);
+        if (!name || isConstName(name)) return null;
+        const a = this.args(n);
+        if (a.length !== 1) return null;
+        const t = this.term(a[0]);
+        return t && t.t !== 'null' ? { path: t, nonnull: true, pred: name } : null;
       }
       default: return null;
     }
@@ -1142,14 +1212,15 @@ class EffectWalker {
     const c = new Cond(() => this.condText(condNode));
     const g = this.guardOf(condNode);
     const neg = g ? { path: g.path, nonnull: !g.nonnull } : undefined;
+    const vt = g ? undefined : new ValueTest(() => this.valueTestOf(condNode));
     const cons = k ? k[2] : n.childForFieldName('consequence');
     const alt = k ? k[3] ?? null : n.childForFieldName('alternative');
     const consEnd = cons ? this.s.end(cons) : -1;
     const altEnd = alt ? this.s.end(alt) : -1;
-    if (cons) this.regions.push({ start: cons.startIndex, end: consEnd, cond: c, negate: false, ...(g ? { guard: g } : {}) });
-    if (alt) this.regions.push({ start: alt.startIndex, end: altEnd, cond: c, negate: true, ...(neg ? { guard: neg } : {}) });
+    if (cons) this.regions.push({ start: cons.startIndex, end: consEnd, cond: c, negate: false, ...(g ? { guard: g } : { vguard: vt }) });
+    if (alt) this.regions.push({ start: alt.startIndex, end: altEnd, cond: c, negate: true, ...(neg ? { guard: neg } : { vguard: vt!.not() }) });
     if (!cons) return;
-    const lit: Lit = { c, neg: false, ...(g ? { g } : {}) };
+    const lit: Lit = { c, neg: false, ...(g ? { g } : { v: vt }) };
     const sc: Scope = {
       k: 'if', end: alt ? altEnd : consEnd, cs: cons.startIndex, ce: consEnd, ae: alt ? altEnd : -1,
       phase: 0, before: this.R, consOut: null, lit, node: condNode, fx: this.fx, consFx: 0,
@@ -1239,7 +1310,15 @@ class EffectWalker {
     if (sw) sw.carry = fallsThrough(n, v) ? labels : [];
     const subject = sw?.subject ?? '';
     const c = new Cond(() => (subject ? `switch (${subject}): ${labels.join('; ')}` : labels.join('; ')));
-    this.regions.push({ start: n.startIndex, end: n.endIndex, cond: c, negate: false });
+    // one label on a field's value (`switch (cl->state) { case MEI_FILE_INITIALIZING:`): a value test
+    const konst = labels.length === 1 && v && v.type === 'identifier' ? this.s.ident(v) : '';
+    const subj = sw?.node ?? null;
+    const vguard = konst && isConstName(konst) && subj ? new ValueTest(() => {
+      const inner = subj.type === 'parenthesized_expression' ? this.s.inner(subj) : subj;
+      const t = inner && inner.type === 'field_expression' ? this.term(inner) : null;
+      return t && t.t === 'field' ? { path: t, nonnull: true, value: konst } : null;
+    }) : undefined;
+    this.regions.push({ start: n.startIndex, end: n.endIndex, cond: c, negate: false, ...(vguard ? { vguard } : {}) });
   }
   private ternaryRegions(n: Node): void {
     const c = new Cond(() => this.condText(n.childForFieldName('condition')));
@@ -1295,7 +1374,7 @@ class EffectWalker {
     const before = sc.before;
     if (a === before && altOut === before) { this.R = before; return; }
     const pos = sc.lit;
-    const negLit: Lit = { c: pos.c, neg: true, ...(pos.g ? { g: { path: pos.g.path, nonnull: !pos.g.nonnull } } : {}) };
+    const negLit: Lit = { c: pos.c, neg: true, ...(pos.g ? { g: { path: pos.g.path, nonnull: !pos.g.nonnull } } : pos.v ? { v: pos.v.not() } : {}) };
     // the sibling of a branch that never falls through is the straight line past an exit; a
     // pointer exit with nothing else in it stays a guard (the state decides it, as it always did)
     const consExits = !a.length, altExits = sc.ae >= 0 && !altOut.length;
@@ -1308,7 +1387,8 @@ class EffectWalker {
       for (const n of parts) {
         const g = this.guardOf(n);
         const pos1 = op === '&&';
-        r = andLit(r, mark({ c: new Cond(() => this.condText(n)), neg: !pos1, ...(g ? { g: pos1 ? g : { path: g.path, nonnull: !g.nonnull } } : {}) }, exitFx));
+        const vt = g ? undefined : new ValueTest(() => this.valueTestOf(n));
+        r = andLit(r, mark({ c: new Cond(() => this.condText(n)), neg: !pos1, ...(g ? { g: pos1 ? g : { path: g.path, nonnull: !g.nonnull } } : { v: pos1 ? vt : vt!.not() }) }, exitFx));
       }
       return r;
     };
@@ -1370,7 +1450,7 @@ class EffectWalker {
     // gives it): the cases of one switch exclude each other; a callee's own `switch (cmd)` is
     // another test (its `cmd` may be another value), as are two switches one after the other
     const subject = c ? `${clip(squash(this.text(c)).replace(/^\((.*)\)$/, '$1'))}@${n.startPosition.row + 1}` : '';
-    this.scopes.push({ k: 'switch', end: this.s.end(b), entry: this.R, out: [], hasDefault: false, subject, carry: [] });
+    this.scopes.push({ k: 'switch', end: this.s.end(b), entry: this.R, out: [], hasDefault: false, subject, carry: [], node: c });
   }
   /** The path condition at this point with the branches it sits under (which a label outside them does not). */
   private withBranches(d: Dnf, from: number): Dnf {
@@ -1380,7 +1460,7 @@ class EffectWalker {
       if (sc.k !== 'if' || sc.phase === 0) continue;
       const l = sc.lit;
       const weak = !!l.g && this.fx === (sc.phase === 1 ? sc.fx : sc.consFx);
-      const lit: Lit = sc.phase === 1 ? l : { c: l.c, neg: true, ...(l.g ? { g: { path: l.g.path, nonnull: !l.g.nonnull } } : {}) };
+      const lit: Lit = sc.phase === 1 ? l : { c: l.c, neg: true, ...(l.g ? { g: { path: l.g.path, nonnull: !l.g.nonnull } } : l.v ? { v: l.v.not() } : {}) };
       out = andLit(out, weak ? { ...lit, weak: true } : lit);
     }
     return out;
@@ -1435,7 +1515,10 @@ class EffectWalker {
     // dead code (after a return, or an #if'd-out way in): assume nothing rather than never
     if (d.length && d.every((c) => c.length)) {
       const common = d[0].filter((l) => d.every((c) => has(c, l)));
-      for (const l of common) if (l.g) out.guards.push({ cond: -1, path: l.g.path, nonnull: l.g.nonnull });
+      for (const l of common) {
+        if (l.g) out.guards.push({ cond: -1, path: l.g.path, nonnull: l.g.nonnull });
+        else if (l.v) { const v = l.v.get(); if (v) out.guards.push({ cond: -1, ...v }); }
+      }
       // weak tests are guards only where they are on every way in; elsewhere (`out:` reached
       // from `if (!f) goto out;` and from an error after it) they are tests like any other,
       // and then everywhere in the function (promote, at the end of the walk)
@@ -1728,6 +1811,11 @@ class EffectWalker {
       const name = this.s.ident(v);
       if ((this.allocated.has(name) || this.callResults.has(name)) && !this.escapes.has(name) && rootOf(target)?.kind !== 'local') { this.escapes.set(name, target); this.escapedAt.set(name, this.loc(n)); }
     }
+    // a field set to an enumerator-like constant (`cl->state = MEI_FILE_CONNECTED`): value tests read it
+    if (v.type === 'identifier' && target.t === 'field') {
+      const name = this.s.ident(v);
+      if (isConstName(name)) { this.emit('store', n, { api: '=', path: target, konst: name }); return; }
+    }
     // stores the simulator's guards depend on: `x->p = NULL`, `t->of = of`, `ctx->f = b` where
     // `b` holds what a call returned (`b = dentry_open(...)`: the field now holds an object)
     const vt = v.type === 'null' || this.isNullText(v) ? { t: 'null' as const } : v.type === 'identifier' ? this.term(v) : null;
@@ -1736,6 +1824,11 @@ class EffectWalker {
     const made = vt?.t === 'root' && vt.kind === 'local' && (this.callResults.has(vt.name) || (this.allocated.has(vt.name) && rootOf(target)?.kind === 'local')) && this.mayBePointer(vt.name);
     if (vt && (vt.t === 'null' || made || (vt.t === 'root' && vt.kind === 'param' && /\*/.test(vt.type ?? ''))) && target.t === 'field') {
       this.emit('store', n, { api: '=', path: target, value: vt });
+      return;
+    }
+    // another existing object: a pointer local that is not an alias of a path, not made here
+    if (vt?.t === 'root' && vt.kind === 'local' && target.t === 'field' && !this.allocated.has(vt.name) && !this.callResults.has(vt.name) && this.localTypes.has(vt.name) && /\*/.test(this.localTypes.get(vt.name)!)) {
+      this.emit('store', n, { api: '=', path: target, value: vt, rebind: true });
       return;
     }
     // the pinned-page count idiom: `ctx->npages = n` with `n = pin_user_pages*(..)` holds a
@@ -1751,7 +1844,13 @@ class EffectWalker {
 
   private ret(n: Node): void {
     const e = n.namedChildren[0];
+    this.rets++;
     if (!e) return;
+    // a predicate's one return, on the straight line: `return cl->state == MEI_FILE_CONNECTED;`
+    if (this.rets === 1 && this.fn.params.length === 1 && !this.regions.length && this.R === ALWAYS && e.type !== 'identifier' && e.type !== 'call_expression') {
+      const v = this.valueTestOf(e);
+      if (v && v.value !== undefined && rootOf(v.path)?.kind === 'param') this.predicate = { path: v.path, nonnull: v.nonnull, value: v.value };
+    }
     const t = this.term(e);
     if (t && t.t !== 'null') this.emit('return', n, { path: t, api: 'return' });
   }

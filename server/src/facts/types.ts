@@ -68,7 +68,7 @@ export type EffectKind =
   | 'unregister'
   | 'moduleGet'
   | 'modulePut'
-  | 'store' // `path = value` where value is NULL or a parameter (what guards later test)
+  | 'store' // `path = value` where value is NULL, a parameter or an enumerator-like constant (`konst`): what guards later test
   | 'return' // the function returns `path`
   | 'call'; // a call to a function that is not API knowledge (resolved by the index)
 
@@ -87,7 +87,7 @@ export interface Effect {
    * Conditions that are plain pointer tests (`if (t->of)`, `if (!ctx)`, `x == NULL`), as access
    * paths: `cond` is the index into `cond` it explains. The simulator decides these from state.
    */
-  guards?: { cond: number; path: Term; nonnull: boolean }[]; // cond -1: an early return above, not a branch
+  guards?: EffectGuard[]; // cond -1: an early return above, not a branch
   /**
    * Past early exits (`if (ret) goto out;`, `if (n < 0) return n;`, `if (ret >= 0) { ...; return 0; }`):
    * the effect happens only when one of these conjunctions holds (a disjunction, [] never given).
@@ -97,6 +97,14 @@ export interface Effect {
    * carries its success. Not part of `cond`: the `?` of a rendered effect is about branches only.
    */
   reach?: ReachLit[][];
+  /** store: the constant stored (`cl->state = MEI_FILE_CONNECTED`: an enumerator-like name). */
+  konst?: string;
+  /**
+   * store: the field now points to another object that already existed, held in a local the
+   * function found (a list walk's `pos`, a lookup), neither made here nor an alias of a path:
+   * `file->private_data = pos;` (the old object is no longer reached through the field).
+   */
+  rebind?: true;
   /** free: when the memory goes away. */
   mode?: 'now' | 'rcu';
   /** pin: FOLL_LONGTERM (or an API that always pins long term); gup: taken with get_user_pages*. */
@@ -130,6 +138,21 @@ export interface Effect {
   via?: CallStep[];
 }
 
+/**
+ * A test the simulator can decide from state. Plain: a pointer test, `path` (not) NULL.
+ * With `value`: `path == value` (nonnull: the test holds) or `path != value` (it does not), for a
+ * field compared with an enumerator-like constant (`cl->state == MEI_FILE_CONNECTED`, a switch
+ * case on it). With `pred`: the one-argument predicate `pred(path)` holds (or not); the simulator
+ * reads it through the predicate's FunctionFacts.predicate (`mei_cl_is_connected(cl)`).
+ */
+export interface EffectGuard {
+  cond: number;
+  path: Term;
+  nonnull: boolean;
+  value?: string;
+  pred?: string;
+}
+
 /** A condition (source text, `!(c)` when it is false) on the way to an effect past an early exit. */
 export interface ReachLit {
   c: string;
@@ -158,6 +181,11 @@ export interface FunctionFacts {
   params: Param[];
   /** Locals with their declared types, where declared. */
   locals: Param[];
+  /**
+   * A predicate: the body is one `return` of a field's comparison with a constant, rooted at the
+   * only parameter (`return cl->state == MEI_FILE_CONNECTED;`): `path == value` when nonnull.
+   */
+  predicate?: { path: Term; nonnull: boolean; value: string };
   effects: Effect[];
 }
 

@@ -133,6 +133,7 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
   b.bindArms(Object.values(callbacks));
   const defined = [open, release, poll, ...io].filter((h): h is HandlerModel => !!h && !!h.loc).map((h) => ({ field: h.field, name: h.name, loc: h.loc! }));
   const severLock = kernfsGlue && severable ? `n:${PROVIDER_GLUE.cgroupSeverLock}` : undefined;
+  const values = b.trackValues([open, release, poll, ...io, ...Object.values(callbacks)]);
   b.keepInteresting([open, release, poll, ...io, ...Object.values(callbacks)], severLock);
   // an io handler with nothing left changes nothing; a path (variant) with the same operations
   // under the same guards as a path of an earlier io handler is the same event (compat_ioctl
@@ -160,6 +161,7 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
     ...(severLock ? { severLock } : {}),
     ...(exposure ? { moduleUnprotected: true, exposure } : {}),
     open, release, poll, io, callbacks, defined, notes: b.notes,
+    ...(values ? { values } : {}),
   };
 }
 
@@ -457,7 +459,7 @@ class Builder {
     if (path && e.kind !== 'alloc' && !e.onReturned) this.derefs(path, anchors, e, fn, out);
     switch (e.kind) {
       case 'alloc': { const s = path && this.slot(path, anchors); if (s) push({ op: 'alloc', slot: s, ...(PROVIDER_GLUE.zeroing.test(e.api) ? { zero: true } : {}) }); break; }
-      case 'store': { const s = path && this.slot(path, anchors); if (s) push({ op: 'store', slot: s, value: e.value?.t === 'null' ? 'null' : 'nonnull' }); break; }
+      case 'store': { const s = path && this.slot(path, anchors); if (s) push({ op: 'store', slot: s, value: e.value?.t === 'null' ? 'null' : 'nonnull', ...(e.konst ? { konst: e.konst } : {}), ...(e.rebind ? { rebind: true as const } : {}) }); break; }
       case 'free': {
         const s = path && this.slot(path, anchors);
         // call_rcu(&x->rcu, cb) frees x only if cb frees it (rcu_sync's callback just moves a state machine on)
@@ -511,6 +513,78 @@ class Builder {
   }
 
   /**
+   * Value tracking (TableModel.values): a field's constant matters only where some handler stores
+   * one that only ->open gives and some handler tests for it; predicates (`mei_cl_is_connected(cl)`)
+   * are read here, only for objects some handler stores a constant into; every other value or
+   * predicate test is dropped (undecided, as before). Called before pruning, which keeps the
+   * stores the tests read.
+   */
+  trackValues(hs: (HandlerModel | null)[]): TableModel['values'] {
+    const stored = new Map<string, Map<string, Set<string>>>(); // slot -> constant -> roles
+    for (const h of hs) for (const v of h?.variants ?? []) {
+      for (const st of v.steps) {
+        const o = st.op;
+        if (o.op === 'store' && o.konst !== undefined) {
+          let m = stored.get(o.slot);
+          if (!m) stored.set(o.slot, (m = new Map()));
+          let r = m.get(o.konst);
+          if (!r) m.set(o.konst, (r = new Set()));
+          r.add(h!.role);
+        }
+      }
+    }
+    // predicates on an object some handler stores a constant into: read as value tests
+    const read = new Map<string, Guard | null>();
+    const asValue = (g: Guard): Guard | null => {
+      if (g.pred === undefined) return g;
+      if (![...stored.keys()].some((k) => isUnder(k, g.slot))) return null;
+      const key = `${g.pred}|${g.predFile}|${g.slot}|${g.nonnull}`;
+      let r = read.get(key);
+      if (r === undefined) {
+        const ref = resolveWithHeaders(this.index, g.pred, g.predFile!);
+        // (asking for its summary marks a definition known by name only as needed in full)
+        if (ref) this.index.summary(ref);
+        const p = ref?.fn.predicate;
+        const root = p && rootOf(p.path);
+        const rest = p && root ? render(p.path).slice(root.name.length) : '';
+        r = p && /^(->|\.)\w/.test(rest) ? { slot: g.slot + rest, nonnull: g.nonnull === p.nonnull, value: p.value, ...(g.branch ? { branch: true } : {}), ...(g.atom !== undefined ? { atom: g.atom, whenTrue: g.whenTrue } : {}) } : null;
+        read.set(key, r);
+      }
+      return r;
+    };
+    const swap = (gs: Guard[]): Guard[] | null => (gs.some((g) => g.pred !== undefined) ? gs.map(asValue).filter((g): g is Guard => !!g) : null);
+    for (const h of hs) for (const v of h?.variants ?? []) {
+      if (v.guards) { const gs = swap(v.guards); if (gs) v.guards = gs; }
+      if (v.steps.some((st) => st.guards.some((g) => g.pred !== undefined))) v.steps = v.steps.map((st) => { const gs = swap(st.guards); return gs ? { ...st, guards: gs } : st; });
+    }
+    const tested = new Map<string, Set<string>>(); // slot -> constants tested equal
+    const test = (g: Guard) => { if (g.value !== undefined) { let t = tested.get(g.slot); if (!t) tested.set(g.slot, (t = new Set())); t.add(g.value); } };
+    for (const h of hs) for (const v of h?.variants ?? []) {
+      for (const g of v.guards ?? []) test(g);
+      for (const st of v.steps) for (const g of st.guards) test(g);
+    }
+    // a constant only ->open stores is one only a new object gets: once the field holds another,
+    // it does not come back. Only such a constant, tested somewhere, lets the state decide a test
+    // (every other value may be set by code outside the model at any time).
+    const fresh: Record<string, string[]> = {};
+    for (const [slot, t] of [...tested].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+      const st = stored.get(slot);
+      if (!st) continue;
+      const f = [...t].filter((c) => { const roles = st.get(c); return !!roles && [...roles].every((r) => r === 'open'); }).sort();
+      if (f.length) fresh[slot] = f;
+    }
+    const keep = (g: Guard) => g.value === undefined || fresh[g.slot] !== undefined;
+    for (const h of hs) for (const v of h?.variants ?? []) {
+      if (v.guards?.some((g) => !keep(g))) { const gs = v.guards.filter(keep); if (gs.length) v.guards = gs; else delete v.guards; }
+      if (v.steps.some((st) => st.guards.some((g) => !keep(g)))) v.steps = v.steps.map((st) => (st.guards.every(keep) ? st : { ...st, guards: st.guards.filter(keep) }));
+    }
+    const slots = Object.keys(fresh);
+    if (!slots.length) return undefined;
+    for (const slot of slots) this.notes.push(`${slot.slice(2)}: ${fresh[slot].join(', ')} only set by ->open on the new object; once the field is seen holding another value, it does not return`);
+    return { names: [...new Set(slots.flatMap((k) => fresh[k]))].sort(), fresh };
+  }
+
+  /**
    * Does the RCU callback `name` (named in `file`) free what it is handed? Its summary has a
    * free rooted at its first parameter (`kfree(container_of(head, ...))`, directly or in a
    * callee). A free that is itself a call_rcu() counts when its own callback frees (rcu_sync's
@@ -540,10 +614,11 @@ class Builder {
     for (const g of e.guards ?? []) {
       const s = this.slot(g.path, anchors);
       if (!s) continue;
+      const value = g.value !== undefined ? { value: g.value } : g.pred !== undefined ? { pred: g.pred, predFile: e.loc.file } : {};
       if (g.cond >= 0 && e.cond[g.cond] !== undefined) {
         const { atom, neg } = atomOf(e.cond[g.cond]);
-        guards.push({ slot: s, nonnull: g.nonnull, branch: true, atom, whenTrue: g.nonnull !== neg });
-      } else guards.push({ slot: s, nonnull: g.nonnull, ...(g.cond >= 0 ? { branch: true } : {}) });
+        guards.push({ slot: s, nonnull: g.nonnull, ...value, branch: true, atom, whenTrue: g.nonnull !== neg });
+      } else guards.push({ slot: s, nonnull: g.nonnull, ...value, ...(g.cond >= 0 ? { branch: true } : {}) });
     }
     return { op, loc: e.loc, api: e.api, text, chain, cond: e.cond, guards, ...(e.reach ? { reach: e.reach } : {}) };
   }
@@ -849,7 +924,7 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
       const vg: Guard[] = [];
       for (const a of atoms) {
         const g = atomGuards.get(a);
-        if (g) vg.push({ slot: g.slot, nonnull: val[ix.get(a)!] ? g.whenTrue! : !g.whenTrue!, branch: true });
+        if (g) vg.push({ slot: g.slot, nonnull: val[ix.get(a)!] ? g.whenTrue! : !g.whenTrue!, ...(g.value !== undefined ? { value: g.value } : {}), ...(g.pred !== undefined ? { pred: g.pred, predFile: g.predFile } : {}), branch: true });
       }
       return (meta = { assume, vg });
     };
@@ -908,6 +983,14 @@ const HANDLERS = new WeakMap<object, Map<string, { variants: HandlerModel['varia
 /** The callback of an arm that names none, until bindArms finds the one bound to its member (`\0unbound:slot|member`). */
 const UNBOUND = '\u0000unbound:';
 interface Consulted { name: string; file: string; sum: object | null }
+
+/** resolve(), and else the one header of the run that defines `name` (a static inline every includer sees). */
+function resolveWithHeaders(index: Index, name: string, file: string): ReturnType<Index['resolve']> {
+  const ref = index.resolve(name, file);
+  if (ref) return ref;
+  const hs = index.functionsNamed(name).filter((r) => r.file.endsWith('.h'));
+  return hs.length === 1 ? hs[0] : null;
+}
 
 /** More choices than this over a handler's switches: the later switches' cases are taken all at once or not at all (as independent tests were). */
 const MAX_CASE_CHOICES = 48;

@@ -20,7 +20,7 @@
  * mirror are one state, which keeps the plain search's states, paths and traces, with fewer
  * states to reach them.
  */
-import { isUnder, type HandlerModel, type PinPolicy, type Slot, type Step, type TableModel, type Op } from './model';
+import { isUnder, type Guard, type HandlerModel, type PinPolicy, type Slot, type Step, type TableModel, type Op } from './model';
 import type { Loc } from '../facts/types';
 import type { Actor, Property, TraceStep, Violation } from './trace';
 
@@ -143,7 +143,8 @@ interface State {
   tasks: Task[];
   objs: Obj[];
   slots: Record<string, number>;
-  vals: Record<string, 0 | 1>;
+  /** 0 NULL, 1 set; 2 + i: holds TableModel.values.names[i] (tracked fields only) */
+  vals: Record<string, number>;
   /** slot instances holding zero-allocated objects: their pointer fields start NULL */
   zero: string[];
   entries: Entry[];
@@ -213,6 +214,9 @@ class Explorer {
   private pollfreeUsed: boolean;
   private shared: boolean;
   private maxFiles: number;
+  /** tracked values (TableModel.values): per slot, its fresh constants and their numbers in `vals` (any other value: OTHER) */
+  private fresh = new Map<string, Map<string, number>>();
+  private other = 2;
 
   constructor(private m: TableModel, private o: SimOptions) {
     const add = (key: string, h: HandlerModel | null) => {
@@ -234,6 +238,34 @@ class Explorer {
     // (task-owned objects are per task, not per file: one file shared by fork covers them)
     this.shared = this.stepList.some((s) => 'slot' in s.op && s.op.slot.startsWith('n:') && s.op.op !== 'deref');
     this.maxFiles = this.shared ? this.o.maxFiles : 1;
+    if (m.values) {
+      const ix = new Map(m.values.names.map((c, i) => [c, 2 + i]));
+      for (const [slot, cs] of Object.entries(m.values.fresh)) this.fresh.set(slot, new Map(cs.map((c) => [c, ix.get(c)!])));
+      this.other = 2 + m.values.names.length;
+      this.keys.vb = 3 + m.values.names.length;
+    }
+  }
+
+  /**
+   * Whether guard `g` can hold on slot instance `key`. A pointer test holds unless the state
+   * knows the other way. A value test `== F` for a fresh constant F (TableModel.values) holds
+   * while the field is not known to hold something else; any other value test can always hold
+   * (code outside the model may set those values at any time).
+   */
+  private holds(s: State, g: Guard, key: string): boolean {
+    if (g.value === undefined) {
+      const val = this.val(s, key);
+      return val === undefined || val > 1 || (val === 1) === g.nonnull;
+    }
+    const code = g.nonnull ? this.fresh.get(g.slot)?.get(g.value) : undefined;
+    if (code === undefined) return true;
+    const v = s.vals[key];
+    return v === undefined || v < 2 || v === code;
+  }
+
+  /** What a tracked field holding constant `c` is in `vals`: the fresh constant's number, else OTHER. */
+  private valCode(slot: string, c: string): number {
+    return this.fresh.get(slot)?.get(c) ?? this.other;
   }
 
   run(): SimResult {
@@ -627,15 +659,13 @@ class Explorer {
 
   private consistent(s: State, variant: HandlerModel['variants'][number], f: number, host: number | undefined, t: number): boolean {
     for (const g of variant.guards ?? []) {
-      const val = this.val(s, this.inst(g.slot, f, host, t));
-      if (val !== undefined && (val === 1) !== g.nonnull) return false;
+      if (!this.holds(s, g, this.inst(g.slot, f, host, t))) return false;
     }
     for (const st of variant.steps) {
       for (const g of st.guards) {
         // only a branch assumption can be contradicted; an early-return guard just skips the step
         if (!g.branch) continue;
-        const val = this.val(s, this.inst(g.slot, f, host, t));
-        if (val !== undefined && (val === 1) !== g.nonnull) return false;
+        if (!this.holds(s, g, this.inst(g.slot, f, host, t))) return false;
       }
     }
     return true;
@@ -688,12 +718,15 @@ class Explorer {
     const op = st.op;
     // a step whose guard the state contradicts does not happen (a guard on something this
     // run itself wrote was tested before the write: `if (p) return; p = alloc(); p->x = ...`)
+    let seen: [string, number][] | null = null;
     for (const g of st.guards) {
       const key = this.inst(g.slot, run.f, run.host, t);
       if (run.w?.some((w) => w === key || isUnder(key, w))) continue;
-      const val = this.val(s, key);
-      if (val !== undefined && (val === 1) !== g.nonnull) return false;
+      if (!this.holds(s, g, key)) return false;
+      // a tracked field seen holding a constant holds it now (outside code may move it on later)
+      if (g.value !== undefined && g.nonnull && this.fresh.has(g.slot)) (seen ??= []).push([key, this.valCode(g.slot, g.value)]);
     }
+    if (seen) for (const [key, v] of seen) s.vals[key] = v;
     const say = (message: string) => this.tr && out.push({ actor: A, event: st.api, handler: st.chain.join(' -> '), loc: st.loc, message });
     switch (op.op) {
       case 'alloc': {
@@ -759,7 +792,13 @@ class Explorer {
       }
       case 'store': {
         const key = this.inst(op.slot, run.f, run.host, t);
-        s.vals[key] = op.value === 'null' ? 0 : 1;
+        s.vals[key] = op.konst !== undefined && this.fresh.has(op.slot) ? this.valCode(op.slot, op.konst) : op.value === 'null' ? 0 : 1;
+        // another object that already existed: what the slot held is no longer reached through it
+        if (op.rebind) {
+          s.slots[key] = this.newObj(s, op.slot);
+          for (const k of Object.keys(s.vals)) if (isUnder(k, key)) delete s.vals[k];
+          s.zero = s.zero.filter((z) => z !== key && !isUnder(z, key));
+        }
         (run.w ??= []).push(key);
         return false;
       }
@@ -885,7 +924,7 @@ class Explorer {
   }
 
   /** What the state knows of a pointer: set, NULL, or (undefined) unknown. */
-  private val(s: State, key: string): 0 | 1 | undefined {
+  private val(s: State, key: string): number | undefined {
     const v = s.vals[key];
     if (v !== undefined) return v;
     // inside a zero-allocated object and not written since: NULL
@@ -1008,6 +1047,8 @@ const RUN_KINDS: Run['k'][] = ['open', 'io', 'select', 'epoll', 'fput', 'drain',
  * the smaller of the two as the state's identity where the exchange is a symmetry of the model.
  */
 class KeyEncoder {
+  /** values a `vals` entry can take (2: NULL or set; more with tracked constants) */
+  vb = 2;
   private b: number[] = [];
   /** interned id -> the id of the same instance on the other file (files #1 and #2 exchanged) */
   private swapped: number[] = [];
@@ -1123,7 +1164,7 @@ class KeyEncoder {
     const order = this.order;
     b.push(order.length);
     for (const o of order) { const O = s.objs[o]; b.push(this.sid(O.slot), O.st, O.pf ?? 0); }
-    this.sorted(Object.keys(s.vals).map((x) => this.ssid(x, sw) * 2 + s.vals[x]));
+    this.sorted(Object.keys(s.vals).map((x) => this.ssid(x, sw) * this.vb + s.vals[x]));
     this.sorted(s.zero.map((x) => this.ssid(x, sw)));
     b.push(s.deact ?? 0, s.removed ?? 0, s.active);
     this.sorted(Object.keys(s.locks).map((x) => this.sid(x) * 4 + s.locks[x]));

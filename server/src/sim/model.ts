@@ -45,7 +45,8 @@ export type Op =
   | { op: 'wake'; slot: Slot; wq: string; pollfree: boolean }
   | { op: 'notify' }
   | { op: 'deref'; slot: Slot }
-  | { op: 'store'; slot: Slot; value: 'null' | 'nonnull' }
+  /** konst: the field now holds this enumerator-like constant (a tracked value, TableModel.values) */
+  | { op: 'store'; slot: Slot; value: 'null' | 'nonnull'; konst?: string; /** the slot now holds another, existing object */ rebind?: true }
   | { op: 'breakActive' }
   | { op: 'unbreakActive' }
   | { op: 'lock'; lock: string }
@@ -71,10 +72,21 @@ export type Op =
    */
   | { op: 'fileRef'; slot: Slot };
 
-/** A pointer test the model can decide: `slot` is (not) NULL. */
+/**
+ * A test the model can decide: `slot` is (not) NULL; with `value`, `slot` holds (nonnull) or does
+ * not hold that constant (only for slots in TableModel.values; others are not kept).
+ */
 export interface Guard {
   slot: Slot;
   nonnull: boolean;
+  value?: string;
+  /**
+   * `pred(slot)` holds (nonnull) or not, for a predicate defined in the run (resolved from
+   * `predFile`); read at table level into a value test on a field of `slot` (Builder.trackValues),
+   * never seen by the search.
+   */
+  pred?: string;
+  predFile?: string;
   /** The guard explains one of the step's branch conditions (not an early return above it). */
   branch?: boolean;
   /** For branch guards: the condition's atom (`ctx->pages` for `if (!ctx->pages)`) and the slot's nullness when the atom holds. */
@@ -148,6 +160,14 @@ export interface TableModel {
   io: HandlerModel[];
   /** Async callbacks by function name. */
   callbacks: Record<string, HandlerModel>;
+  /**
+   * Fields whose value the model tracks: a constant that only ->open stores (on the object it is
+   * creating) is one a live object never gets back, so a test for it (`case INITIALIZING:`) fails
+   * once the field was seen holding anything else. `fresh` lists those constants per slot (only
+   * slots where one is tested); `names` numbers them. Every other constant may be set by code
+   * outside the model at any time: tests for them are not decided.
+   */
+  values?: { names: string[]; fresh: Record<Slot, string[]> };
   notes: string[];
 }
 

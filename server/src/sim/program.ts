@@ -116,7 +116,7 @@ export function simulateProgram(index: Index, ref: FunctionRef, policy: PinPolic
    * On the straight line, a step under conditions happens only when each condition is a test
    * that one of the line's own results is set (`if (mr) ibv_dereg_mr(mr);`): those succeeded.
    */
-  const onLine = (e: Effect) => e.cond.every((_, i) => (e.guards ?? []).some((g) => g.cond === i && g.nonnull && made.has(render(g.path))));
+  const onLine = (e: Effect) => e.cond.every((_, i) => (e.guards ?? []).some((g) => g.cond === i && g.nonnull && g.value === undefined && g.pred === undefined && made.has(render(g.path))));
   const usedFds = new Set<number>();
   const lowestFd = () => { let n = 3; while (usedFds.has(n)) n++; usedFds.add(n); return n; };
   /** The device context's release (ib_uverbs_close) destroys its registrations: their pages are unpinned. */
