@@ -4,7 +4,7 @@
  *   buildIndex(facts)                  -> Index            (cross-file summaries, table resolution)
  *   functionReport(index, name?)       -> facts + summaries for output
  */
-import { scanFunctions } from './facts/scan';
+import { attachPredicates, scanFunctions } from './facts/scan';
 import { normalize } from './syntax';
 import { compileKnowledge, extractFile, type CompiledKnowledge, type ExtractOptions } from './facts/extract';
 import type { ExtractLevel, FileFacts } from './facts/types';
@@ -166,6 +166,7 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
 function scannedFile(file: string, text: string): FileFacts {
   const t0 = performance.now();
   const functions = scanFunctions(file, text);
+  attachPredicates(functions, text);
   return { file, functions, tables: [], problems: [], stats: { bytes: text.length, errorNodes: 0, functions: functions.length, parseMs: 0, extractMs: performance.now() - t0 } };
 }
 

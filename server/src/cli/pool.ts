@@ -45,14 +45,14 @@ export function runJob(job: Job, options: AnalysisOptions): JobResult {
 /**
  * What the `tables` command keeps of a file: its tables, problems and counts, and per function
  * only what handler resolution reads (name, static, where the name is; loc kept for the
- * brace count). Parameters are dropped: on the whole tree they were most of the main thread's
+ * brace count), and for check's scanned files a predicate (FunctionFacts.predicate). Parameters are dropped: on the whole tree they were most of the main thread's
  * heap. The arrays are shared, so a message carries one empty array per file.
  */
 function forTables(facts: ExtractResult): ExtractResult {
   const none: never[] = [];
   return {
     ...facts,
-    functions: facts.functions.map((f) => ({ name: f.name, loc: f.loc, nameLoc: f.nameLoc, isStatic: f.isStatic, params: none, locals: none, effects: none })),
+    functions: facts.functions.map((f) => ({ name: f.name, loc: f.loc, nameLoc: f.nameLoc, isStatic: f.isStatic, params: none, locals: none, effects: none, ...(f.predicate ? { predicate: f.predicate } : {}) })),
   };
 }
 

@@ -6,6 +6,7 @@ import { normalize, parseC, type Node, type ParseResult } from '../syntax';
 import type { ApiRow, Knowledge, OpsStructRow, TableMacroRow, ValueRow } from '../knowledge/types';
 import type { Effect, EffectKind, ExtractLevel, FileFacts, FunctionFacts, Loc, OpsTable, Param, Problem, ReachLit, TableField, Term } from './types';
 import { addr, deref, field, render, root, rootOf, substitute, up } from './terms';
+import { attachPredicates } from './scan';
 
 export interface ExtractOptions {
   level: ExtractLevel;
@@ -156,6 +157,8 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
       if (sp && !walkFailed) cache.set(fn.node.startIndex, fn.node.endIndex, sp.row, sp.column, fn.clean, ff);
       facts.functions.push(ff);
     }
+    // (off the text, as for scanned files: the same predicates whichever way a file comes in)
+    if (effects) attachPredicates(facts.functions, norm.text);
   } catch (e) {
     problems.push({ severity: 'error', message: `extraction failed: ${(e as Error).message}` });
   } finally {
@@ -988,9 +991,6 @@ class EffectWalker {
   private fx = 0;
   /** Locals last set to an error constant (`err = -ENOMEM;`), where. */
   private errAt = new Map<string, number>();
-  /** `return` statements seen, and what the first says if the function is a predicate (FunctionFacts.predicate). */
-  private rets = 0;
-  private predicate: FunctionFacts['predicate'];
 
   constructor(
     private fn: FunctionFacts,
@@ -1039,7 +1039,6 @@ class EffectWalker {
     }
     if (this.promoted.size) this.promote();
     this.resolveEscapes();
-    if (this.rets === 1 && this.predicate) this.fn.predicate = this.predicate;
   }
 
   // --- control structure -> conditions
@@ -1844,13 +1843,7 @@ class EffectWalker {
 
   private ret(n: Node): void {
     const e = n.namedChildren[0];
-    this.rets++;
     if (!e) return;
-    // a predicate's one return, on the straight line: `return cl->state == MEI_FILE_CONNECTED;`
-    if (this.rets === 1 && this.fn.params.length === 1 && !this.regions.length && this.R === ALWAYS && e.type !== 'identifier' && e.type !== 'call_expression') {
-      const v = this.valueTestOf(e);
-      if (v && v.value !== undefined && rootOf(v.path)?.kind === 'param') this.predicate = { path: v.path, nonnull: v.nonnull, value: v.value };
-    }
     const t = this.term(e);
     if (t && t.t !== 'null') this.emit('return', n, { path: t, api: 'return' });
   }

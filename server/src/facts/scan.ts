@@ -13,7 +13,7 @@
  * normalised text (analysis.ts), which keeps the first live branch as the parser does, so that
  * a call never resolves to an `#else` stub the parse does not have.
  */
-import type { FunctionFacts, Loc } from './types';
+import type { FunctionFacts, Loc, Term } from './types';
 
 /** Names before a parenthesised group that are attributes, not the function's name. */
 const ATTRIBUTE = /^(?:__attribute__|__attribute|__declspec|__printf|__scanf|__aligned|__section|__alloc_size|__malloc|__acquires|__releases|__must_hold|__cond_acquires|__cond_releases|__no_sanitize_\w+|__diag_\w+|__counted_by|__nocfi|__weak|__packed|__ro_after_init|__cacheline_aligned\w*|__visible|noinline|__always_inline|__init|__exit|__cold|__hot|__noreturn|asm|__asm__|__asm|_Alignas|alignas)$/;
@@ -165,4 +165,34 @@ function lineIndex(text: string): (off: number) => { line: number; col: number }
     while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid] <= off) lo = mid; else hi = mid - 1; }
     return { line: lo + 1, col: off - starts[lo] + 1 };
   };
+}
+
+/**
+ * One-line predicates of a file's text: `bool f(const struct T *p) { return p->field == CONST; }`
+ * (or `!=`, or the constant first), as FunctionFacts.predicate by function name. Read off the
+ * (normalised) text the same way for files extracted in full and for files only scanned, so a
+ * predicate is the same whichever way the file came in.
+ */
+export function predicatesIn(text: string): Map<string, NonNullable<FunctionFacts['predicate']>> {
+  const out = new Map<string, NonNullable<FunctionFacts['predicate']>>();
+  if (!text.includes('return')) return out;
+  PRED.lastIndex = 0;
+  for (let m = PRED.exec(text); m; m = PRED.exec(text)) {
+    const [, name, struct, param, expr] = m;
+    const e = PRED_EXPR.exec(expr.trim()) ?? PRED_EXPR_REV.exec(expr.trim());
+    if (!e?.groups || e.groups.p !== param || out.has(name)) continue;
+    const root: Term = { t: 'root', name: param, kind: 'param', param: 0, type: `struct ${struct} *` };
+    out.set(name, { path: { t: 'field', base: root, name: e.groups.f, arrow: true }, nonnull: e.groups.op === '==', value: e.groups.c });
+  }
+  return out;
+}
+const PRED = /\b(?:bool|int)\s+(\w+)\s*\(\s*(?:const\s+)?struct\s+(\w+)\s*\*\s*(?:const\s+)?(\w+)\s*\)\s*\{\s*return\s+([^;{}]{1,160});\s*\}/g;
+const PRED_EXPR = /^\(?\s*(?<p>\w+)\s*->\s*(?<f>\w+)\s*(?<op>==|!=)\s*(?<c>[A-Z][A-Z0-9_]*[A-Z0-9])\s*\)?$/;
+const PRED_EXPR_REV = /^\(?\s*(?<c>[A-Z][A-Z0-9_]*[A-Z0-9])\s*(?<op>==|!=)\s*(?<p>\w+)\s*->\s*(?<f>\w+)\s*\)?$/;
+
+/** Set FunctionFacts.predicate on the functions `predicatesIn(text)` names. */
+export function attachPredicates(functions: FunctionFacts[], text: string): void {
+  const preds = predicatesIn(text);
+  if (!preds.size) return;
+  for (const f of functions) { const p = preds.get(f.name); if (p) f.predicate = p; }
 }

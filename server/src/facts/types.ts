@@ -182,8 +182,8 @@ export interface FunctionFacts {
   /** Locals with their declared types, where declared. */
   locals: Param[];
   /**
-   * A predicate: the body is one `return` of a field's comparison with a constant, rooted at the
-   * only parameter (`return cl->state == MEI_FILE_CONNECTED;`): `path == value` when nonnull.
+   * A predicate: `bool f(const struct T *p) { return p->field == CONST; }` (or `!=`), read off the
+   * text (facts/scan.ts predicatesIn): `path == value` when nonnull.
    */
   predicate?: { path: Term; nonnull: boolean; value: string };
   effects: Effect[];

@@ -541,9 +541,8 @@ class Builder {
       const key = `${g.pred}|${g.predFile}|${g.slot}|${g.nonnull}`;
       let r = read.get(key);
       if (r === undefined) {
+        // (a predicate is read off the text of scanned files too: no file is needed in full for it)
         const ref = resolveWithHeaders(this.index, g.pred, g.predFile!);
-        // (asking for its summary marks a definition known by name only as needed in full)
-        if (ref) this.index.summary(ref);
         const p = ref?.fn.predicate;
         const root = p && rootOf(p.path);
         const rest = p && root ? render(p.path).slice(root.name.length) : '';
