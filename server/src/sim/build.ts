@@ -533,6 +533,15 @@ class Builder {
         }
       }
     }
+    // nothing ->open stores: no value can be one only a new object gets, so every value and
+    // predicate test goes (the stripped steps are shared by every table: nothing new per table)
+    if (![...stored.values()].some((m) => [...m.values()].some((roles) => roles.has('open')))) {
+      for (const h of hs) for (const v of h?.variants ?? []) {
+        v.steps = plainSteps(v.steps);
+        if (v.guards) { const gs = plainGuards(v.guards); if (gs.length) v.guards = gs; else delete v.guards; }
+      }
+      return undefined;
+    }
     // predicates on an object some handler stores a constant into: read as value tests
     const read = new Map<string, Guard | null>();
     const asValue = (g: Guard): Guard | null => {
@@ -982,6 +991,27 @@ const HANDLERS = new WeakMap<object, Map<string, { variants: HandlerModel['varia
 /** The callback of an arm that names none, until bindArms finds the one bound to its member (`\0unbound:slot|member`). */
 const UNBOUND = '\u0000unbound:';
 interface Consulted { name: string; file: string; sum: object | null }
+
+/** Steps (and guard lists) without value and predicate tests, made once per list and shared. */
+const PLAIN_STEPS = new WeakMap<Step[], Step[]>();
+const PLAIN_STEP = new WeakMap<Step, Step>();
+const PLAIN_GUARDS = new WeakMap<Guard[], Guard[]>();
+const isPlain = (g: Guard) => g.value === undefined && g.pred === undefined;
+function plainGuards(gs: Guard[]): Guard[] {
+  if (gs.every(isPlain)) return gs;
+  let r = PLAIN_GUARDS.get(gs);
+  if (!r) PLAIN_GUARDS.set(gs, (r = gs.filter(isPlain)));
+  return r;
+}
+function plainSteps(steps: Step[]): Step[] {
+  let r = PLAIN_STEPS.get(steps);
+  if (r) return r;
+  r = steps.some((st) => !st.guards.every(isPlain))
+    ? steps.map((st) => { if (st.guards.every(isPlain)) return st; let p = PLAIN_STEP.get(st); if (!p) PLAIN_STEP.set(st, (p = { ...st, guards: plainGuards(st.guards) })); return p; })
+    : steps;
+  PLAIN_STEPS.set(steps, r);
+  return r;
+}
 
 /** resolve(), and else the one header of the run that defines `name` (a static inline every includer sees). */
 function resolveWithHeaders(index: Index, name: string, file: string): ReturnType<Index['resolve']> {
