@@ -21,56 +21,49 @@ const NOT_A_NAME = new Set(['if', 'while', 'for', 'switch', 'return', 'sizeof', 
 
 /** The text with comments, string and char literals and preprocessor lines replaced by spaces (newlines kept). */
 export function blankNonCode(text: string): string {
-  const out = text.split('');
+  // (UTF-16 units edited in place and decoded once: a string per character was most of the scan)
+  const b = Buffer.from(text, 'utf16le');
+  const out = new Uint16Array(b.buffer, b.byteOffset, text.length);
   const n = text.length;
+  const NL = 10, SP = 32, TAB = 9, HASH = 35, SLASH = 47, STAR = 42, BSL = 92, DQ = 34, SQ = 39;
+  const blank = (from: number, to: number) => { for (let k = from; k < to; k++) if (out[k] !== NL) out[k] = SP; };
+  const closeComment = (from: number) => { const end = text.indexOf('*/', from); return end < 0 ? n : end + 2; };
   let i = 0;
   let lineStart = true;
   while (i < n) {
-    const c = text[i];
-    if (c === '\n') { lineStart = true; i++; continue; }
-    if (lineStart && (c === ' ' || c === '\t')) { i++; continue; }
-    if (lineStart && c === '#') {
+    const c = out[i];
+    if (c === NL) { lineStart = true; i++; continue; }
+    if (lineStart && (c === SP || c === TAB)) { i++; continue; }
+    if (lineStart && c === HASH) {
       // a directive, with its backslash continuations (and comments inside it)
-      while (i < n && text[i] !== '\n') {
-        if (text[i] === '\\' && text[i + 1] === '\n') { out[i] = ' '; i += 2; continue; }
-        if (text[i] === '/' && text[i + 1] === '*') {
-          const end = text.indexOf('*/', i + 2);
-          const stop = end < 0 ? n : end + 2;
-          for (let k = i; k < stop; k++) if (text[k] !== '\n') out[k] = ' ';
-          i = stop;
-          continue;
-        }
-        out[i] = ' ';
+      while (i < n && out[i] !== NL) {
+        if (out[i] === BSL && out[i + 1] === NL) { out[i] = SP; i += 2; continue; }
+        if (out[i] === SLASH && out[i + 1] === STAR) { const stop = closeComment(i + 2); blank(i, stop); i = stop; continue; }
+        out[i] = SP;
         i++;
       }
       continue;
     }
     lineStart = false;
-    if (c === '/' && text[i + 1] === '*') {
-      const end = text.indexOf('*/', i + 2);
-      const stop = end < 0 ? n : end + 2;
-      for (let k = i; k < stop; k++) if (text[k] !== '\n') out[k] = ' ';
-      i = stop;
+    if (c === SLASH && out[i + 1] === STAR) { const stop = closeComment(i + 2); blank(i, stop); i = stop; continue; }
+    if (c === SLASH && out[i + 1] === SLASH) {
+      while (i < n && out[i] !== NL) { out[i] = SP; i++; }
       continue;
     }
-    if (c === '/' && text[i + 1] === '/') {
-      while (i < n && text[i] !== '\n') { out[i] = ' '; i++; }
-      continue;
-    }
-    if (c === '"' || c === '\'') {
-      out[i] = ' ';
+    if (c === DQ || c === SQ) {
+      out[i] = SP;
       i++;
-      while (i < n && text[i] !== c && text[i] !== '\n') {
-        if (text[i] === '\\' && i + 1 < n) { out[i] = ' '; i++; if (text[i] === '\n') continue; }
-        out[i] = ' ';
+      while (i < n && out[i] !== c && out[i] !== NL) {
+        if (out[i] === BSL && i + 1 < n) { out[i] = SP; i++; if (out[i] === NL) continue; }
+        out[i] = SP;
         i++;
       }
-      if (i < n && text[i] === c) { out[i] = ' '; i++; }
+      if (i < n && out[i] === c) { out[i] = SP; i++; }
       continue;
     }
     i++;
   }
-  return out.join('');
+  return b.toString('utf16le');
 }
 
 /** Function definitions by scanning (see the file comment); effects, params and locals are left empty. */
@@ -84,23 +77,26 @@ export function scanFunctions(file: string, text: string): FunctionFacts[] {
   /** the last line start at depth 0 that is not indented (a header begins at one) */
   let lastTop = 0;
   let pending: { name: string; at: number; isStatic: boolean; start: number } | null = null;
-  for (let i = 0; i < code.length; i++) {
-    const c = code[i];
+  const n = code.length;
+  for (let i = 0; i < n; i++) {
+    const c = code.charCodeAt(i);
+    // (only these characters matter; everything else is skipped at once)
+    if (c !== 40 && c !== 41 && c !== 123 && c !== 125 && c !== 59 && c !== 10) continue;
     // parentheses count only between definitions (`#ifdef` halves leave bodies unbalanced)
-    if (c === '(') { if (depth === 0) paren++; }
-    else if (c === ')') { if (depth === 0 && paren > 0) paren--; }
-    else if (c === '{') {
+    if (c === 40) { if (depth === 0) paren++; }
+    else if (c === 41) { if (depth === 0 && paren > 0) paren--; }
+    else if (c === 123) {
       // kernel style opens a definition with `{` in column 0 and closes it with `}` there: an
       // `#ifdef` with a brace in each half cannot push a column-0 brace off depth 0
-      const col0 = i === 0 || code[i - 1] === '\n';
+      const col0 = i === 0 || code.charCodeAt(i - 1) === 10;
       if (col0 && depth > 0) { depth = 0; pending = null; headerStart = lastTop; paren = 0; }
       if (depth === 0) {
         pending = paren === 0 ? declarator(code, headerStart, i) : null;
         paren = 0;
       }
       depth++;
-    } else if (c === '}') {
-      if (i === 0 || code[i - 1] === '\n') depth = Math.min(depth, 1);
+    } else if (c === 125) {
+      if (i === 0 || code.charCodeAt(i - 1) === 10) depth = Math.min(depth, 1);
       if (depth > 0) depth--;
       if (depth === 0) {
         if (pending) {
@@ -113,11 +109,13 @@ export function scanFunctions(file: string, text: string): FunctionFacts[] {
         headerStart = i + 1;
         paren = 0;
       }
-    } else if (c === ';' && depth === 0) {
-      headerStart = i + 1;
-      paren = 0;
+    } else if (c === 59) {
+      if (depth === 0) { headerStart = i + 1; paren = 0; }
+    } else if (depth === 0 && i + 1 < n) {
+      // a newline: the next line starts at the top when it is not indented
+      const d = code.charCodeAt(i + 1);
+      if (d !== 32 && d !== 9 && d !== 10) lastTop = i + 1;
     }
-    if (c === '\n' && depth === 0 && code[i + 1] !== undefined && code[i + 1] !== ' ' && code[i + 1] !== '\t' && code[i + 1] !== '\n') lastTop = i + 1;
   }
   return out;
 }
@@ -159,7 +157,7 @@ function declarator(code: string, start: number, brace: number): { name: string;
 
 function lineIndex(text: string): (off: number) => { line: number; col: number } {
   const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
   return (off: number) => {
     let lo = 0, hi = starts.length - 1;
     while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (starts[mid] <= off) lo = mid; else hi = mid - 1; }
