@@ -92,6 +92,9 @@ export function worthSimulating(m: TableModel): string | null {
  * still reports anything this misses (registrations, resolution it does not follow) through
  * `Index.needed`.
  */
+/** The table fields whose handlers buildModel turns into programs (and so summarises). */
+const MODELLED_ROLES = new Set(['open', 'release', 'poll', 'io']);
+
 export function reachablePartialFiles(index: Index, maxDepth = DEFAULT_SUMMARY_OPTIONS.maxDepth): string[] {
   const need = new Set<string>();
   const depthOf = new Map<FunctionFacts, number>();
@@ -105,6 +108,8 @@ export function reachablePartialFiles(index: Index, maxDepth = DEFAULT_SUMMARY_O
   };
   for (const t of index.tables()) {
     for (const f of t.fields) {
+      // only the handlers a model runs (sim/build.ts): the others are never summarised
+      if (!MODELLED_ROLES.has(f.role)) continue;
       const m = /^&?\s*([A-Za-z_]\w*)$/.exec(f.value.trim());
       if (m) visit(index.resolve(m[1], t.loc.file), 0);
     }
