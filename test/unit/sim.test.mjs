@@ -139,7 +139,8 @@ test('sim: a task-owned waitqueue freed without POLLFREE -> P1-epoll (epoll entr
 });
 
 // P2 / P10: a handler that broke its active protection uses of->priv after removal released it
-const cgTable = () => tableOf('cftype', 'demo_files[0]', { write: 'p_write', release: 'p_release' });
+// (with .file_offset: cgroup_file_show() can hide the file while its cgroup lives)
+const cgTable = (hideable = true) => tableOf('cftype', 'demo_files[0]', { write: 'p_write', release: 'p_release', ...(hideable ? { file_offset: 'offsetof(struct demo, file)' } : {}) });
 const ctxPath = ARW(ARW(P('of', 0, 'struct kernfs_open_file *'), 'priv'), 'state');
 const kn = ARW(P('of', 0, 'struct kernfs_open_file *'), 'kn');
 const writeFn = (guards) => fn('p_write', [['of', 'struct kernfs_open_file *'], ['buf', 'char *'], ['n', 'size_t'], ['off', 'loff_t']], [
@@ -182,6 +183,26 @@ test('sim: cgroup severing holds cgroup_mutex; the writer is overtaken only whil
   const at = (re) => m.findIndex((x) => re.test(x));
   const waits = at(/waits for cgroup_mutex/), sever = at(/holding cgroup_mutex/), done = at(/every open file has been released/), takes = at(/takes cgroup_mutex again/);
   assert.ok(waits >= 0 && waits < sever && sever < done && done < takes && takes < m.length - 1, m.join('\n'));
+});
+
+// Without .file_offset only rmdir severs the file: cgroup_destroy_locked() marks the cgroup dead
+// under cgroup_mutex before kernfs_remove(), so a cgroup_kn_lock_live() that gets the mutex after
+// that returns NULL and the writer returns without touching of->priv.
+test('sim: an rmdir-only cgroup file: the writer waiting in cgroup_kn_lock_live() finds the cgroup dead -> no violation', () => {
+  const rel = fn('p_release', [['of', 'struct kernfs_open_file *']], []);
+  const { model, r } = run([writeFn(false), rel], cgTable(false));
+  assert.equal(model.rmdirOnly, true);
+  assert.equal(r.status, 'complete');
+  assert.deepEqual(r.violations, []);
+  // the same handler on a hideable file is the P2 above; the lock is what decides
+  assert.equal(run([writeFn(false), rel], cgTable(true)).model.rmdirOnly, undefined);
+  // a plain mutex taken after breaking active protection has no liveness check: still P2
+  const plain = fn('p_write', [['of', 'struct kernfs_open_file *'], ['buf', 'char *'], ['n', 'size_t'], ['off', 'loff_t']], [
+    eff('breakActive', kn, { api: 'kernfs_break_active_protection' }), eff('lock', kn, { api: 'mutex_lock' }),
+    eff('publish', ctxPath, { api: 'smp_store_release', value: G('x') }),
+    eff('unlock', kn, { api: 'mutex_unlock' }), eff('unbreakActive', kn, { api: 'kernfs_unbreak_active_protection' }),
+  ]);
+  assert.deepEqual(props(run([plain, rel], cgTable(false)).r), ['P2']);
 });
 
 test('sim: a writer that re-reads of->priv under cgroup_mutex after release cleared it -> no violation', () => {

@@ -329,6 +329,14 @@ export const PROVIDER_GLUE = {
   cgroupSeverLock: 'cgroup_mutex',
   /** Calls whose lock is implied, not an argument: the lock each one takes or drops. */
   impliedLocks: { cgroup_lock: 'cgroup_mutex', cgroup_unlock: 'cgroup_mutex', cgroup_kn_lock_live: 'cgroup_mutex', cgroup_kn_unlock: 'cgroup_mutex' } as Record<string, string>,
+  /**
+   * Locks that fail once the cgroup is dead: cgroup_kn_lock_live() takes cgroup_mutex, sees
+   * cgroup_is_dead() after cgroup_destroy_locked() and returns NULL (kernel/cgroup/cgroup.c);
+   * its callers return at once.
+   */
+  liveLocks: ['cgroup_kn_lock_live'],
+  /** A cftype field without which cgroup_file_show() cannot hide the file (it needs the struct cgroup_file). */
+  cgroupFileHandle: 'file_offset',
   kernfsDefaultPoll: 'kernfs_generic_poll',
   procfsRemovers: ['remove_proc_entry', 'proc_remove', 'remove_proc_subtree'],
   /** allocators that return zeroed memory */

@@ -159,6 +159,7 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
     provider, severable, severReason: opts.severable !== undefined ? 'set by the caller' : p.reason,
     ...(OBJECT_TABLES.has(table.kind) ? { object: OBJECT_TABLES.get(table.kind)!.noun } : {}),
     ...(severLock ? { severLock } : {}),
+    ...(kernfsGlue && severable && !table.fields.some((f) => f.field === PROVIDER_GLUE.cgroupFileHandle) ? { rmdirOnly: true as const } : {}),
     ...(exposure ? { moduleUnprotected: true, exposure } : {}),
     open, release, poll, io, callbacks, defined, notes: b.notes,
     ...(values ? { values } : {}),
@@ -478,7 +479,7 @@ class Builder {
         const implied = Object.prototype.hasOwnProperty.call(PROVIDER_GLUE.impliedLocks, e.api) ? PROVIDER_GLUE.impliedLocks[e.api] : undefined;
         const s = implied ?? (path ? (this.slot(path, anchors) ?? render(path)) : e.api);
         const l = s.startsWith('f:') || s.startsWith('n:') ? s : `n:${s.replace(/^&/, '')}`;
-        push({ op: e.kind, lock: l });
+        push(e.kind === 'lock' && PROVIDER_GLUE.liveLocks.includes(e.api) ? { op: 'lock', lock: l, live: true } : { op: e.kind, lock: l });
         break;
       }
       case 'asyncArm': {

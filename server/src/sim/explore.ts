@@ -671,6 +671,11 @@ class Explorer {
     return true;
   }
 
+  /** A live lock (cgroup_kn_lock_live) once removal of an rmdir-only cgroup file began: it fails. */
+  private deadCgroup(s: State, op: Op): boolean {
+    return op.op === 'lock' && !!op.live && !!this.m.rmdirOnly && !!s.deact;
+  }
+
   private canResume(s: State, r: Run): boolean {
     if (r.gp !== undefined) return false;
     if (r.lk !== undefined && s.locks[r.lk] !== undefined) return false;
@@ -680,8 +685,16 @@ class Explorer {
   private resume(s: State, t: number, out: TraceStep[]): void {
     const run = t === KW ? s.kw! : s.tasks[t].run!;
     const h = this.handlers.get(run.h)!;
-    if (run.lk !== undefined) { s.locks[run.lk] = t; this.tr && out.push({ actor: ACTORS[t], event: 'lock', handler: h.name, message: `takes ${run.lk.slice(2)} again` }); delete run.lk; }
     const steps = h.variants[run.v].steps;
+    if (run.lk !== undefined) {
+      const waited = steps[run.i - 1]?.op;
+      if (waited?.op === 'lock' && this.deadCgroup(s, waited)) {
+        // cgroup_kn_lock_live(): the cgroup died meanwhile; it drops the mutex and returns NULL
+        delete run.lk;
+        run.i = steps.length;
+        this.tr && out.push({ actor: ACTORS[t], event: 'lock', handler: h.name, message: `gets ${waited.lock.slice(2)}, finds the cgroup dead (removed) and returns: the handler fails` });
+      } else { s.locks[run.lk] = t; this.tr && out.push({ actor: ACTORS[t], event: 'lock', handler: h.name, message: `takes ${run.lk.slice(2)} again` }); delete run.lk; }
+    }
     while (run.i < steps.length) {
       const st = steps[run.i++];
       const y = this.exec(s, t, run, st, out);
@@ -816,6 +829,11 @@ class Explorer {
           return true;
         }
         if (s.locks[l] !== undefined && s.locks[l] !== t) { run.lk = l; return true; }
+        if (this.deadCgroup(s, op)) {
+          run.i = this.handlers.get(run.h)!.variants[run.v].steps.length;
+          this.tr && say(`finds the cgroup dead (removed) and returns: the handler fails`);
+          return false;
+        }
         s.locks[l] = t;
         return false;
       }

@@ -49,7 +49,8 @@ export type Op =
   | { op: 'store'; slot: Slot; value: 'null' | 'nonnull'; konst?: string; /** the slot now holds another, existing object */ rebind?: true }
   | { op: 'breakActive' }
   | { op: 'unbreakActive' }
-  | { op: 'lock'; lock: string }
+  /** live: fails once the node's cgroup is dead (TableModel.rmdirOnly), and the handler returns */
+  | { op: 'lock'; lock: string; live?: true }
   | { op: 'unlock'; lock: string }
   | { op: 'asyncArm'; slot: Slot; callback: string; mechanism: string }
   | { op: 'asyncCancel'; slot: Slot }
@@ -141,6 +142,12 @@ export interface TableModel {
    * that removes or hides a file (cgroup_destroy_locked, cgroup_file_show) runs under cgroup_mutex.
    */
   severLock?: string;
+  /**
+   * A cgroup file that only its cgroup's removal (rmdir) severs: no cftype.file_offset, so
+   * cgroup_file_show() cannot hide it while the cgroup lives. A live lock taken after severing
+   * began finds the cgroup dead.
+   */
+  rmdirOnly?: true;
   /**
    * An object table (vfio_iommu_driver_ops, ib_device_ops): each "file" of the model is one
    * object ->open returned, and ->release ends it; what to call it in messages.
