@@ -76,7 +76,7 @@ export interface CheckResult {
 /** Does the model have what a violation needs (a free, and a registration, async arm or use)? */
 export function worthSimulating(m: TableModel): string | null {
   const ops = new Set<string>();
-  for (const h of [m.open, m.release, m.poll, ...m.io, ...Object.values(m.callbacks)]) {
+  for (const h of [m.open, m.release, m.poll, ...m.io, ...Object.values(m.callbacks), m.remove]) {
     for (const v of h?.variants ?? []) for (const s of v.steps) ops.add(s.op.op);
   }
   if (ops.has('pin')) return null;
@@ -310,7 +310,7 @@ function noteSlow(stats: CheckStats, table: { name: string; index?: number; loc:
 
 function confidenceOf(m: TableModel, r: SimResult | null): Confidence {
   if (r && r.status !== 'complete') return 'low';
-  const hs = [m.open, m.release, m.poll, ...m.io];
+  const hs = [m.open, m.release, m.poll, ...m.io, m.remove];
   if (hs.some((h) => h?.incomplete)) return 'medium';
   return 'high';
 }

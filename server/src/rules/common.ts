@@ -13,6 +13,7 @@ export function whoFrees(v: Violation, m: TableModel): string {
     case 'fput': return `${h} (->release at the last fput)`;
     case 'io': return `${h} (a read/write/ioctl handler, while other files or tasks still poll)`;
     case 'async': return `${h} (an async callback)`;
+    case 'remove': return `${h} (the driver's ->remove, which runs when the device is unbound, with files still open)`;
     default: return h;
   }
 }
@@ -21,6 +22,7 @@ export function baseRelated(v: Violation, m: TableModel): Related[] {
   const rel: Related[] = [];
   if (v.registration) rel.push({ loc: v.registration.loc, message: `${v.registration.kind === 'select' ? 'select/poll' : 'epoll'} registers on the waitqueue here (${chainText(v.registration.chain)})` });
   rel.push({ loc: m.table.loc, message: `ops table ${tableLabel(m)} (${m.table.kind}${m.provider !== 'vfs' ? `, ${m.provider} semantics` : ''})` });
+  if (v.free?.event === 'remove' && m.driver) rel.push({ loc: m.driver.loc, message: `driver ${m.driver.name} (${m.driver.kind}): its ->remove ends the device while files stay open` });
   return rel;
 }
 

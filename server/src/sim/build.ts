@@ -133,8 +133,15 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
   b.bindArms(Object.values(callbacks));
   const defined = [open, release, poll, ...io].filter((h): h is HandlerModel => !!h && !!h.loc).map((h) => ({ field: h.field, name: h.name, loc: h.loc! }));
   const severLock = kernfsGlue && severable ? `n:${PROVIDER_GLUE.cgroupSeverLock}` : undefined;
-  const values = b.trackValues([open, release, poll, ...io, ...Object.values(callbacks)]);
-  b.keepInteresting([open, release, poll, ...io, ...Object.values(callbacks)], severLock);
+  // a driver's ->remove that frees the device state the files use (a misc/char device of the same file)
+  const dev = table.kind === 'file_operations' ? b.deviceRemove([open, release, poll, ...io, ...Object.values(callbacks)], index, file) : null;
+  if (dev) {
+    b.bindArms([dev.remove]);
+    for (const name of b.callbackNames()) if (!callbacks[name]) { const h = b.handler('async', 'callback', name); if (h) callbacks[name] = h; }
+  }
+  const all = [open, release, poll, ...io, ...Object.values(callbacks), ...(dev ? [dev.remove] : [])];
+  const values = b.trackValues(all);
+  b.keepInteresting(all, severLock);
   // an io handler with nothing left changes nothing; a path (variant) with the same operations
   // under the same guards as a path of an earlier io handler is the same event (compat_ioctl
   // calling the ioctl handler, read and read_iter sharing a helper): explored once
@@ -163,10 +170,14 @@ export function buildModel(table: OpsTable, index: Index, file: string, opts: Bu
     ...(exposure ? { moduleUnprotected: true, exposure } : {}),
     open, release, poll, io, callbacks, defined, notes: b.notes,
     ...(values ? { values } : {}),
+    ...(dev && dev.remove.variants.some((v) => v.steps.length) ? { remove: dev.remove, driver: dev.driver } : {}),
   };
 }
 
 interface Synth { op: Op; api: string; text: string }
+
+/** Driver tables whose ->remove ends a device's lifetime. */
+const DRIVER_TABLES = new Set<string>(['platform_driver', 'pci_driver', 'usb_driver']);
 
 /** What the kernel hands a handler, by parameter index (or `local:<name>` for an object table's locals): slot prefixes such as `f:file`. */
 type Anchors = Map<number | string, string>;
@@ -204,6 +215,46 @@ class Builder {
   private bindings = new Map<string, string>();
   /** The RCU callbacks whose summaries a handler's steps depend on (callbackFrees), as read. */
   private consulted: Consulted[] = [];
+
+  /** For a driver's ->remove: the device struct's pointee type -> the slot the files reach it at. */
+  private device: Map<string, string> | null = null;
+
+  /**
+   * The ->remove of a driver in this file whose device the table's files reach: the table is
+   * handed to misc/cdev from this file (or a `.fops = &table` store), and the handlers reach
+   * the device state as `container_of(file->private_data, struct T, member)` (the miscdevice
+   * misc_open puts there) or `container_of(inode->i_cdev, struct T, member)`. Those slots are
+   * the device's, shared by every file (made node slots here); ->remove's pointers of type
+   * `struct T *` are that slot.
+   */
+  deviceRemove(hs: (HandlerModel | null)[], index: Index, file: string): { remove: HandlerModel; driver: NonNullable<TableModel['driver']> } | null {
+    const ff = index.fileFacts(file);
+    if (!ff) return null;
+    const registered = ff.fopsAssigned?.some((x) => x.name === this.table.name)
+      || index.exposures(this.table.name).some((x) => x.file === file && (x.registry === 'misc' || x.registry === 'cdev'));
+    if (!registered) return null;
+    const drivers = ff.tables.filter((t) => DRIVER_TABLES.has(t.kind) && t.fields.some((f) => f.role === 'remove' && f.handler));
+    if (drivers.length !== 1) return null;
+    const DEV = /^[fn]:(container_of\((?:file->private_data|inode->i_cdev), (struct \w+), [\w.]+\))/;
+    const device = new Map<string, string>();
+    const seen = (slot: string) => { const m = DEV.exec(slot); if (m && !device.has(m[2])) device.set(m[2], `n:${m[1]}`); };
+    for (const h of hs) for (const v of h?.variants ?? []) for (const st of v.steps) { if ('slot' in st.op) seen(st.op.slot); for (const g of st.guards) seen(g.slot); }
+    if (!device.size) return null;
+    const d = drivers[0];
+    const rf = d.fields.find((f) => f.role === 'remove' && f.handler)!;
+    this.device = device;
+    let remove: HandlerModel | null;
+    try { remove = this.handler('remove', rf.field, rf.handler); } finally { this.device = null; }
+    if (!remove) return null;
+    // the files' view of the device: one object for every file (what misc_open / the cdev hands out)
+    const shared = (slot: string) => (slot.startsWith('f:') && DEV.test(slot) ? `n:${slot.slice(2)}` : slot);
+    for (const h of hs) for (const v of h?.variants ?? []) {
+      if (!v.steps.some((st) => ('slot' in st.op && shared(st.op.slot) !== st.op.slot) || st.guards.some((g) => shared(g.slot) !== g.slot))) continue;
+      v.steps = v.steps.map((st) => ({ ...st, op: 'slot' in st.op ? { ...st.op, slot: shared(st.op.slot) } as Op : st.op, guards: st.guards.map((g) => ({ ...g, slot: shared(g.slot) })) }));
+      if (v.guards) v.guards = v.guards.map((g) => ({ ...g, slot: shared(g.slot) }));
+    }
+    return { remove, driver: { name: d.index !== undefined ? `${d.name}[${d.index}]` : d.name, kind: d.kind, loc: d.loc } };
+  }
 
   /** Object tables (vfio_iommu_driver_ops, ib_device_ops): the object's own type (`struct mthca_mr`), from what ->open returns. */
   private object: { params: Record<string, number>; type: string | null } | null = null;
@@ -277,7 +328,7 @@ class Builder {
         // the same handler in many tables (seq_lseek, single_release, a driver's ioctl as its
         // .unlocked_ioctl and .compat_ioctl) is one program per table kind and role: built once
         // per summary object (the index makes a new one when it drops the old)
-        const key = `${this.table.kind}|${role}|${this.object ? `${field}|${this.object.type ?? ''}` : ''}`;
+        const key = `${this.table.kind}|${role}|${this.object ? `${field}|${this.object.type ?? ''}` : ''}${this.device ? `|${[...this.device].join(',')}` : ''}`;
         let byKey = HANDLERS.get(sum);
         let hit = byKey?.get(key);
         // (the steps also read the summaries of RCU callbacks: the same ones, or build again)
@@ -361,6 +412,13 @@ class Builder {
         if (s?.startsWith('f:obj')) into.set(e.value.name, [...(into.get(e.value.name) ?? []), s]);
       }
       for (const [name, slots] of into) if (new Set(slots).size === 1) a.set(`local:${name}`, slots[0]);
+      return a;
+    }
+    if (role === 'remove' && this.device) {
+      // a driver's ->remove: its pointers to the device struct are the files' device slot
+      const dev = this.device;
+      fn.params.forEach((p, i) => { const t = pointee(p.type); const s = t && dev.get(t); if (s) a.set(i, s); });
+      for (const l of fn.locals) { const t = pointee(l.type); const s = t && dev.get(t); if (s) a.set(`local:${l.name}`, s); }
       return a;
     }
     const kernfs = this.table.kind === 'cftype' || this.table.kind === 'kernfs_ops';

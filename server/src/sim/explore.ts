@@ -99,7 +99,7 @@ interface Run {
   /** waiting to take this lock */
   lk?: string;
   /** what to do when the handler returns */
-  k: 'open' | 'io' | 'select' | 'epoll' | 'fput' | 'drain' | 'async' | 'poll';
+  k: 'open' | 'io' | 'select' | 'epoll' | 'fput' | 'drain' | 'async' | 'poll' | 'remove';
   /** objects this invocation freed (a handler may touch its own frees on error paths) */
   fr: number[];
   /** async item host, for callbacks */
@@ -150,6 +150,8 @@ interface State {
   entries: Entry[];
   deact?: 1;
   removed?: 1;
+  /** the driver's ->remove has run (the device is unbound: no new opens) */
+  unbound?: 1;
   active: number;
   on: number; // kernfs open node object, -1 none
   pend: number[];
@@ -197,7 +199,8 @@ class Found {
  * result, traces included; the table's name, location, notes and structural fields are not read.
  */
 export function searchKey(m: TableModel): string {
-  return JSON.stringify([m.table.kind, m.provider, m.severable, m.severLock ?? null, m.pinPolicy ?? null, m.open, m.release, m.poll, m.io, m.callbacks]);
+  return JSON.stringify([m.table.kind, m.provider, m.severable, m.severLock ?? null, m.pinPolicy ?? null, m.open, m.release, m.poll, m.io, m.callbacks,
+    m.values ?? null, m.rmdirOnly ?? null, m.remove ?? null, m.driver?.name ?? null]);
 }
 
 export function simulate(model: TableModel, options: Partial<SimOptions> = {}): SimResult {
@@ -229,6 +232,7 @@ class Explorer {
     add('poll', m.poll);
     m.io.forEach((h, i) => add(`io${i}`, h));
     for (const [name, h] of Object.entries(m.callbacks)) add(`cb:${name}`, h);
+    if (m.remove) add('remove', m.remove);
     this.kernfsLike = m.provider === 'kernfs' || m.provider === 'procfs';
     const policy = o.pinPolicy ?? m.pinPolicy;
     this.leasePolicy = !!policy && policy !== 'upstream';
@@ -400,7 +404,7 @@ class Explorer {
       if (T.work.length) { ev.push(['fput', (s, out) => this.taskWork(s, t, out), 'release']); continue; }
       // open
       // task B opens only when files share state; otherwise it gets task A's file by fork
-      if ((t === 0 || this.shared) && T.fds.length < 2 && s.files.length < this.maxFiles && !(this.kernfsLike && s.deact)) {
+      if ((t === 0 || this.shared) && T.fds.length < 2 && s.files.length < this.maxFiles && !(this.kernfsLike && s.deact) && !s.unbound) {
         ev.push(['open', (s, out) => this.open(s, t, out), 'open', [s.files.length, t]]);
       }
       for (let i = 0; i < T.fds.length; i++) {
@@ -427,6 +431,14 @@ class Explorer {
           if (this.pollfreeUsed) ev.push(['epoll-del', (s, out) => this.epollDelBegin(s, t, owner, f, out)]);
           else ev.push(['epoll-del', (s, out) => { this.epollDelBegin(s, t, owner, f, out); this.epollDelEnd(s, t, out); }]);
         }
+      }
+      // unbinding the driver (sysfs unbind, hot unplug): ->remove runs once, whatever files are open
+      if (t === 1 && m.remove && !s.unbound && s.files.some((f) => f.st < 2)) {
+        ev.push(['unbind', (s, out) => {
+          s.unbound = 1;
+          this.tr && out.push({ actor: A, event: 'unbind', message: `the device is unbound (sysfs unbind or hot unplug): ${m.driver ? `${m.driver.name}.` : ''}${m.remove!.field} runs with ${s.files.filter((f) => f.st < 2).length} file(s) still open; misc_deregister()/cdev_del() do not wait for them` });
+          this.call(s, t, 'remove', 0, 'remove', out, 'driver ->remove');
+        }, 'remove']);
       }
       // the remover: rmdir / kernfs_remove / remove_proc_entry
       const sl = m.severLock;
@@ -1051,7 +1063,7 @@ function violationKey(v: Omit<Violation, 'trace'>): string {
   return `${v.property}|${v.object}|${f}`;
 }
 
-const RUN_KINDS: Run['k'][] = ['open', 'io', 'select', 'epoll', 'fput', 'drain', 'async', 'poll'];
+const RUN_KINDS: Run['k'][] = ['open', 'io', 'select', 'epoll', 'fput', 'drain', 'async', 'poll', 'remove'];
 
 /**
  * The identity of a state for hashing: everything but who freed an object and which step
@@ -1184,7 +1196,7 @@ class KeyEncoder {
     for (const o of order) { const O = s.objs[o]; b.push(this.sid(O.slot), O.st, O.pf ?? 0); }
     this.sorted(Object.keys(s.vals).map((x) => this.ssid(x, sw) * this.vb + s.vals[x]));
     this.sorted(s.zero.map((x) => this.ssid(x, sw)));
-    b.push(s.deact ?? 0, s.removed ?? 0, s.active);
+    b.push(s.deact ?? 0, s.removed ?? 0, s.unbound ?? 0, s.active);
     this.sorted(Object.keys(s.locks).map((x) => this.sid(x) * 4 + s.locks[x]));
     this.sorted(s.pins.map((p) => this.ssid(p.k, sw)));
     this.sorted(s.leases.map((x) => this.ssid(x, sw)));
@@ -1262,6 +1274,7 @@ function clone(s: State): State {
   };
   if (s.deact) c.deact = s.deact;
   if (s.removed) c.removed = s.removed;
+  if (s.unbound) c.unbound = s.unbound;
   return c;
 }
 

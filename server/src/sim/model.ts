@@ -168,6 +168,15 @@ export interface TableModel {
   /** Async callbacks by function name. */
   callbacks: Record<string, HandlerModel>;
   /**
+   * The ->remove of the driver whose device this table's files reach (a misc or char device
+   * registered from the same file, its state found through container_of(file->private_data, T,
+   * member)): unbinding runs it once, at any time, while files stay open (misc_deregister and
+   * cdev_del do not wait for them).
+   */
+  remove?: HandlerModel;
+  /** The driver table that ->remove comes from. */
+  driver?: { name: string; kind: TableKind; loc: Loc };
+  /**
    * Fields whose value the model tracks: a constant that only ->open stores (on the object it is
    * creating) is one a live object never gets back, so a test for it (`case INITIALIZING:`) fails
    * once the field was seen holding anything else. `fresh` lists those constants per slot (only
