@@ -230,11 +230,12 @@ class Builder {
   deviceRemove(hs: (HandlerModel | null)[], index: Index, file: string): { remove: HandlerModel; driver: NonNullable<TableModel['driver']> } | null {
     const ff = index.fileFacts(file);
     if (!ff) return null;
+    // (the driver first: asking for registrations reads files known by name only)
+    const drivers = ff.tables.filter((t) => DRIVER_TABLES.has(t.kind) && t.fields.some((f) => f.role === 'remove' && f.handler));
+    if (drivers.length !== 1) return null;
     const registered = ff.fopsAssigned?.some((x) => x.name === this.table.name)
       || index.exposures(this.table.name).some((x) => x.file === file && (x.registry === 'misc' || x.registry === 'cdev'));
     if (!registered) return null;
-    const drivers = ff.tables.filter((t) => DRIVER_TABLES.has(t.kind) && t.fields.some((f) => f.role === 'remove' && f.handler));
-    if (drivers.length !== 1) return null;
     const DEV = /^[fn]:(container_of\((?:file->private_data|inode->i_cdev), (struct \w+), [\w.]+\))/;
     const device = new Map<string, string>();
     const seen = (slot: string) => { const m = DEV.exec(slot); if (m && !device.has(m[2])) device.set(m[2], `n:${m[1]}`); };
