@@ -32,10 +32,10 @@ void demo_trigger_destroy(struct demo_trigger *t);
 __poll_t demo_trigger_poll(void **trigger_ptr, struct file *file, poll_table *wait);
 
 /*
- * of->priv of a cgroup file is not ours: cgroup_file_open() allocates a struct cgroup_file_ctx
- * there before calling our handlers and cgroup_file_release() frees it after our .release.
- * A cftype keeps its per-open state in that context (here: the trigger slot).
+ * of->priv is cgroup's: cgroup_file_open() allocates a struct cgroup_file_ctx there and
+ * cgroup_file_release() frees it. Like the real pressure files, this one can be hidden.
  */
+struct demo_cgroup { struct cgroup_file pressure_file; };
 struct cgroup_file_ctx {
 	struct demo_trigger *trigger;
 };
@@ -100,6 +100,8 @@ static struct cftype demo_pressure_files[] = {
 		.write = demo_pressure_write,
 		.poll = demo_pressure_poll,
 		.release = demo_pressure_release,
+		/* cgroup_file_show(&dcg->pressure_file, false) hides it (cf. cgroup.pressure) */
+		.file_offset = offsetof(struct demo_cgroup, pressure_file),
 	},
 	{ }	/* terminate */
 };
