@@ -89,6 +89,19 @@ function sarifValidator() {
 
 const key = (rule, file, line) => `${rule}|${file}|${line}`;
 
+test('npm run examples: the two bugs the cgroup example plants and the pin leak, each with its trace', () => {
+  // (README's main command; each example's header comment says what it should find)
+  const r = run(['check', '--format', 'json', '--fail-on', 'none', 'examples']);
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout).findings.map((f) => `${f.rule} ${f.file}:${f.line}`).sort();
+  assert.deepEqual(got, [
+    'pin-leaked-at-release examples/rdma_pin.c:72',
+    'private-data-used-after-release examples/psi_like_cgroup.c:73',
+    'waitqueue-freed-while-polled examples/psi_like_trigger.c:78',
+  ]);
+  for (const f of JSON.parse(r.stdout).findings) assert.ok(f.trace.length >= 5, `${f.rule}: a trace`);
+});
+
 test('check --format sarif on examples/ is valid SARIF 2.1.0 (OASIS schema)', () => {
   const r = run(['check', '--format', 'sarif', 'examples']);
   assert.equal(r.status, 1, r.stderr);
