@@ -257,6 +257,8 @@ class Explorer {
    * (code outside the model may set those values at any time).
    */
   private holds(s: State, g: Guard, key: string): boolean {
+    // (a predicate guard is read into a value test by build.ts, or dropped; one in a hand-made model decides nothing)
+    if (g.pred !== undefined) return true;
     if (g.value === undefined) {
       const val = this.val(s, key);
       return val === undefined || val > 1 || (val === 1) === g.nonnull;
