@@ -5,6 +5,7 @@
  *   functionReport(index, name?)       -> facts + summaries for output
  */
 import { attachPredicates, scanFunctions } from './facts/scan';
+import { hasModuleExit } from './knowledge/kbuild';
 import { normalize } from './syntax';
 import { compileKnowledge, extractFile, type CompiledKnowledge, type ExtractOptions } from './facts/extract';
 import type { ExtractLevel, FileFacts } from './facts/types';
@@ -50,7 +51,7 @@ export function knowledgeFor(options: AnalysisOptions): { ck: CompiledKnowledge;
 const OWNER_ASSIGN = /^\s*[\w\]\[.>-]+(?:\.|->)owner\s*=\s*THIS_MODULE\s*;/m;
 /** A file's own pin policy: `/* kernlife: pinPolicy=layout-lease *\/`. */
 const PIN_POLICY = /\/\*\s*kernlife:\s*pinPolicy=(upstream|layout-lease|blocking-close)\s*\*\//;
-const MODULE_EXIT = /^\s*module_(?:exit|\w+_driver|misc_device)\s*\(/m;
+
 
 const SUPPRESS = /kernlife-ignore\s+([\w-]+(?:\s*,\s*[\w-]+)*)\s*(?::\s*([^\n]*?))?\s*(?:\*\/|$)/gm;
 
@@ -147,7 +148,7 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
   const facts: FileFacts & { partial?: true; addrTaken?: string[] } = partial ? scannedFile(file, normalize(text, ck.normalizeOpts).text) : extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs, ...options.incremental });
   if (partial) { facts.partial = true; facts.addrTaken = addressTaken(text); }
   // (each pattern needs a word most files do not have: the scan for the word is cheaper)
-  if (text.includes('module_') && MODULE_EXIT.test(text)) facts.modular = true;
+  if (hasModuleExit(text)) facts.modular = true;
   if (text.includes('THIS_MODULE') && OWNER_ASSIGN.test(text)) facts.ownerAssigned = true;
   const pp = text.includes('kernlife:') ? PIN_POLICY.exec(text) : null;
   if (pp) facts.pinPolicy = pp[1] as NonNullable<FileFacts['pinPolicy']>;

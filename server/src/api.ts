@@ -15,3 +15,5 @@ export { checkIndex, worthSimulating } from './check';
 export { RULES, RULE_IDS } from './rules/index';
 export { fixesFor, applyEdits, unifiedDiff } from './fixes/index';
 export { traceSvg } from './sim/diagram';
+export { KbuildReader, type KbuildIO } from './index/kbuild';
+export { parseKbuild, buildOf, kconfigType } from './knowledge/kbuild';

@@ -11,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
+import { KbuildReader } from '../index/kbuild';
+import { KBUILD_IO } from './walk';
 import { buildIndex, DEFAULT_OPTIONS, eachFunctionReport, functionReports, knowledgeFor, summarySize, type AnalysisOptions, type ExtractResult } from '../analysis';
 import { runJob, runPool, runSimJob, type Job, type JobResult, type SimJob } from './pool';
 import { countDone, SearchPool } from './search-pool';
@@ -232,6 +234,8 @@ async function run(argv: string[]): Promise<number> {
   const skipped = [...walkProblems, ...failed.filter((x) => x !== undefined)];
   const facts = results.filter((r): r is ExtractResult => r !== undefined);
   const index = buildIndex(facts);
+  // (the tree's Makefiles and Kconfig say which files can be unloaded modules)
+  index.kbuild = new KbuildReader(index, KBUILD_IO);
   phase('index');
   const problems = facts.flatMap((f) => f.problems.map((p) => ({ file: f.file, ...p })));
   for (const s of skipped) process.stderr.write(`${s.file}: warning: ${s.reason}\n`);

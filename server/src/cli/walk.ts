@@ -1,5 +1,6 @@
 /** File discovery for the CLI: directories walked for .c/.h, deterministic order. */
 import * as fs from 'node:fs';
+import type { KbuildIO } from '../index/kbuild';
 import * as path from 'node:path';
 
 export interface WalkResult {
@@ -41,3 +42,9 @@ export function walk(inputs: string[]): WalkResult {
   for (const i of inputs) visit(i, true);
   return { files, problems };
 }
+
+/** node:fs for the build-file reader (index/kbuild.ts). */
+export const KBUILD_IO: KbuildIO = {
+  read: (file) => { try { return fs.readFileSync(file, 'utf8'); } catch { return null; } },
+  list: (dir) => { try { return fs.readdirSync(dir); } catch { return []; } },
+};

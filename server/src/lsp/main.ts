@@ -31,6 +31,8 @@ import { SearchPool } from '../cli/search-pool';
 import type { Finding } from '../rules/types';
 import { simulateJson } from '../cli/report';
 import { walk } from '../cli/walk';
+import { KbuildReader } from '../index/kbuild';
+import { KBUILD_IO } from '../cli/walk';
 import { fixesFor, type Fix } from '../fixes/index';
 import { PIN_POLICIES, type PinPolicy, type TableModel } from '../sim/model';
 import { searchKey, simulate, type SimOptions, type SimResult } from '../sim/explore';
@@ -140,6 +142,7 @@ function excluded(file: string): boolean {
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 const index = new Index();
+index.kbuild = new KbuildReader(index, KBUILD_IO);
 const DEBOUNCE_MS = 150;
 
 /**

@@ -59,6 +59,10 @@ function findEffect(index: Index, file: string, pred: (e: Effect) => boolean): E
 
 /** Modular code: the file has module_exit (or a module_*_driver helper) — it can be unloaded. */
 export function isModular(index: Index, file: string): boolean {
+  // the tree's Makefile and Kconfig when they say (a bool symbol is never a module; a module's
+  // module_exit may sit in another of its files), else the file's own module_exit
+  const k = index.kbuild?.modular(file);
+  if (k !== null && k !== undefined) return k;
   const ff = index.fileFacts(file);
   return !!ff?.modular;
 }
