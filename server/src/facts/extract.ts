@@ -1072,22 +1072,14 @@ class EffectWalker {
         return t && t.t !== 'null' ? { path: t, nonnull: true } : null;
       }
       case 'unary_expression': {
-        if (this.s.clean) {
-          if (this.s.norm[n.startIndex] !== '!') return null; // the operator is the node's first token
-        } else {
-          const op = n.childForFieldName('operator');
-          if (!op || this.s.token(op) !== '!') return null;
-        }
+        if (!this.isNot(n)) return null;
         const g = this.guardOf(n.childForFieldName('argument'), depth + 1);
         return g && { path: g.path, nonnull: !g.nonnull };
       }
       case 'binary_expression': {
-        const k = this.tri(n);
-        const op = k ? k[1] : n.childForFieldName('operator');
-        const o = op ? this.s.token(op) : '';
-        if (o !== '==' && o !== '!=') return null;
-        const l = k ? k[0] : n.childForFieldName('left');
-        const r = k ? k[2] : n.childForFieldName('right');
+        const eq = this.equality(n);
+        if (!eq) return null;
+        const { o, l, r } = eq;
         const isNull = (x: Node | null) => !!x && (x.type === 'null' || this.isNullText(x));
         const side = isNull(r) ? l : isNull(l) ? r : null;
         if (!side) return null;
@@ -1107,22 +1099,14 @@ class EffectWalker {
     switch (n.type) {
       case 'parenthesized_expression': { const inner = this.s.inner(n); return inner ? this.valueTestOf(inner, depth + 1) : null; }
       case 'unary_expression': {
-        if (this.s.clean) {
-          if (this.s.norm[n.startIndex] !== '!') return null;
-        } else {
-          const op = n.childForFieldName('operator');
-          if (!op || this.s.token(op) !== '!') return null;
-        }
+        if (!this.isNot(n)) return null;
         const g = this.valueTestOf(n.childForFieldName('argument'), depth + 1);
         return g && { ...g, nonnull: !g.nonnull };
       }
       case 'binary_expression': {
-        const k = this.tri(n);
-        const op = k ? k[1] : n.childForFieldName('operator');
-        const o = op ? this.s.token(op) : '';
-        if (o !== '==' && o !== '!=') return null;
-        const l = k ? k[0] : n.childForFieldName('left');
-        const r = k ? k[2] : n.childForFieldName('right');
+        const eq = this.equality(n);
+        if (!eq) return null;
+        const { o, l, r } = eq;
         if (!l || !r) return null;
         const konst = (x: Node) => x.type === 'identifier' && isConstName(this.s.ident(x));
         const [side, c] = konst(r) ? [l, r] : konst(l) ? [r, l] : [null, null];
@@ -1140,6 +1124,20 @@ class EffectWalker {
       }
       default: return null;
     }
+  }
+  /** A unary expression is `!x` (in a clean function the operator is the node's first token). */
+  private isNot(n: Node): boolean {
+    if (this.s.clean) return this.s.norm[n.startIndex] === '!';
+    const op = n.childForFieldName('operator');
+    return !!op && this.s.token(op) === '!';
+  }
+  /** `l == r` or `l != r`: the operator and both sides; null for any other binary expression. */
+  private equality(n: Node): { o: '==' | '!='; l: Node | null; r: Node | null } | null {
+    const k = this.tri(n);
+    const op = k ? k[1] : n.childForFieldName('operator');
+    const o = op ? this.s.token(op) : '';
+    if (o !== '==' && o !== '!=') return null;
+    return { o, l: k ? k[0] : n.childForFieldName('left'), r: k ? k[2] : n.childForFieldName('right') };
   }
   private mayBePointer(name: string): boolean {
     const pi = this.params.get(name);
