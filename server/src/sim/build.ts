@@ -624,11 +624,7 @@ class Builder {
       }
       return r;
     };
-    const swap = (gs: Guard[]): Guard[] | null => (gs.some((g) => g.pred !== undefined) ? gs.map(asValue).filter((g): g is Guard => !!g) : null);
-    for (const h of hs) for (const v of h?.variants ?? []) {
-      if (v.guards) { const gs = swap(v.guards); if (gs) v.guards = gs; }
-      if (v.steps.some((st) => st.guards.some((g) => g.pred !== undefined))) v.steps = v.steps.map((st) => { const gs = swap(st.guards); return gs ? { ...st, guards: gs } : st; });
-    }
+    rewriteGuards(hs, asValue);
     const tested = new Map<string, Set<string>>(); // slot -> constants tested equal
     const test = (g: Guard) => { if (g.value !== undefined) { let t = tested.get(g.slot); if (!t) tested.set(g.slot, (t = new Set())); t.add(g.value); } };
     for (const h of hs) for (const v of h?.variants ?? []) {
@@ -645,11 +641,7 @@ class Builder {
       const f = [...t].filter((c) => { const roles = st.get(c); return !!roles && [...roles].every((r) => r === 'open'); }).sort();
       if (f.length) fresh[slot] = f;
     }
-    const keep = (g: Guard) => g.value === undefined || fresh[g.slot] !== undefined;
-    for (const h of hs) for (const v of h?.variants ?? []) {
-      if (v.guards?.some((g) => !keep(g))) { const gs = v.guards.filter(keep); if (gs.length) v.guards = gs; else delete v.guards; }
-      if (v.steps.some((st) => st.guards.some((g) => !keep(g)))) v.steps = v.steps.map((st) => (st.guards.every(keep) ? st : { ...st, guards: st.guards.filter(keep) }));
-    }
+    rewriteGuards(hs, (g) => (g.value === undefined || fresh[g.slot] !== undefined ? g : null));
     const slots = Object.keys(fresh);
     if (!slots.length) return undefined;
     for (const slot of slots) this.notes.push(`${slot.slice(2)}: ${fresh[slot].join(', ')} only set by ->open on the new object; once the field is seen holding another value, it does not return`);
@@ -1055,6 +1047,19 @@ const HANDLERS = new WeakMap<object, Map<string, { variants: HandlerModel['varia
 /** The callback of an arm that names none, until bindArms finds the one bound to its member (`\0unbound:slot|member`). */
 const UNBOUND = '\u0000unbound:';
 interface Consulted { name: string; file: string; sum: object | null }
+
+/**
+ * Each guard of every variant (and of its steps) through `f`: itself, another guard, or null to
+ * drop it. Lists and steps `f` leaves alone are kept (handler variants share them with a cache).
+ */
+function rewriteGuards(hs: (HandlerModel | null)[], f: (g: Guard) => Guard | null): void {
+  const changes = (gs: Guard[]) => gs.some((g) => f(g) !== g);
+  const apply = (gs: Guard[]) => gs.map(f).filter((g): g is Guard => !!g);
+  for (const h of hs) for (const v of h?.variants ?? []) {
+    if (v.guards && changes(v.guards)) { const gs = apply(v.guards); if (gs.length) v.guards = gs; else delete v.guards; }
+    if (v.steps.some((st) => changes(st.guards))) v.steps = v.steps.map((st) => (changes(st.guards) ? { ...st, guards: apply(st.guards) } : st));
+  }
+}
 
 /** Steps (and guard lists) without value and predicate tests, made once per list and shared. */
 const PLAIN_STEPS = new WeakMap<Step[], Step[]>();
