@@ -4,7 +4,7 @@
  */
 import type { FileFacts, FunctionFacts, Loc } from './facts/types';
 import { DEFAULT_SUMMARY_OPTIONS, type FunctionRef, type Index } from './index/index';
-import { buildModel } from './sim/build';
+import { buildModel, MODELLED_ROLES } from './sim/build';
 import { simulate, DEFAULT_SIM_OPTIONS, type SimOptions, type SimResult } from './sim/explore';
 import type { PinPolicy, TableModel } from './sim/model';
 import { programsOf, simulateProgram, type ProgramRun } from './sim/program';
@@ -92,9 +92,6 @@ export function worthSimulating(m: TableModel): string | null {
  * still reports anything this misses (registrations, resolution it does not follow) through
  * `Index.needed`.
  */
-/** The table fields whose handlers buildModel turns into programs (and so summarises). */
-const MODELLED_ROLES = new Set(['open', 'release', 'poll', 'io']);
-
 export function reachablePartialFiles(index: Index, maxDepth = DEFAULT_SUMMARY_OPTIONS.maxDepth): string[] {
   const need = new Set<string>();
   const depthOf = new Map<FunctionFacts, number>();

@@ -45,7 +45,8 @@ export function runJob(job: Job, options: AnalysisOptions): JobResult {
 /**
  * What the `tables` command keeps of a file: its tables, problems and counts, and per function
  * only what handler resolution reads (name, static, where the name is; loc kept for the
- * brace count), and for check's scanned files a predicate (FunctionFacts.predicate). Parameters are dropped: on the whole tree they were most of the main thread's
+ * brace count), and for check's scanned files a predicate (FunctionFacts.predicate).
+ * Parameters are dropped: on the whole tree they were most of the main thread's
  * heap. The arrays are shared, so a message carries one empty array per file.
  */
 function forTables(facts: ExtractResult): ExtractResult {

@@ -148,7 +148,7 @@ export class Index {
   /** address-taken name -> partial files taking it */
   private partialTaking = new Map<string, Set<string>>();
   readonly needed = new Set<string>();
-  /** What the tree's build files say about a file being an unloadable module (cli/kbuild.ts), when the caller gives it. */
+  /** What the tree's build files say about a file being an unloadable module (index/kbuild.ts), when the caller gives it. */
   kbuild?: { modular(file: string): boolean | null };
   /** How many times a lookup reached a partial file (a model built meanwhile is incomplete). */
   partialHits = 0;

@@ -87,6 +87,9 @@ export function unpinnedExposure(name: string, index: Index, file: string): { re
   return null;
 }
 
+/** The table fields whose handlers buildModel turns into programs (and so summarises): field(role) below. */
+export const MODELLED_ROLES: ReadonlySet<string> = new Set(['open', 'release', 'poll', 'io']);
+
 export function buildModel(table: OpsTable, index: Index, file: string, opts: BuildOptions = {}): TableModel {
   const p = providerOf(table, index, file);
   const provider = opts.provider ?? p.provider;
