@@ -63,6 +63,8 @@ export interface SimResult {
 
 interface Obj {
   slot: string;
+  /** the slot's interned id in the state keys (KeyEncoder.sid) */
+  n: number;
   /** 0 live, 1 RCU-pending, 2 freed */
   st: 0 | 1 | 2;
   /** where and by whom it was freed (explains a violation; not part of the state's identity) */
@@ -77,6 +79,8 @@ interface Entry {
   f: number;
   o: number;
   wq: string;
+  /** the waitqueue's interned id (KeyEncoder.sid) */
+  w: number;
   /** epoll entry detached by POLLFREE */
   det?: 1;
   /** registration id (unique along a path; a remover's read set names entries by it) */
@@ -155,7 +159,8 @@ interface State {
   active: number;
   on: number; // kernfs open node object, -1 none
   pend: number[];
-  async: { o: number; cb: string; m: string }[];
+  /** armed callbacks: host object, callback, mechanism, the callback's interned id */
+  async: { o: number; cb: string; m: string; c: number }[];
   kw: Run | null;
   locks: Record<string, number>;
   /** pages pinned and not yet unpinned: slot instance, owner file (-1: node/global), pinning step, actor */
@@ -188,9 +193,13 @@ interface Node {
 /** A variant the state contradicts: thrown (no stack trace to capture) and caught by the search. */
 const SKIP = { skip: true } as const;
 
-/** A violation, thrown to the search. Not an Error: thrown often, and a stack trace is not needed. */
+/**
+ * A violation, thrown to the search. Not an Error: thrown often, and a stack trace is not needed.
+ * During the search only its kind is needed (`key`, see violationKey); the violation itself is
+ * built when its path is replayed with trace steps on.
+ */
 class Found {
-  constructor(public v: Omit<Violation, 'trace'>, public steps: TraceStep[]) {}
+  constructor(public key: string, public v: Omit<Violation, 'trace'> | null, public steps: TraceStep[]) {}
 }
 
 /**
@@ -317,7 +326,7 @@ class Explorer {
           } catch (e) {
             if (e === SKIP) continue;
             if (!(e instanceof Found)) throw e;
-            const key = violationKey(e.v);
+            const key = e.key;
             // the search keeps no traces: the first violation of a kind is replayed with them on
             if (!violations.has(key)) violations.set(key, this.replay(nodes, qi, ei, v));
             continue;
@@ -369,7 +378,7 @@ class Explorer {
       try {
         fireOne(ei, v);
       } catch (e) {
-        if (e instanceof Found) return { ...e.v, trace: steps };
+        if (e instanceof Found && e.v) return { ...e.v, trace: steps };
         throw e;
       }
       throw new Error('internal: a violation did not replay');
@@ -858,7 +867,7 @@ class Explorer {
       }
       case 'asyncArm': {
         const o = this.objAt(s, op.slot, run, st, A, out);
-        if (!s.async.some((a) => a.o === o && a.cb === op.callback)) s.async.push({ o, cb: op.callback, m: op.mechanism });
+        if (!s.async.some((a) => a.o === o && a.cb === op.callback)) s.async.push({ o, cb: op.callback, m: op.mechanism, c: this.keys.sid(op.callback) });
         this.tr && say(`arms ${op.callback}() (${op.mechanism}) on ${st.text}`);
         return false;
       }
@@ -916,7 +925,7 @@ class Explorer {
   private register(s: State, t: number, run: Run, o: number, wq: string, st: Step, out: TraceStep[]): void {
     const k = run.reg!;
     const rl = s.nreg++;
-    s.entries.push({ k, t, f: run.f, o, wq, rl, reg: { step: this.stepIds.get(st)!, kind: k } });
+    s.entries.push({ k, t, f: run.f, o, wq, w: this.keys.sid(wq), rl, reg: { step: this.stepIds.get(st)!, kind: k } });
     const where = st.op.op === 'genericPoll' ? 'the kernfs open node\'s waitqueue (on->poll)' : st.text;
     if (k === 's') {
       s.files[run.f].c++;
@@ -930,14 +939,17 @@ class Explorer {
   private freeObj(s: State, o: number, mode: 'now' | 'rcu', stepId: number, t: number, out: TraceStep[], api: string, msg: string, run?: Run, st?: Step): void {
     const O = s.objs[o];
     const rec: FreeRec = { step: stepId, actor: t, ev: run ? run.k : 'internal', rcu: mode === 'rcu' || run?.sr ? 1 : 0, pf: O.pf ? 1 : 0 };
-    s.objs[o] = { ...O, fr: rec, st: mode === 'rcu' ? 1 : 2 };
+    const n: Obj = { slot: O.slot, n: O.n, st: mode === 'rcu' ? 1 : 2, fr: rec };
+    if (O.pf) n.pf = O.pf;
+    s.objs[o] = n;
     if (mode === 'rcu') s.pend.push(o);
+    if (!this.tr) return;
     if (st) {
       const polled = s.entries.filter((e) => e.o === o);
       const note = polled.length ? ` — ${polled.filter((e) => e.k === 's').length} select and ${polled.filter((e) => e.k === 'e' && !e.det).length} attached epoll entries still point into it` : '';
-      this.tr && out.push({ actor: ACTORS[t], event: api, handler: st.chain.join(' -> '), loc: st.loc, message: msg + note });
+      out.push({ actor: ACTORS[t], event: api, handler: st.chain.join(' -> '), loc: st.loc, message: msg + note });
     } else {
-      this.tr && out.push({ actor: t === KW ? 'kworker' : ACTORS[t], event: api, message: msg });
+      out.push({ actor: t === KW ? 'kworker' : ACTORS[t], event: api, message: msg });
     }
   }
 
@@ -967,7 +979,7 @@ class Explorer {
   }
 
   private newObj(s: State, slot: string): number {
-    s.objs.push({ slot, st: 0 });
+    s.objs.push({ slot, n: this.keys.sid(slot), st: 0 });
     return s.objs.length - 1;
   }
 
@@ -993,16 +1005,21 @@ class Explorer {
 
   /**
    * The state's identity. Where exchanging open files #1 and #2 is a symmetry of the model
-   * from this state on, a state and its mirror image are one state: the key is the smaller of
-   * the two. Breadth-first search with such a key keeps, of every class of mirror states, the
+   * from this state on, a state and its mirror image are one state: the key is the key of one
+   * orientation both of them pick (the one whose file #1 record orders first, else the smaller
+   * key). Breadth-first search with such a key keeps, of every class of mirror states, the
    * first one the plain search would have reached, by the same path; a mirror reached later has
    * the mirrored successors and violations (same kinds, same lengths) of one reached earlier, so
    * the states kept, their order and the traces found are those of the plain search (only the
    * transitions out of the dropped mirrors are not fired again).
    */
   private stateKey(s: State): string {
+    if (!this.mirrorable(s)) return this.keys.key(s, false);
+    // the files' own records decide the orientation when they differ (a state and its mirror
+    // then pick the same one); only equal records need both keys
+    const c = fileOrder(s.files[0], s.files[1]);
+    if (c !== 0) return this.keys.key(s, c > 0);
     const k = this.keys.key(s, false);
-    if (!this.mirrorable(s)) return k;
     const m = this.keys.key(s, true);
     return m < k ? m : k;
   }
@@ -1028,9 +1045,11 @@ class Explorer {
 
   private pinViolation(property: Property, p: PinRec, out: TraceStep[], what: string, at?: Loc): never {
     const st = this.stepList[p.s];
+    const key = violationKey(property, st.text, st.loc);
+    if (!this.tr) throw new Found(key, null, out);
     const op = st.op as Extract<Op, { op: 'pin' }>;
     const h = [...this.handlers.values()].find((x) => x.variants.some((v) => v.steps.includes(st)));
-    throw new Found({
+    throw new Found(key, {
       property, object: st.text, free: null,
       use: { what, actor: ACTORS[p.t] ?? 'kworker', loc: at ?? st.loc },
       afterPollfree: false, rcuDelayed: false,
@@ -1042,12 +1061,15 @@ class Explorer {
     const O = s.objs[o];
     const fr = O.fr;
     const fstep = fr && fr.step >= 0 ? this.stepList[fr.step] : undefined;
+    const object = O.slot === 'n:@open_node' ? 'kernfs open node' : O.slot.slice(2);
+    const key = violationKey(property, object, fstep?.loc);
+    if (!this.tr) throw new Found(key, null, out);
     const reg = e ? e.reg : undefined;
     const rstep = reg ? this.stepList[reg.step] : undefined;
-    this.tr && out.push({ actor: use.actor, event: 'use after free', ...(use.loc ? { loc: use.loc } : {}), message: use.what });
-    throw new Found({
+    out.push({ actor: use.actor, event: 'use after free', ...(use.loc ? { loc: use.loc } : {}), message: use.what });
+    throw new Found(key, {
       property,
-      object: O.slot === 'n:@open_node' ? 'kernfs open node' : O.slot.slice(2),
+      object,
       free: fstep ? { loc: fstep.loc, api: fstep.api, chain: fstep.chain, actor: ACTORS[fr!.actor] ?? 'kworker', event: fr!.ev } : null,
       use,
       afterPollfree: !!fr?.pf,
@@ -1059,10 +1081,24 @@ class Explorer {
 }
 
 
-function violationKey(v: Omit<Violation, 'trace'>): string {
-  const at = v.free?.loc ?? v.pin?.loc;
-  const f = at ? `${at.file}:${at.line}:${at.col}` : '-';
-  return `${v.property}|${v.object}|${f}`;
+/** A violation's kind: property, object, and where it was freed or pinned. */
+function violationKey(property: Property, object: string, at: Loc | undefined): string {
+  return `${property}|${object}|${at ? `${at.file}:${at.line}:${at.col}` : '-'}`;
+}
+
+/**
+ * Compares two open files' own records (count, state, released, epoll owners): negative when
+ * `a` orders first, positive when `b` does, 0 when equal. Exchanging the files negates it.
+ */
+function fileOrder(a: FileSt, b: FileSt): number {
+  if (a.c !== b.c) return a.c - b.c;
+  if (a.st !== b.st) return a.st - b.st;
+  const ra = a.rel ?? 0;
+  const rb = b.rel ?? 0;
+  if (ra !== rb) return ra - rb;
+  if (a.ep.length !== b.ep.length) return a.ep.length - b.ep.length;
+  for (let i = 0; i < a.ep.length; i++) if (a.ep[i] !== b.ep[i]) return a.ep[i] - b.ep[i];
+  return 0;
 }
 
 const RUN_KINDS: Run['k'][] = ['open', 'io', 'select', 'epoll', 'fput', 'drain', 'async', 'poll', 'remove'];
@@ -1125,95 +1161,165 @@ class KeyEncoder {
     return this.gen[o] === this.g;
   }
 
-  /** a sorted list of numbers, length first (insertion sort: the lists are short) */
-  private sorted(xs: number[]): void {
-    for (let i = 1; i < xs.length; i++) {
-      const x = xs[i];
-      let j = i - 1;
-      while (j >= 0 && xs[j] > x) { xs[j + 1] = xs[j]; j--; }
-      xs[j + 1] = x;
-    }
-    this.b.push(xs.length);
-    for (const x of xs) this.b.push(x);
-  }
-
   key(s: State, sw: boolean): string {
     const b = this.b;
     b.length = 0;
     this.order.length = 0;
     this.g++;
-    const fm = (f: number): number => (sw && f < 2 ? 1 - f : f);
     const nf = s.files.length;
     b.push(nf);
     for (let i = 0; i < nf; i++) {
-      const f = s.files[fm(i)];
+      const f = s.files[sw && i < 2 ? 1 - i : i];
       b.push(f.c, f.st, f.rel ?? 0, f.ep.length);
       for (const x of f.ep) b.push(x);
     }
     // slots in a fixed order (by interned id) so that objects are numbered the same way in equal states
-    const slotKeys = Object.keys(s.slots);
-    const n = slotKeys.length;
-    const ks: number[] = new Array(n);
-    const os: number[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const x = this.ssid(slotKeys[i], sw);
-      const o = s.slots[slotKeys[i]];
-      let j = i - 1;
+    const ks = this.ks;
+    const os = this.os;
+    let n = 0;
+    for (const name in s.slots) {
+      const x = this.ssid(name, sw);
+      const o = s.slots[name];
+      let j = n - 1;
       while (j >= 0 && ks[j] > x) { ks[j + 1] = ks[j]; os[j + 1] = os[j]; j--; }
       ks[j + 1] = x;
       os[j + 1] = o;
+      n++;
     }
     b.push(n);
     for (let i = 0; i < n; i++) b.push(ks[i], this.id(os[i]));
-    // entries: numbered in list order, then sorted as tuples
-    const es: number[][] = [];
-    for (const e of s.entries) es.push([e.k === 's' ? 0 : 1, e.t, fm(e.f), this.id(e.o), this.sid(e.wq), e.det ?? 0]);
-    es.sort((x, y) => { for (let i = 0; i < 6; i++) if (x[i] !== y[i]) return x[i] - y[i]; return 0; });
-    b.push(es.length);
-    for (const e of es) b.push(e[0], e[1], e[2], e[3], e[4], e[5]);
+    // entries: numbered in list order, then sorted as tuples of 6
+    const ne = s.entries.length;
+    b.push(ne);
+    if (ne === 1) {
+      const e = s.entries[0];
+      b.push(e.k === 's' ? 0 : 1, e.t, sw && e.f < 2 ? 1 - e.f : e.f, this.id(e.o), e.w, e.det ?? 0);
+    } else if (ne > 1) {
+      const es = this.es;
+      es.length = 0;
+      for (const e of s.entries) es.push(e.k === 's' ? 0 : 1, e.t, sw && e.f < 2 ? 1 - e.f : e.f, this.id(e.o), e.w, e.det ?? 0);
+      sortTuples(es, 6);
+      for (const x of es) b.push(x);
+    }
     b.push(s.async.length);
-    for (const a of s.async) b.push(this.id(a.o), this.sid(a.cb));
+    for (const a of s.async) b.push(this.id(a.o), a.c);
     b.push(this.id(s.on));
     for (const T of s.tasks) {
-      if (T.fds.length > 1) this.sorted(T.fds.map(fm));
-      else { b.push(T.fds.length); if (T.fds.length) b.push(fm(T.fds[0])); }
-      this.run(T.run, fm, sw);
+      const fl = T.fds.length;
+      b.push(fl);
+      if (fl === 1) b.push(sw && T.fds[0] < 2 ? 1 - T.fds[0] : T.fds[0]);
+      else if (fl > 1) {
+        const start = b.length;
+        for (const f of T.fds) b.push(sw && f < 2 ? 1 - f : f);
+        sortRange(b, start);
+      }
+      this.run(T.run, sw);
       b.push(T.sel ?? 0, T.drain ?? 0, T.work.length);
-      for (const f of T.work) b.push(fm(f));
+      for (const f of T.work) b.push(sw && f < 2 ? 1 - f : f);
       if (T.rd) {
         b.push(T.rd.length + 1);
         for (const rl of T.rd) {
           const e = s.entries.find((x) => x.rl === rl);
-          if (e) b.push(1, e.t, fm(e.f), this.id(e.o), this.sid(e.wq)); else b.push(0);
+          if (e) b.push(1, e.t, sw && e.f < 2 ? 1 - e.f : e.f, this.id(e.o), e.w); else b.push(0);
         }
       } else b.push(0);
     }
-    this.run(s.kw, fm, sw);
+    this.run(s.kw, sw);
     // an RCU-pending object nothing points at any more is as good as freed
-    const pend: number[] = [];
-    for (const o of s.pend) if (this.numbered(o)) pend.push(this.id(o));
-    this.sorted(pend);
+    let start = b.length;
+    b.push(0);
+    for (const o of s.pend) if (this.numbered(o)) b.push(this.id(o));
+    this.closeList(start);
     const order = this.order;
     b.push(order.length);
-    for (const o of order) { const O = s.objs[o]; b.push(this.sid(O.slot), O.st, O.pf ?? 0); }
-    this.sorted(Object.keys(s.vals).map((x) => this.ssid(x, sw) * this.vb + s.vals[x]));
-    this.sorted(s.zero.map((x) => this.ssid(x, sw)));
+    for (const o of order) { const O = s.objs[o]; b.push(O.n, O.st, O.pf ?? 0); }
+    start = b.length;
+    b.push(0);
+    for (const x in s.vals) b.push(this.ssid(x, sw) * this.vb + s.vals[x]);
+    this.closeList(start);
+    start = b.length;
+    b.push(0);
+    for (const x of s.zero) b.push(this.ssid(x, sw));
+    this.closeList(start);
     b.push(s.deact ?? 0, s.removed ?? 0, s.unbound ?? 0, s.active);
-    this.sorted(Object.keys(s.locks).map((x) => this.sid(x) * 4 + s.locks[x]));
-    this.sorted(s.pins.map((p) => this.ssid(p.k, sw)));
-    this.sorted(s.leases.map((x) => this.ssid(x, sw)));
+    start = b.length;
+    b.push(0);
+    for (const x in s.locks) b.push(this.sid(x) * 4 + s.locks[x]);
+    this.closeList(start);
+    start = b.length;
+    b.push(0);
+    for (const p of s.pins) b.push(this.ssid(p.k, sw));
+    this.closeList(start);
+    start = b.length;
+    b.push(0);
+    for (const x of s.leases) b.push(this.ssid(x, sw));
+    this.closeList(start);
     return encode(b);
   }
 
-  private run(r: Run | null, fm: (f: number) => number, sw: boolean): void {
+  /** scratch for key(): slot ids and their objects, entry tuples */
+  private ks: number[] = [];
+  private os: number[] = [];
+  private es: number[] = [];
+
+  /** b[start] is a placeholder: the list after it is sorted in place and its length written there */
+  private closeList(start: number): void {
+    const b = this.b;
+    b[start] = b.length - start - 1;
+    sortRange(b, start + 1);
+  }
+
+  private run(r: Run | null, sw: boolean): void {
     const b = this.b;
     if (!r) { b.push(0); return; }
-    b.push(1, this.sid(r.h), r.v, r.i, fm(r.f), RUN_KINDS.indexOf(r.k), r.act ?? 0, r.brk ?? 0, r.gp ?? 0, r.sr ?? 0,
+    b.push(1, this.sid(r.h), r.v, r.i, sw && r.f < 2 ? 1 - r.f : r.f, RUN_KINDS.indexOf(r.k), r.act ?? 0, r.brk ?? 0, r.gp ?? 0, r.sr ?? 0,
       r.lk === undefined ? 0 : this.sid(r.lk) + 1, r.reg === undefined ? 0 : r.reg === 's' ? 1 : 2);
     b.push(r.host === undefined ? 0 : this.id(r.host) + 1);
-    this.sorted(r.fr.map((o) => this.id(o)));
-    if (r.w) this.sorted([...new Set(r.w.map((x) => this.ssid(x, sw)))]); else b.push(-1);
-    if (r.pn) this.sorted([...new Set(r.pn.map((x) => this.ssid(x, sw)))]); else b.push(-1);
+    let start = b.length;
+    b.push(0);
+    for (const o of r.fr) b.push(this.id(o));
+    this.closeList(start);
+    if (r.w) { start = b.length; b.push(0); this.distinct(r.w, sw); this.closeList(start); } else b.push(-1);
+    if (r.pn) { start = b.length; b.push(0); this.distinct(r.pn, sw); this.closeList(start); } else b.push(-1);
+  }
+
+  /** push the distinct ids of these instances */
+  private distinct(xs: string[], sw: boolean): void {
+    const b = this.b;
+    const from = b.length;
+    for (const x of xs) {
+      const id = this.ssid(x, sw);
+      let dup = false;
+      for (let i = from; i < b.length; i++) if (b[i] === id) { dup = true; break; }
+      if (!dup) b.push(id);
+    }
+  }
+}
+
+/** Sorts b[from..] in place (insertion sort: the lists are short). */
+function sortRange(b: number[], from: number): void {
+  for (let i = from + 1; i < b.length; i++) {
+    const x = b[i];
+    let j = i - 1;
+    while (j >= from && b[j] > x) { b[j + 1] = b[j]; j--; }
+    b[j + 1] = x;
+  }
+}
+
+/** Sorts a flat list of w-tuples lexicographically, in place (insertion sort). */
+function sortTuples(a: number[], w: number): void {
+  const n = a.length / w;
+  const tmp: number[] = new Array(w);
+  for (let i = 1; i < n; i++) {
+    for (let k = 0; k < w; k++) tmp[k] = a[i * w + k];
+    let j = i - 1;
+    for (; j >= 0; j--) {
+      let c = 0;
+      for (let k = 0; k < w && c === 0; k++) c = a[j * w + k] - tmp[k];
+      if (c <= 0) break;
+      for (let k = 0; k < w; k++) a[(j + 1) * w + k] = a[j * w + k];
+    }
+    for (let k = 0; k < w; k++) a[(j + 1) * w + k] = tmp[k];
   }
 }
 
@@ -1267,7 +1373,8 @@ function clone(s: State): State {
     active: s.active,
     on: s.on,
     pend: s.pend.slice(),
-    async: s.async.map((a) => ({ o: a.o, cb: a.cb, m: a.m })),
+    // (async items are replaced, never changed in place)
+    async: s.async.slice(),
     kw: s.kw && cloneRun(s.kw),
     locks: { ...s.locks },
     pins: s.pins.slice(),
