@@ -4,7 +4,7 @@
  * parameters' access paths). Incremental: updating a file drops exactly the summaries that
  * could have used it, transitively through callers.
  */
-import type { CallStep, Effect, FileFacts, FunctionFacts, Loc, OpsTable, ReachLit, Term } from '../facts/types';
+import type { CallStep, Effect, EffectGuard, FileFacts, FunctionFacts, Loc, OpsTable, ReachLit, Term } from '../facts/types';
 import { render, rootOf, substitute } from '../facts/terms';
 
 export interface SummaryOptions {
@@ -726,15 +726,25 @@ function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect
   const map = (t: Term): Term | null => substitute(t, f);
   // (condition and guard arrays are never changed after they are made: an empty side shares the other's)
   const cond = !call.cond.length ? ce.cond : !ce.cond.length ? call.cond : [...call.cond, ...ce.cond];
-  const out: Effect = { ...ce, cond, via: ce.via ? [step, ...ce.via] : [step] };
+  const out = copyEffect(ce);
+  out.cond = cond;
+  out.via = ce.via ? [step, ...ce.via] : [step];
   // guards: the caller's (indices shift by the caller's cond count) and the callee's, mapped
   const shift = call.cond.length;
   let guards = call.guards;
   if (ce.guards?.length) {
     guards = call.guards ? [...call.guards] : [];
-    for (const g of ce.guards) { const p = map(g.path); if (p) guards.push({ ...g, cond: g.cond < 0 ? -1 : g.cond + shift, path: p }); }
+    for (const g of ce.guards) {
+      const p = map(g.path);
+      if (!p) continue;
+      // (built field by field, in the extractor's order: a spread of each guard was most of mapEffect)
+      const ng: EffectGuard = { cond: g.cond < 0 ? -1 : g.cond + shift, path: p, nonnull: g.nonnull };
+      if (g.value !== undefined) ng.value = g.value;
+      if (g.pred !== undefined) ng.pred = g.pred;
+      guards.push(ng);
+    }
   }
-  if (guards?.length) out.guards = guards; else delete out.guards;
+  if (guards?.length) out.guards = guards; else if (out.guards) delete out.guards;
   // past early exits: the call's own way in, and the callee effect's way from the callee's entry;
   // a callee effect only its failures reach (a cleanup label) happens when the caller sees the
   // call fail, not on a way the caller goes on (its own exits stay out of the caller's variants)
@@ -744,7 +754,7 @@ function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect
   const reach = call.failedIf && failureOnly(ce) ? andReach(call.reach, [[{ c: call.failedIf }]])
     : call.failedIf && successOnly(ce) ? andReach(andReach(call.reach, ce.reach), [[{ c: negated(call.failedIf), pass: true }]])
     : andReach(call.reach, ce.reach);
-  if (reach) out.reach = reach; else delete out.reach;
+  if (reach) out.reach = reach; else if (out.reach) delete out.reach;
   if (ce.path) {
     const p = map(ce.path);
     if (!p) return null;
@@ -755,9 +765,17 @@ function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect
   }
   if (ce.value) {
     const v = map(ce.value);
-    if (v) out.value = v; else delete out.value;
+    if (v) out.value = v; else delete out.value; // (only here: ce.value was set)
   }
   return out;
+}
+
+/** `{ ...e }`, which is slow on effects (their shapes are many: the spread goes to the runtime). */
+function copyEffect(e: Effect): Effect {
+  const out = {} as Record<string, unknown>;
+  const src = e as unknown as Record<string, unknown>;
+  for (const k in src) out[k] = src[k];
+  return out as unknown as Effect;
 }
 
 /** A pin or lease whose every way in passes a test of its own result (`if (ret <= 0) return -EFAULT;` after the pin). */
