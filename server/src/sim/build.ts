@@ -959,6 +959,57 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
   // it keeps (combinations that keep the same set are one variant: the first, as dedupeVariants)
   const condIdx: number[] = [];
   steps.forEach((_, i) => { if (condL[i].length || reachL[i]) condIdx.push(i); });
+  // steps under the same tests (one block's steps) run or not together: each distinct pair of
+  // condition list and reach list is evaluated once per combination
+  const reachId = new Map<Int32Array[], number>();
+  const sigOf = new Map<string, number>();
+  const rep: number[] = [];
+  const sigIdx = new Int32Array(steps.length);
+  for (const i of condIdx) {
+    const r = reachL[i];
+    let rid = 0;
+    if (r) { rid = reachId.get(r) ?? reachId.size + 1; reachId.set(r, rid); }
+    const k = `${rid}|${condL[i].join(',')}`;
+    let g = sigOf.get(k);
+    if (g === undefined) { g = rep.length; sigOf.set(k, g); rep.push(i); }
+    sigIdx[i] = g;
+  }
+  const sigRuns = new Uint8Array(rep.length);
+  // The combinations below set the exits to their straight-line values: each reach list is read
+  // once that way, down to the conjunctions still open and their literals on the enumerated
+  // tests (null: some conjunction always holds). Exit flips evaluate in full (runs).
+  const residual = new Map<Int32Array[], Int32Array[] | null>();
+  const residualOf = (r: Int32Array[]): Int32Array[] | null => {
+    let x = residual.get(r);
+    if (x !== undefined) return x;
+    const open: Int32Array[] = [];
+    let always = false;
+    for (const conj of r) {
+      let dead = false;
+      const keep: number[] = [];
+      for (const l of conj) {
+        if (l < 0) continue;
+        const a = l >> 1;
+        if (a < nb) { keep.push(l); continue; }
+        if (lineV[a - nb] === ((l & 1) === 1)) { dead = true; break; }
+      }
+      if (dead) continue;
+      if (!keep.length) { always = true; break; }
+      open.push(Int32Array.from(keep));
+    }
+    x = always ? null : open;
+    residual.set(r, x);
+    return x;
+  };
+  const runsOnLine = (i: number): boolean => {
+    if (!all(condL[i])) return false;
+    const r = reachL[i];
+    if (!r) return true;
+    const open = residualOf(r);
+    if (open === null) return true;
+    for (const conj of open) if (all(conj)) return true;
+    return false;
+  };
   const kept = new Set<string>();
   const onStraight = new Uint8Array(steps.length);
   const out: HandlerModel['variants'] = [];
@@ -996,7 +1047,8 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
       return (meta = { assume, vg });
     };
     onStraight.fill(1);
-    for (const i of condIdx) onStraight[i] = runs(i) ? 1 : 0;
+    for (let g = 0; g < rep.length; g++) sigRuns[g] = runsOnLine(rep[g]) ? 1 : 0;
+    for (const i of condIdx) onStraight[i] = sigRuns[sigIdx[i]];
     const key = packBits(condIdx, (i) => onStraight[i] === 1);
     if (!kept.has(key)) {
       kept.add(key);
