@@ -317,7 +317,7 @@ class Explorer {
         const nv = hkey ? h?.variants.length ?? 1 : 1;
         for (let v = 0; v < nv; v++) {
           // a variant the state contradicts is skipped before the state is copied (start() would skip it)
-          if (at && h && v > 0 && !this.consistent(state, h.variants[v], at[0], undefined, at[1])) continue;
+          if (at && h && v > 0 && !this.consistent(state, h, v, at[0], undefined, at[1], true)) continue;
           const s = clone(state);
           transitions++;
           this.variantOverride = hkey ? v : null;
@@ -649,7 +649,7 @@ class Explorer {
     if (this.variantOverride !== null) {
       v = this.variantOverride;
       this.variantOverride = null;
-      if (v >= h.variants.length || !this.consistent(s, h.variants[v], f, host, t)) throw SKIP;
+      if (v >= h.variants.length || !this.consistent(s, h, v, f, host, t, false)) throw SKIP;
     } else v = this.pickVariant(s, h, f, host, t);
     const run: Run = { h: key, v, i: 0, f, k, fr: [] };
     if (host !== undefined) run.host = host;
@@ -676,23 +676,69 @@ class Explorer {
 
   private pickVariant(s: State, h: HandlerModel, f: number, host: number | undefined, t: number): number {
     // the first variant consistent with what the state knows about guarded pointers
-    for (let v = 0; v < h.variants.length; v++) if (this.consistent(s, h.variants[v], f, host, t)) return v;
+    this.memo.s = null; // (s may have changed since a test was remembered for it)
+    for (let v = 0; v < h.variants.length; v++) if (this.consistent(s, h, v, f, host, t, true)) return v;
     return 0;
   }
 
-  private consistent(s: State, variant: HandlerModel['variants'][number], f: number, host: number | undefined, t: number): boolean {
-    for (const g of variant.guards ?? []) {
-      if (!this.holds(s, g, this.inst(g.slot, f, host, t))) return false;
+  /**
+   * Whether variant `v` of `h` can run from state `s` on this file, host and task. With `memo`,
+   * each distinct test is asked of the state once for all the handler's variants (the search
+   * tests every variant of a handler against one state; they share most of their steps' tests).
+   * The caller guarantees that `s` does not change between calls with memo for the same key.
+   */
+  private consistent(s: State, h: HandlerModel, v: number, f: number, host: number | undefined, t: number, memo: boolean): boolean {
+    const tab = this.assumptions(h);
+    const ids = tab.per[v];
+    if (!ids.length) return true;
+    const m = this.memo;
+    if (memo && (m.s !== s || m.h !== h || m.f !== f || m.host !== host || m.t !== t)) {
+      m.s = s; m.h = h; m.f = f; m.host = host; m.t = t;
+      if (m.r.length < tab.distinct.length) m.r = new Int8Array(tab.distinct.length * 2);
+      m.r.fill(-1, 0, tab.distinct.length);
     }
-    for (const st of variant.steps) {
-      for (const g of st.guards) {
-        // only a branch assumption can be contradicted; an early-return guard just skips the step
-        if (!g.branch) continue;
-        if (!this.holds(s, g, this.inst(g.slot, f, host, t))) return false;
+    for (const i of ids) {
+      let r = memo ? m.r[i] : -1;
+      if (r < 0) {
+        const g = tab.distinct[i];
+        r = this.holds(s, g, this.inst(g.slot, f, host, t)) ? 1 : 0;
+        if (memo) m.r[i] = r;
       }
+      if (r === 0) return false;
     }
     return true;
   }
+  private memo: { s: State | null; h: HandlerModel | null; f: number; host: number | undefined; t: number; r: Int8Array } = { s: null, h: null, f: -1, host: undefined, t: -1, r: new Int8Array(64) };
+
+  /**
+   * What each variant of a handler assumes of the state: its own guards, then its steps' branch
+   * guards (only a branch assumption can be contradicted; an early-return guard just skips the
+   * step), as indices into the handler's distinct tests. Predicate guards decide nothing here
+   * (holds) and are left out. Built once per handler: deep summaries give thousands of steps.
+   */
+  private assumptions(h: HandlerModel): { distinct: Guard[]; per: number[][] } {
+    let tab = this.assumed.get(h);
+    if (tab) return tab;
+    const distinct: Guard[] = [];
+    const byKey = new Map<string, number>();
+    const id = (g: Guard): number => {
+      const k = `${g.slot}\0${g.nonnull ? 1 : 0}\0${g.value ?? ''}`;
+      let i = byKey.get(k);
+      if (i === undefined) { i = distinct.length; byKey.set(k, i); distinct.push(g); }
+      return i;
+    };
+    const per = h.variants.map((variant) => {
+      const ids: number[] = [];
+      const add = (g: Guard) => { if (g.pred !== undefined) return; const i = id(g); if (!ids.includes(i)) ids.push(i); };
+      for (const g of variant.guards ?? []) add(g);
+      for (const st of variant.steps) for (const g of st.guards) if (g.branch) add(g);
+      return ids;
+    });
+    tab = { distinct, per };
+    this.assumed.set(h, tab);
+    return tab;
+  }
+  private assumed = new Map<HandlerModel, { distinct: Guard[]; per: number[][] }>();
 
   /** A live lock (cgroup_kn_lock_live) once removal of an rmdir-only cgroup file began: it fails. */
   private deadCgroup(s: State, op: Op): boolean {
