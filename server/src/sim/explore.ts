@@ -819,7 +819,7 @@ class Explorer {
         for (const k of Object.keys(s.vals)) if (isUnder(k, key)) delete s.vals[k];
         s.zero = s.zero.filter((z) => z !== key && !isUnder(z, key));
         if (op.zero) s.zero.push(key);
-        (run.w ??= []).push(key);
+        wrote(run, key);
         this.tr && say(`allocates ${st.text}`);
         return false;
       }
@@ -881,7 +881,7 @@ class Explorer {
           for (const k of Object.keys(s.vals)) if (isUnder(k, key)) delete s.vals[k];
           s.zero = s.zero.filter((z) => z !== key && !isUnder(z, key));
         }
-        (run.w ??= []).push(key);
+        wrote(run, key);
         return false;
       }
       case 'breakActive': {
@@ -931,7 +931,7 @@ class Explorer {
         (run.pn ??= []).push(key);
         // the slot now holds the pinned pages (`mr->umem = ib_umem_get(..)` stores them): not NULL
         s.vals[key] = 1;
-        (run.w ??= []).push(key);
+        wrote(run, key);
         const how = op.gup ? 'with get_user_pages (FOLL_GET), which is not a pin the kernel tracks as long term'
           : op.longterm ? 'long term (FOLL_LONGTERM)' : 'without FOLL_LONGTERM';
         this.tr && say(`pins user pages into ${st.text} ${how}`);
@@ -1340,6 +1340,12 @@ class KeyEncoder {
       if (!dup) b.push(id);
     }
   }
+}
+
+/** The run wrote this slot instance (alloc/store/pin): its guards on it are tested before the write. Kept once each. */
+function wrote(run: Run, key: string): void {
+  const w = (run.w ??= []);
+  if (!w.includes(key)) w.push(key);
 }
 
 /** Sorts b[from..] in place (insertion sort: the lists are short). */
