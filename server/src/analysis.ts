@@ -17,8 +17,10 @@ import type { Knowledge } from './knowledge/types';
 export interface AnalysisOptions {
   /**
    * `auto` (check's first pass): effects only for files that can matter on their own (they
-   * mention an ops struct or table macro, or a user-space pinning API); the others get tables
-   * and function names, plus the names they take the address of, and are marked `partial`.
+   * mention an ops struct the simulator models or a table macro, or a user-space pinning API);
+   * the others get tables and function names, plus the names they take the address of, and
+   * are marked `partial`. Of those, files that mention only a registration-only struct
+   * (drivers' `.probe/.remove`, miscdevice) are parsed for their tables; the rest are scanned.
    * The check asks for their effects later if a summary or a registration reaches them.
    */
   level: ExtractLevel | 'auto';
@@ -117,14 +119,21 @@ export function addressTaken(text: string): string[] {
   return [...out].sort();
 }
 
-let wordsFor: { ck: CompiledKnowledge; words: string[] } | null = null;
-/** The words that make a file worth extracting in full on check's first pass. */
-function factsWords(ck: CompiledKnowledge, k: Knowledge): string[] {
-  if (wordsFor?.ck === ck) return wordsFor.words;
+let wordsFor: { ck: CompiledKnowledge; facts: string[]; tables: string[] } | null = null;
+/**
+ * The words that make a file worth extracting in full on check's first pass (`facts`), and
+ * those that make it worth parsing for its tables only (`tables`): structs whose tables are
+ * never simulated on their own. A driver's ->remove is modelled only with a file_operations
+ * table of its own file (which then has that word), and a miscdevice names its fops for the
+ * registrations; neither needs the file's effects unless a model reaches its functions.
+ */
+function firstPassWords(ck: CompiledKnowledge, k: Knowledge): { facts: string[]; tables: string[] } {
+  if (wordsFor?.ck === ck) return wordsFor;
   // user-space programs are found from their memory registrations (rdma-core's verbs)
   const user = k.apis.filter((r) => r.effect === 'pin' && /rdma-core/.test(r.header)).map((r) => r.name);
-  wordsFor = { ck, words: [...ck.tableWords, ...user] };
-  return wordsFor.words;
+  const regOnly = new Set(k.structs.filter((s) => s.semantics === 'driver' || s.semantics === 'misc').map((s) => s.struct));
+  wordsFor = { ck, facts: [...ck.tableWords.filter((w) => !regOnly.has(w)), ...user], tables: [...regOnly] };
+  return wordsFor;
 }
 
 export interface ExtractResult extends FileFacts {
@@ -140,12 +149,17 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
   const { ck, k } = knowledgeFor(options);
   let level: ExtractLevel;
   let partial = false;
+  let scanned = false;
   if (options.level === 'auto') {
-    partial = !factsWords(ck, k).some((w) => text.includes(w));
+    const w = firstPassWords(ck, k);
+    partial = !w.facts.some((x) => text.includes(x));
+    scanned = partial && !w.tables.some((x) => text.includes(x));
     level = partial ? 'tables' : 'facts';
   } else level = options.level;
-  // a partial file is only asked which functions it defines: scanned, not parsed (facts/scan.ts)
-  const facts: FileFacts & { partial?: true; addrTaken?: string[] } = partial ? scannedFile(file, normalize(text, ck.normalizeOpts).text) : extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs, ...options.incremental });
+  // a partial file is asked which functions it defines and, if it has any, its tables: scanned
+  // (facts/scan.ts) or parsed, not walked
+  const facts: FileFacts & { partial?: true; addrTaken?: string[] } = scanned ? scannedFile(file, normalize(text, ck.normalizeOpts).text)
+    : extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs, ...(partial ? { predicates: true } : {}), ...options.incremental });
   if (partial) { facts.partial = true; facts.addrTaken = addressTaken(text); }
   // (each pattern needs a word most files do not have: the scan for the word is cheaper)
   if (hasModuleExit(text)) facts.modular = true;

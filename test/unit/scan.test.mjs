@@ -3,6 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const api = createRequire(import.meta.url)('../../dist/api.js');
 const names = (src) => api.scanFunctions('s.c', src).map((f) => `${f.isStatic ? 'static ' : ''}${f.name}:${f.nameLoc.line}`);
 
@@ -106,4 +109,28 @@ test('a partial file in check\'s first pass has the functions the parser sees: t
   assert.deepEqual(at(lazy), at(parsed));
   // the raw scan (all branches) still sees both: the difference is the text it is given
   assert.deepEqual(names(src), ['demo_unlock_special:2', 'demo_unlock_special:7', 'static demo_helper:11']);
+});
+
+test('check\'s first pass parses a file that names only a driver struct for its tables, and walks none of its functions', async () => {
+  // a platform driver's file: its table is found (a driver's ->remove may matter to a fops model
+  // of the same file, and tables are counted), but its effects are read only if a model
+  // reaches one of its functions (the check then extracts it in full, as a scanned file)
+  await api.initParser();
+  const dir = path.join(root, 'test/fixtures/rules/pollfree-missing/helper-in-driver-file.bad');
+  const auto = (name) => api.extract(name, fs.readFileSync(path.join(dir, name), 'utf8'), { ...api.DEFAULT_OPTIONS, level: 'auto' });
+  const core = auto('ev_core.c');
+  assert.equal(core.partial, true);
+  assert.deepEqual(core.tables.map((t) => `${t.kind} ${t.name}`), ['platform_driver ev_driver']);
+  assert.deepEqual(core.functions.map((f) => f.name), ['ev_watch_poll', 'ev_watch_drop', 'ev_probe', 'ev_remove']);
+  assert.ok(core.functions.every((f) => f.effects.length === 0), 'not walked');
+  assert.ok(core.addrTaken.includes('ev_fops'), 'what it registers is known by name');
+  // the file with the ops table is extracted in full
+  const chr = auto('ev_chr.c');
+  assert.equal(chr.partial, undefined);
+  assert.ok(chr.functions.find((f) => f.name === 'ev_ioctl').effects.some((e) => e.kind === 'call' && e.api === 'ev_watch_drop'));
+  // a file that names no table struct at all is scanned: function names, no tables
+  const plain = api.extract('h.c', 'static void helper(struct platform_device *pdev)\n{\n\tkfree(pdev);\n}\n', { ...api.DEFAULT_OPTIONS, level: 'auto' });
+  assert.equal(plain.partial, true);
+  assert.deepEqual(plain.tables, []);
+  assert.deepEqual(plain.functions.map((f) => [f.name, f.effects.length]), [['helper', 0]]);
 });

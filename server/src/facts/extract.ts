@@ -12,6 +12,8 @@ export interface ExtractOptions {
   level: ExtractLevel;
   /** Time budget for one parse; a file that takes longer is reported and skipped. */
   parseBudgetMs?: number;
+  /** At `tables` level too: the predicates read off the text (check's first pass, for files it parses but does not walk). */
+  predicates?: boolean;
   /** Parses the normalised text instead of parseC (the language server reparses incrementally). */
   parse?: (normText: string, budgetMs: number | undefined) => ParseResult;
   /**
@@ -158,7 +160,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
       facts.functions.push(ff);
     }
     // (off the text, as for scanned files: the same predicates whichever way a file comes in)
-    if (effects) attachPredicates(facts.functions, norm.text);
+    if (effects || opts.predicates) attachPredicates(facts.functions, norm.text);
   } catch (e) {
     problems.push({ severity: 'error', message: `extraction failed: ${(e as Error).message}` });
   } finally {
