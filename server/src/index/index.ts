@@ -744,7 +744,7 @@ function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect
       guards.push(ng);
     }
   }
-  if (guards?.length) out.guards = guards; else if (out.guards) delete out.guards;
+  if (guards?.length) out.guards = guards; else delete out.guards;
   // past early exits: the call's own way in, and the callee effect's way from the callee's entry;
   // a callee effect only its failures reach (a cleanup label) happens when the caller sees the
   // call fail, not on a way the caller goes on (its own exits stay out of the caller's variants)
@@ -754,7 +754,7 @@ function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect
   const reach = call.failedIf && failureOnly(ce) ? andReach(call.reach, [[{ c: call.failedIf }]])
     : call.failedIf && successOnly(ce) ? andReach(andReach(call.reach, ce.reach), [[{ c: negated(call.failedIf), pass: true }]])
     : andReach(call.reach, ce.reach);
-  if (reach) out.reach = reach; else if (out.reach) delete out.reach;
+  if (reach) out.reach = reach; else delete out.reach;
   if (ce.path) {
     const p = map(ce.path);
     if (!p) return null;
@@ -765,7 +765,7 @@ function mapEffect(ce: Effect, call: Effect, step: CallStep, f: RootMap): Effect
   }
   if (ce.value) {
     const v = map(ce.value);
-    if (v) out.value = v; else delete out.value; // (only here: ce.value was set)
+    if (v) out.value = v; else delete out.value;
   }
   return out;
 }

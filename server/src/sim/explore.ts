@@ -1215,7 +1215,7 @@ class KeyEncoder {
     const nf = s.files.length;
     b.push(nf);
     for (let i = 0; i < nf; i++) {
-      const f = s.files[sw && i < 2 ? 1 - i : i];
+      const f = s.files[fm(i, sw)];
       b.push(f.c, f.st, f.rel ?? 0, f.ep.length);
       for (const x of f.ep) b.push(x);
     }
@@ -1239,11 +1239,11 @@ class KeyEncoder {
     b.push(ne);
     if (ne === 1) {
       const e = s.entries[0];
-      b.push(e.k === 's' ? 0 : 1, e.t, sw && e.f < 2 ? 1 - e.f : e.f, this.id(e.o), e.w, e.det ?? 0);
+      b.push(e.k === 's' ? 0 : 1, e.t, fm(e.f, sw), this.id(e.o), e.w, e.det ?? 0);
     } else if (ne > 1) {
       const es = this.es;
       es.length = 0;
-      for (const e of s.entries) es.push(e.k === 's' ? 0 : 1, e.t, sw && e.f < 2 ? 1 - e.f : e.f, this.id(e.o), e.w, e.det ?? 0);
+      for (const e of s.entries) es.push(e.k === 's' ? 0 : 1, e.t, fm(e.f, sw), this.id(e.o), e.w, e.det ?? 0);
       sortTuples(es, 6);
       for (const x of es) b.push(x);
     }
@@ -1253,20 +1253,20 @@ class KeyEncoder {
     for (const T of s.tasks) {
       const fl = T.fds.length;
       b.push(fl);
-      if (fl === 1) b.push(sw && T.fds[0] < 2 ? 1 - T.fds[0] : T.fds[0]);
+      if (fl === 1) b.push(fm(T.fds[0], sw));
       else if (fl > 1) {
         const start = b.length;
-        for (const f of T.fds) b.push(sw && f < 2 ? 1 - f : f);
+        for (const f of T.fds) b.push(fm(f, sw));
         sortRange(b, start);
       }
       this.run(T.run, sw);
       b.push(T.sel ?? 0, T.drain ?? 0, T.work.length);
-      for (const f of T.work) b.push(sw && f < 2 ? 1 - f : f);
+      for (const f of T.work) b.push(fm(f, sw));
       if (T.rd) {
         b.push(T.rd.length + 1);
         for (const rl of T.rd) {
           const e = s.entries.find((x) => x.rl === rl);
-          if (e) b.push(1, e.t, sw && e.f < 2 ? 1 - e.f : e.f, this.id(e.o), e.w); else b.push(0);
+          if (e) b.push(1, e.t, fm(e.f, sw), this.id(e.o), e.w); else b.push(0);
         }
       } else b.push(0);
     }
@@ -1318,7 +1318,7 @@ class KeyEncoder {
   private run(r: Run | null, sw: boolean): void {
     const b = this.b;
     if (!r) { b.push(0); return; }
-    b.push(1, this.sid(r.h), r.v, r.i, sw && r.f < 2 ? 1 - r.f : r.f, RUN_KINDS.indexOf(r.k), r.act ?? 0, r.brk ?? 0, r.gp ?? 0, r.sr ?? 0,
+    b.push(1, this.sid(r.h), r.v, r.i, fm(r.f, sw), RUN_KINDS.indexOf(r.k), r.act ?? 0, r.brk ?? 0, r.gp ?? 0, r.sr ?? 0,
       r.lk === undefined ? 0 : this.sid(r.lk) + 1, r.reg === undefined ? 0 : r.reg === 's' ? 1 : 2);
     b.push(r.host === undefined ? 0 : this.id(r.host) + 1);
     let start = b.length;
@@ -1346,6 +1346,11 @@ class KeyEncoder {
 function wrote(run: Run, key: string): void {
   const w = (run.w ??= []);
   if (!w.includes(key)) w.push(key);
+}
+
+/** A file's number in the key: with `sw`, files #1 and #2 exchanged. */
+function fm(f: number, sw: boolean): number {
+  return sw && f < 2 ? 1 - f : f;
 }
 
 /** Sorts b[from..] in place (insertion sort: the lists are short). */
