@@ -948,13 +948,6 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
   const val = new Int8Array(ix.size);
   const holds = (l: number): boolean => { if (l < 0) return true; const v = val[l >> 1]; return v < 0 || (v === 1) !== ((l & 1) === 1); };
   const all = (ls: Int32Array): boolean => { for (let k = 0; k < ls.length; k++) if (!holds(ls[k])) return false; return true; };
-  const runs = (i: number): boolean => {
-    if (!all(condL[i])) return false;
-    const r = reachL[i];
-    if (!r) return true;
-    for (const conj of r) if (all(conj)) return true;
-    return false;
-  };
   // only steps under a condition or past an exit can be left out; a variant is the set of those
   // it keeps (combinations that keep the same set are one variant: the first, as dedupeVariants)
   const condIdx: number[] = [];
@@ -964,7 +957,7 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
   const reachId = new Map<Int32Array[], number>();
   const sigOf = new Map<string, number>();
   const rep: number[] = [];
-  const sigIdx = new Int32Array(steps.length);
+  const sigIdx = new Int32Array(steps.length).fill(-1);
   for (const i of condIdx) {
     const r = reachL[i];
     let rid = 0;
@@ -974,13 +967,24 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
     if (g === undefined) { g = rep.length; sigOf.set(k, g); rep.push(i); }
     sigIdx[i] = g;
   }
+  // a variant is then the set of signatures it keeps (as many distinct sets as of steps)
+  const sigList = rep.map((_, g) => g);
+  const sigNonDeref = new Uint8Array(rep.length);
+  for (const i of condIdx) if (steps[i].op.op !== 'deref') sigNonDeref[sigIdx[i]] = 1;
+  const byExitSig = byExit.map((is) => [...new Set(is.map((i) => sigIdx[i]))]);
+  const keeps = (g: number, changed?: Map<number, boolean>): boolean => g < 0 || (changed?.get(g) ?? sigRuns[g] === 1);
+  const sigCond = new Uint8Array(rep.length);
   const sigRuns = new Uint8Array(rep.length);
-  // The combinations below set the exits to their straight-line values: each reach list is read
-  // once that way, down to the conjunctions still open and their literals on the enumerated
-  // tests (null: some conjunction always holds). Exit flips evaluate in full (runs).
-  const residual = new Map<Int32Array[], Int32Array[] | null>();
-  const residualOf = (r: Int32Array[]): Int32Array[] | null => {
-    let x = residual.get(r);
+  // A combination decides the enumerated tests and leaves every exit at its straight-line value,
+  // or flips one: a reach list is read once per exit flipped (-1: none), down to the
+  // conjunctions still open and their literals on enumerated tests (null: one always holds).
+  // (A plain use's condition may test an exit: condition lists are read with `val`, where the
+  // exits hold their straight-line values, and the flipped one while it is flipped.)
+  const residual = new Map<Int32Array[], Map<number, Int32Array[] | null>>();
+  const residualOf = (r: Int32Array[], flip: number): Int32Array[] | null => {
+    let byFlip = residual.get(r);
+    if (!byFlip) residual.set(r, (byFlip = new Map()));
+    let x = byFlip.get(flip);
     if (x !== undefined) return x;
     const open: Int32Array[] = [];
     let always = false;
@@ -991,27 +995,29 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
         if (l < 0) continue;
         const a = l >> 1;
         if (a < nb) { keep.push(l); continue; }
-        if (lineV[a - nb] === ((l & 1) === 1)) { dead = true; break; }
+        const taken = a - nb === flip ? !lineV[a - nb] : lineV[a - nb];
+        if (taken === ((l & 1) === 1)) { dead = true; break; }
       }
       if (dead) continue;
       if (!keep.length) { always = true; break; }
       open.push(Int32Array.from(keep));
     }
     x = always ? null : open;
-    residual.set(r, x);
+    byFlip.set(flip, x);
     return x;
   };
-  const runsOnLine = (i: number): boolean => {
-    if (!all(condL[i])) return false;
+  /** Whether step i runs in this combination, with exit `flip` taken the other way (-1: none). */
+  const runs = (i: number, flip: number): boolean => {
+    if (flip < 0 ? !sigCond[sigIdx[i]] : !all(condL[i])) return false;
     const r = reachL[i];
     if (!r) return true;
-    const open = residualOf(r);
+    const open = residualOf(r, flip);
     if (open === null) return true;
     for (const conj of open) if (all(conj)) return true;
     return false;
   };
+  exits.forEach((_, e) => { val[nb + e] = lineV[e] ? 1 : 0; });
   const kept = new Set<string>();
-  const onStraight = new Uint8Array(steps.length);
   const out: HandlerModel['variants'] = [];
   for (let mm = 0; mm < combos * groupCombos; mm++) {
     const m = mm % combos;
@@ -1026,7 +1032,6 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
       for (const a of g.atoms) val[ix.get(a)!] = choice === ALL_CASES || (choice !== null && g.labels.get(a)!.has(choice)) ? 1 : 0;
       picked.push(choice);
     }
-    exits.forEach((_, e) => { val[nb + e] = lineV[e] ? 1 : 0; });
     // what a new variant says about its choices (built only for variants that are kept: most
     // combinations keep a set of steps an earlier one kept)
     let meta: { assume: string[]; vg: Guard[] } | undefined;
@@ -1046,14 +1051,13 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
       }
       return (meta = { assume, vg });
     };
-    onStraight.fill(1);
-    for (let g = 0; g < rep.length; g++) sigRuns[g] = runsOnLine(rep[g]) ? 1 : 0;
-    for (const i of condIdx) onStraight[i] = sigRuns[sigIdx[i]];
-    const key = packBits(condIdx, (i) => onStraight[i] === 1);
+    for (let g = 0; g < rep.length; g++) sigCond[g] = all(condL[rep[g]]) ? 1 : 0;
+    for (let g = 0; g < rep.length; g++) sigRuns[g] = runs(rep[g], -1) ? 1 : 0;
+    const key = packBits(sigList, (g) => sigRuns[g] === 1);
     if (!kept.has(key)) {
       kept.add(key);
       const { assume, vg } = describe();
-      out.push({ assume, steps: steps.filter((_, i) => onStraight[i]), ...(vg.length ? { guards: vg } : {}) });
+      out.push({ assume, steps: steps.filter((_, i) => keeps(sigIdx[i])), ...(vg.length ? { guards: vg } : {}) });
     }
     // an exit taken that only leaves out steps of the straight line (`if (copy_from_user(..))
     // return -EFAULT;`) is the handler failing before it did anything more: not explored, as
@@ -1061,23 +1065,23 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
     let flips = 0;
     for (let e = 0; e < exits.length && flips < maxExitChoices; e++) {
       if (!adding[e]) continue;
-      val[nb + e] = lineV[e] ? 0 : 1;
       const changed = new Map<number, boolean>();
       let adds = false;
-      for (const i of byExit[e]) {
-        const r = runs(i);
-        if (r === (onStraight[i] === 1)) continue;
-        changed.set(i, r);
-        if (r && steps[i].op.op !== 'deref') adds = true;
+      val[nb + e] = lineV[e] ? 0 : 1;
+      for (const g of byExitSig[e]) {
+        const r = runs(rep[g], e);
+        if (r === (sigRuns[g] === 1)) continue;
+        changed.set(g, r);
+        if (r && sigNonDeref[g]) adds = true;
       }
       val[nb + e] = lineV[e] ? 1 : 0;
       if (!adds) continue;
       flips++;
-      const fkey = packBits(condIdx, (i) => changed.get(i) ?? onStraight[i] === 1);
+      const fkey = packBits(sigList, (g) => keeps(g, changed));
       if (kept.has(fkey)) continue;
       kept.add(fkey);
-      const chosen = steps.filter((_, i) => changed.get(i) ?? onStraight[i] === 1);
-      // (the exit's own value is restored above; the choices described are the combination's)
+      const chosen = steps.filter((_, i) => keeps(sigIdx[i], changed));
+      // (the choices described are the combination's, and this exit taken the other way)
       const { assume, vg } = describe();
       out.push({ assume: [...assume, lineV[e] ? `!(${exits[e]})` : exits[e]], steps: chosen, ...(vg.length ? { guards: vg } : {}) });
     }
