@@ -973,7 +973,6 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
   for (const i of condIdx) if (steps[i].op.op !== 'deref') sigNonDeref[sigIdx[i]] = 1;
   const byExitSig = byExit.map((is) => [...new Set(is.map((i) => sigIdx[i]))]);
   const keeps = (g: number, changed?: Map<number, boolean>): boolean => g < 0 || (changed?.get(g) ?? sigRuns[g] === 1);
-  const sigCond = new Uint8Array(rep.length);
   const sigRuns = new Uint8Array(rep.length);
   // A combination decides the enumerated tests and leaves every exit at its straight-line value,
   // or flips one: a reach list is read once per exit flipped (-1: none), down to the
@@ -1008,7 +1007,7 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
   };
   /** Whether step i runs in this combination, with exit `flip` taken the other way (-1: none). */
   const runs = (i: number, flip: number): boolean => {
-    if (flip < 0 ? !sigCond[sigIdx[i]] : !all(condL[i])) return false;
+    if (!all(condL[i])) return false;
     const r = reachL[i];
     if (!r) return true;
     const open = residualOf(r, flip);
@@ -1051,7 +1050,6 @@ export function variantsOf(steps: Step[], maxExitChoices = MAX_EXIT_CHOICES): Ha
       }
       return (meta = { assume, vg });
     };
-    for (let g = 0; g < rep.length; g++) sigCond[g] = all(condL[rep[g]]) ? 1 : 0;
     for (let g = 0; g < rep.length; g++) sigRuns[g] = runs(rep[g], -1) ? 1 : 0;
     const key = packBits(sigList, (g) => sigRuns[g] === 1);
     if (!kept.has(key)) {
