@@ -31,6 +31,8 @@ test('invariant: only syntax/ imports tree-sitter', () => {
   for (const f of tsFiles(src)) {
     if (inDir(f, 'syntax')) continue;
     for (const i of imports(f)) assert.ok(!/^(web-)?tree-sitter/.test(i), `${rel(f)} imports ${i}`);
+    // nor loads the flat parser's addon (syntax/flat.ts), or any other native addon
+    assert.doesNotMatch(fs.readFileSync(f, 'utf8'), /kernlife-flat|\.node['"`]/, `${rel(f)} loads a native addon`);
   }
 });
 

@@ -91,7 +91,7 @@ test('parser: a forced backend that cannot load, or a bad KERNLIFE_PARSER, is an
   assert.match(forced.stderr, /native tree-sitter binding cannot be loaded: .*GLIBCXX/);
   const bad = run([cli, 'tables', 'examples'], { parser: 'quantum' });
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /KERNLIFE_PARSER=quantum: expected native or wasm/);
+  assert.match(bad.stderr, /KERNLIFE_PARSER=quantum: expected native, wasm or flat/);
 });
 
 test('parser: native and wasm agree on parts of the real kernel', async (t) => {
@@ -140,4 +140,115 @@ test('parser: the language server falls back to wasm, logs it, and publishes the
   const timeout = new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`no finding from the server on wasm; log:\n${log}`)), 30000); });
   await Promise.race([got, timeout]).finally(() => clearTimeout(timer));
   assert.match(log, /kernlife: web-tree-sitter .*native binding did not load: .*GLIBCXX/);
+});
+
+// The flat parser (server/native/flat.c, dist/kernlife-flat.node): whole-file parses in the
+// CLI and the index; the language server's incremental trees stay with the node binding.
+function sourcesUnder(dirs) {
+  const out = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.[ch]$/.test(e.name)) out.push(p);
+    }
+  };
+  dirs.forEach((d) => walk(path.join(root, d)));
+  return out;
+}
+
+test('parser: the flat parser is built at install and gives the node binding\'s trees node by node on every example and fixture', () => {
+  const api = require(path.join(root, 'dist/api.js'));
+  const flat = api.flatParser();
+  assert.equal(flat.used, true, `whole-file parses do not use the flat parser: ${flat.why}`);
+  const fields = api.flatFieldNames();
+  assert.ok(fields.includes('declarator') && fields.includes('body'), fields.join(' '));
+  const files = sourcesUnder(['examples', 'test/fixtures']);
+  assert.ok(files.length > 100, `${files.length} files`);
+  let nodes = 0;
+  for (const f of files) {
+    const text = fs.readFileSync(f, 'utf8');
+    for (const t of [text, api.normalize(text, { annotations: new Set(['__rcu', '__user']), annotationsWithArgs: new Set() }).text]) {
+      const a = api.parseTree(t), b = api.parseC(t);
+      assert.ok(a.root && b.root && b.root.constructor !== a.root.constructor, `${f}: one flat tree and one binding tree`);
+      assert.ok(api.sameTrees(a.root, b.root, fields), `${path.relative(root, f)}: the flat tree differs from the binding's`);
+      nodes += b.root.descendantsOfType(['identifier']).length;
+    }
+  }
+  assert.ok(nodes > 10000, `${nodes} identifiers compared`);
+});
+
+test('parser: the flat parser and the node binding give identical tables and facts JSON; without the addon nothing changes', (t) => {
+  for (const cmd of [['tables', '--format', 'json'], ['facts', '--format', 'json', '--jobs', '2']]) {
+    const paths = ['examples', 'test/fixtures'];
+    const a = run([cli, ...cmd, ...paths], { parser: 'native' });
+    const b = run([cli, ...cmd, ...paths], { parser: 'flat' });
+    const c = run([cli, ...cmd, ...paths]);
+    const env = { ...process.env, KERNLIFE_FLAT: '0' };
+    delete env.KERNLIFE_PARSER; delete env.NODE_TEST_CONTEXT;
+    const d = spawnSync(process.execPath, [cli, ...cmd, ...paths], { cwd: root, env, encoding: 'utf8', maxBuffer: 1 << 30 });
+    for (const [x, name] of [[b, 'flat'], [c, 'auto'], [d, 'KERNLIFE_FLAT=0']]) {
+      assert.equal(x.status, a.status, `${cmd[0]} ${name}: exit ${x.status}\n${x.stderr}`);
+      assert.ok(untimed(x.stdout) === untimed(a.stdout), `${cmd[0]}: ${name} and native outputs differ`);
+      assert.equal(x.stderr, a.stderr, `${cmd[0]} ${name}: the same warnings, nothing announced`);
+    }
+    t.diagnostic(`${cmd[0]}: ${a.stdout.length} bytes, identical`);
+  }
+  // insisting on the flat parser without its addon is an error that says what is missing
+  const env = { ...process.env, KERNLIFE_PARSER: 'flat', KERNLIFE_FLAT_ADDON: path.join(os.tmpdir(), 'no-such-kernlife-flat.node') };
+  delete env.NODE_TEST_CONTEXT;
+  const r = spawnSync(process.execPath, [cli, 'tables', 'examples'], { cwd: root, env, encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /KERNLIFE_PARSER=flat: its addon \(dist\/kernlife-flat\.node\) is not built or does not load/);
+});
+
+test('parser: the flat parser keeps the parse budget, on a file too big to parse in time', () => {
+  const api = require(path.join(root, 'dist/api.js'));
+  const unit = 'static int f(struct a *p) { if (p->x) return g(p, 1, 2) + h(p->y); return 0; }\n';
+  const big = unit.repeat(40000);
+  const r = api.parseC(big, 5);
+  assert.equal(r.timedOut, true, 'a 3 MB file does not parse in 5 ms');
+  assert.equal(r.tree, null);
+  const ok = api.parseC(unit, 1000);
+  assert.equal(ok.timedOut, false);
+  assert.equal(ok.root.descendantsOfType('function_definition').length, 1);
+});
+
+test('parser: the flat parser and the node binding agree on the real kernel (tables of the CI directories, every fact of kernel/)', async (t) => {
+  let kernelTree, DEFAULT_DIRS;
+  try { ({ kernelTree, DEFAULT_DIRS } = await import('../corpus/kernel-src.mjs')); } catch { t.skip('no kernel-src helper'); return; }
+  const tarball = process.env.KERNLIFE_KERNEL_TARBALL || '/usr/src/linux-source-6.1.tar.xz';
+  if (!fs.existsSync(tarball)) { t.skip(`no ${tarball}`); return; }
+  const cwd = await kernelTree(DEFAULT_DIRS);
+  const tables = ['tables', '--format', 'json', ...DEFAULT_DIRS];
+  const a = run([cli, ...tables], { parser: 'native', cwd });
+  const b = run([cli, ...tables], { cwd });
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
+  assert.ok(JSON.parse(a.stdout).stats.files > 3000);
+  assert.ok(untimed(a.stdout) === untimed(b.stdout), 'tables of the CI directories: flat and native differ');
+  t.diagnostic(`tables: ${a.stdout.length} bytes identical`);
+  // every effect and summary of kernel/ (~440 MB of JSON): compared as files, but for the timing
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-flat-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const outs = [];
+  for (const parser of ['native', undefined]) {
+    const file = path.join(dir, `${parser ?? 'auto'}.json`);
+    const env = { ...process.env };
+    delete env.KERNLIFE_PARSER; delete env.NODE_TEST_CONTEXT;
+    if (parser) env.KERNLIFE_PARSER = parser;
+    const fd = fs.openSync(file, 'w');
+    const r = spawnSync(process.execPath, [cli, 'facts', '--format', 'json', '--jobs', '2', 'kernel'], { cwd, env, stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', timeout: 300_000 });
+    fs.closeSync(fd);
+    assert.equal(r.status, 0, r.stderr);
+    outs.push(fs.readFileSync(file));
+  }
+  const [x, y] = outs;
+  assert.ok(x.length > 1e8, `${x.length} bytes of facts`);
+  // the JSON ends with the stats line, the only one with timings
+  const split = (buf) => { const i = buf.lastIndexOf('\n],"stats":'); assert.ok(i > 0, 'facts JSON ends with its stats'); return [buf.subarray(0, i), buf.subarray(i).toString().replace(/"ms":[\d.]+/g, '"ms":0')]; };
+  const [xb, xt] = split(x), [yb, yt] = split(y);
+  assert.ok(xb.equals(yb), 'the facts of kernel/ differ between flat and native');
+  assert.equal(yt, xt);
+  t.diagnostic(`facts of kernel/: ${x.length} bytes identical`);
 });

@@ -69,23 +69,23 @@ const SNIPPETS = ['{', '}', ';', '\n', 'if (x) ', 'kfree(p);', ' /* c */ ', 'str
 for (const backend of ['native', 'wasm']) {
   test(`reparse (${backend}): single edits give the fresh parse's tree`, () => on(backend, () => {
     for (const [what, oldText, newText] of EDITS) {
-      const old = api.parseC(oldText);
+      const old = api.parseTree(oldText);
       const got = api.reparseC(old.tree, oldText, newText);
-      assertSameTree(got, api.parseC(newText), what);
+      assertSameTree(got, api.parseTree(newText), what);
     }
   }));
 
   test(`reparse (${backend}): chains of random edits on a real file`, () => on(backend, () => {
     const rand = rng(backend === 'native' ? 1 : 2);
     let text = example;
-    let tree = api.parseC(text).tree;
+    let tree = api.parseTree(text).tree;
     for (let i = 0; i < 60; i++) {
       const at = Math.floor(rand() * (text.length + 1));
       const cut = rand() < 0.5 ? Math.floor(rand() * 40) : 0;
       const ins = rand() < 0.7 ? SNIPPETS[Math.floor(rand() * SNIPPETS.length)] : '';
       const next = text.slice(0, at) + ins + text.slice(Math.min(text.length, at + cut));
       const got = api.reparseC(tree, text, next);
-      assertSameTree(got, api.parseC(next), `edit ${i} at ${at} (-${cut} +${JSON.stringify(ins)})`);
+      assertSameTree(got, api.parseTree(next), `edit ${i} at ${at} (-${cut} +${JSON.stringify(ins)})`);
       text = next;
       tree = got.tree;
     }

@@ -11,7 +11,7 @@
  * text in both; it is reused only if it also starts at the same row and column, so every
  * location and line number in its facts (`ret@88`) is still right.
  */
-import { parseC, reparseC, releaseTree, type ParseResult, type Tree } from '../syntax';
+import { parseTree, reparseC, releaseTree, type ParseResult, type Tree } from '../syntax';
 import type { FunctionCache } from '../facts/extract';
 import type { FunctionFacts } from '../facts/types';
 
@@ -82,7 +82,7 @@ export class DocumentState {
       } else {
         if (oldTree) releaseTree(oldTree);
         this.fns.clear();
-        r = parseC(norm, budgetMs);
+        r = parseTree(norm, budgetMs);
       }
       if (r.tree) { this.tree = r.tree; this.norm = norm; }
       return r;

@@ -18,11 +18,15 @@ import { loadNative } from './native';
 import { loadWasm } from './wasm';
 import { textEdit } from './edit';
 import type { Node } from './nodes';
+import { AGREEMENT_PROBE, flatFieldNames, flatLoaded, parseFlat, sameTrees } from './flat';
 
 export type { BackendName, Tree, QueryMatch, QueryCapture, InputEdit } from './backend';
 
-/** Which backend to load: `KERNLIFE_PARSER=native|wasm` forces one; auto is native, else wasm. */
-export type BackendChoice = BackendName | 'auto';
+/**
+ * Which backend to load: `KERNLIFE_PARSER=native|wasm` forces one; auto is native, else wasm.
+ * `flat` is auto that insists on the flat parser (flat.ts) for whole-file parses.
+ */
+export type BackendChoice = BackendName | 'auto' | 'flat';
 
 export interface ParserInit {
   backend: BackendName;
@@ -42,8 +46,8 @@ const errorText = (e: unknown): string => ((e as Error)?.message ?? String(e)).s
 export function requestedBackend(): BackendChoice {
   const v = (process.env.KERNLIFE_PARSER ?? '').trim().toLowerCase();
   if (v === '' || v === 'auto') return 'auto';
-  if (v === 'native' || v === 'wasm') return v;
-  throw new Error(`KERNLIFE_PARSER=${process.env.KERNLIFE_PARSER}: expected native or wasm`);
+  if (v === 'native' || v === 'wasm' || v === 'flat') return v;
+  throw new Error(`KERNLIFE_PARSER=${process.env.KERNLIFE_PARSER}: expected native, wasm or flat`);
 }
 
 function getNative(): Backend {
@@ -63,6 +67,10 @@ function use(b: Backend, fallback?: string): ParserInit {
  * neither can.
  */
 export async function initParser(choice: BackendChoice = requestedBackend()): Promise<ParserInit> {
+  if (choice === 'flat') {
+    if (!flatUsable()) throw new Error(`KERNLIFE_PARSER=flat: ${flatWhy}`);
+    choice = 'native';
+  }
   if (state && (choice === 'auto' || choice === state.backend)) return state;
   if (choice === 'wasm') return use(await loadWasm());
   if (choice === 'native') {
@@ -88,7 +96,11 @@ export async function initParser(choice: BackendChoice = requestedBackend()): Pr
 /** The loaded backend; before `initParser()`, the native one, loaded now (synchronously). */
 function backend(): Backend {
   if (current) return current;
-  const choice = requestedBackend();
+  let choice = requestedBackend();
+  if (choice === 'flat') {
+    if (!flatUsable()) throw new Error(`KERNLIFE_PARSER=flat: ${flatWhy}`);
+    choice = 'native';
+  }
   if (choice === 'wasm') throw new Error('KERNLIFE_PARSER=wasm: the wasm parser loads asynchronously; call `await initParser()` first');
   try {
     use(getNative());
@@ -117,8 +129,60 @@ function run(text: string, old: Tree | null, budgetMs: number): ParseResult {
   return { tree, root: b.root(tree), timedOut: false, ms };
 }
 
+let flatOk: boolean | null = null;
+let flatWhy = '';
+
+/**
+ * Whether whole-file parses go to the flat parser: asked for (auto or flat), loaded, the node
+ * binding is the backend in use, and the two agree node by node on a probe (decided once).
+ */
+function flatUsable(): boolean {
+  if (flatOk !== null) return flatOk;
+  flatOk = false;
+  try {
+    const choice = requestedBackend();
+    if (choice === 'native' || choice === 'wasm') { flatWhy = `KERNLIFE_PARSER=${choice}`; return false; }
+    if (!flatLoaded()) { flatWhy = 'its addon (dist/kernlife-flat.node) is not built or does not load'; return false; }
+    const nb = current?.name === 'native' ? current : current ? null : getNative();
+    if (!nb) { flatWhy = 'the node binding is not the backend in use'; return false; }
+    const tree = nb.parse(AGREEMENT_PROBE, null, () => false);
+    const flat = parseFlat(AGREEMENT_PROBE, 10_000);
+    if (!tree || !flat || !sameTrees(nb.root(tree), flat.root, flatFieldNames())) { flatWhy = 'it disagrees with the node binding on the probe parse'; return false; }
+    flatOk = true;
+  } catch (e) {
+    flatWhy = errorText(e);
+  }
+  return flatOk;
+}
+
+declare const FLAT: unique symbol;
+/** What `tree` is in a ParseResult from the flat parser: a token, nothing to edit or free. */
+const FLAT_TREE = { [Symbol.for('kernlife.flat')]: true } as unknown as Tree & { readonly [FLAT]: true };
+
+/**
+ * A whole-file parse. With the flat parser in use (flatUsable) the result's `tree` is only a
+ * token (not for reparseC, treeSexp or matches) and `root` is a FlatNode; otherwise it is the
+ * backend's tree. The language server, which keeps trees to reparse, calls backend trees only.
+ */
 export function parseC(text: string, budgetMs = 10_000): ParseResult {
+  if (flatUsable()) {
+    const t0 = performance.now();
+    const flat = parseFlat(text, budgetMs);
+    const ms = performance.now() - t0;
+    if (!flat) return { tree: null, root: null, timedOut: true, ms };
+    return { tree: FLAT_TREE, root: flat.root, timedOut: false, ms };
+  }
   return run(text, null, budgetMs);
+}
+
+/** A whole-file parse that keeps the backend's tree (for reparseC, treeSexp, matches). */
+export function parseTree(text: string, budgetMs = 10_000): ParseResult {
+  return run(text, null, budgetMs);
+}
+
+/** Whether parseC hands out flat trees (see flatUsable), and if not, why. */
+export function flatParser(): { used: boolean; why: string } {
+  return { used: flatUsable(), why: flatWhy };
 }
 
 /**
@@ -158,7 +222,8 @@ export function matches(name: QueryName, tree: Tree): QueryMatch[] {
 /** Which parser is in use, for logs (loads the native one when nothing is loaded yet). */
 export function parserInfo(): string {
   const b = backend();
-  return state?.fallback !== undefined ? `${b.info}; the native binding did not load: ${state.fallback}` : b.info;
+  const flat = flatUsable() ? '; whole files through the flat parser (dist/kernlife-flat.node)' : '';
+  return (state?.fallback !== undefined ? `${b.info}; the native binding did not load: ${state.fallback}` : b.info) + flat;
 }
 
 /** The backend in use, or null before any was loaded. */

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// Builds dist/kernlife-flat.node, kernlife's flat parser (server/native/flat.c; why: see
+// server/src/syntax/flat.ts), from C that is already installed: the tree-sitter runtime vendored
+// in the `tree-sitter` package and the grammar in `tree-sitter-c`. Same compiler flags as
+// node-gyp's Release build of the node binding (-O3, C11). Runs at `npm ci` (postinstall) and
+// on its own: `node scripts/build-flat.mjs [--force]`.
+//
+// Optional by design: without a C compiler or Node's headers it says why and exits 0, and
+// kernlife parses whole files with the node binding as before (same results, slower).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'package.json'));
+const out = join(root, 'dist', 'kernlife-flat.node');
+const force = process.argv.includes('--force');
+
+function say(msg) {
+  process.stderr.write(`kernlife: flat parser: ${msg}\n`);
+}
+
+function headers() {
+  const v = process.versions.node;
+  const dirs = [
+    process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node'),
+    resolve(dirname(process.execPath), '..', 'include', 'node'),
+    join(homedir(), '.cache', 'node-gyp', v, 'include', 'node'),
+    join(homedir(), '.node-gyp', v, 'include', 'node'),
+    '/usr/include/node',
+    '/usr/local/include/node',
+  ].filter(Boolean);
+  return dirs.find((d) => existsSync(join(d, 'node_api.h'))) ?? null;
+}
+
+function main() {
+  let ts, tsc;
+  try {
+    ts = join(dirname(require.resolve('tree-sitter/package.json')), 'vendor', 'tree-sitter', 'lib');
+    tsc = join(dirname(require.resolve('tree-sitter-c/package.json')), 'src');
+  } catch (e) {
+    say(`not built: tree-sitter or tree-sitter-c is not installed (${e.message.split('\n')[0]})`);
+    return;
+  }
+  const sources = [join(root, 'server', 'native', 'flat.c'), join(ts, 'src', 'lib.c'), join(tsc, 'parser.c')];
+  for (const s of sources) if (!existsSync(s)) { say(`not built: ${s} is missing`); return; }
+  if (!force && existsSync(out)) {
+    const built = statSync(out).mtimeMs;
+    if (sources.every((s) => statSync(s).mtimeMs <= built)) return; // up to date
+  }
+  const inc = headers();
+  if (!inc) { say(`not built: no node_api.h for node ${process.versions.node} (set npm's nodedir); whole files are parsed with the node binding`); return; }
+  const cc = process.env.CC || 'cc';
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  const args = [
+    '-O3', '-fPIC', '-pthread', '-shared', '-std=c11', '-fvisibility=hidden', '-fno-omit-frame-pointer',
+    '-D_POSIX_C_SOURCE=200112L', '-D_DEFAULT_SOURCE', '-DNAPI_VERSION=8',
+    `-I${inc}`, `-I${join(ts, 'include')}`, `-I${join(ts, 'src')}`, `-I${tsc}`,
+    ...sources, '-o', tmp,
+  ];
+  const t0 = Date.now();
+  try {
+    execFileSync(cc, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    const err = (e.stderr?.toString() || e.message).trim().split('\n').slice(-3).join(' / ');
+    say(`not built (${cc} failed: ${err}); whole files are parsed with the node binding`);
+    return;
+  }
+  renameSync(tmp, out);
+  say(`built ${out.slice(root.length + 1)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+main();

@@ -1,0 +1,187 @@
+/*
+ * kernlife's flat parser: tree-sitter-c parses a JS string and the whole tree comes back as
+ * one Uint32Array, so that JS walks plain numbers instead of asking the node binding for every
+ * child, field and end offset (one N-API call each, plus an object per node).
+ *
+ * Built at install by scripts/build-flat.mjs from the tree-sitter runtime vendored in the
+ * `tree-sitter` package and the grammar in `tree-sitter-c` (the same C the node binding runs),
+ * as an N-API addon. Optional: server/src/syntax/flat.ts falls back to the node binding when it
+ * is missing or disagrees with the binding on a probe parse.
+ *
+ * One record of REC words per visible node, in document pre-order (the order of a tree cursor):
+ *   0  symbol (bits 0-15) | field id in the parent (bits 16-23) | flags (bits 24-31)
+ *   1  start offset    2  end offset        (UTF-16 code units: string indices)
+ *   3  start row       4  start column      (column in code units)
+ *   5  end row         6  end column
+ *   7  index one past the node's last descendant (so the next sibling, if any, is there)
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "tree_sitter/api.h"
+
+const TSLanguage *tree_sitter_c(void);
+
+#define REC 8
+enum { F_NAMED = 1, F_HAS_ERROR = 2, F_MISSING = 4, F_EXTRA = 8 };
+
+
+typedef struct { struct timespec deadline; int stopped; } Budget;
+
+static int past(const struct timespec *d) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec > d->tv_sec || (now.tv_sec == d->tv_sec && now.tv_nsec > d->tv_nsec);
+}
+
+static bool progress(TSParseState *state) {
+  Budget *b = (Budget *)state->payload;
+  if (past(&b->deadline)) { b->stopped = 1; return true; }
+  return false;
+}
+
+typedef struct { const char *bytes; uint32_t length; } Text;
+
+static const char *read_text(void *payload, uint32_t byte, TSPoint pos, uint32_t *n) {
+  (void)pos;
+  Text *t = (Text *)payload;
+  if (byte >= t->length) { *n = 0; return ""; }
+  *n = t->length - byte;
+  return t->bytes + byte;
+}
+
+#define CHECK(call) do { if ((call) != napi_ok) goto fail; } while (0)
+
+/* parse(text: string, budgetMs: number): Uint32Array | null (null: the budget ran out) */
+static napi_value parse(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result = NULL;
+  char16_t *buf = NULL;
+  uint32_t *stack = NULL;
+  TSTree *tree = NULL;
+  TSParser *parser = NULL; /* one per thread (worker threads each have their own env) */
+  CHECK(napi_get_instance_data(env, (void **)&parser));
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) { napi_throw_type_error(env, NULL, "parse(text, budgetMs)"); return NULL; }
+  size_t len = 0;
+  double budget = 0;
+  CHECK(napi_get_value_string_utf16(env, argv[0], NULL, 0, &len));
+  CHECK(napi_get_value_double(env, argv[1], &budget));
+  buf = malloc((len + 1) * sizeof(char16_t));
+  if (!buf) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  CHECK(napi_get_value_string_utf16(env, argv[0], buf, len + 1, &len));
+
+  Budget b = { .stopped = 0 };
+  clock_gettime(CLOCK_MONOTONIC, &b.deadline);
+  long long ns = (long long)(budget * 1e6);
+  b.deadline.tv_sec += ns / 1000000000LL;
+  b.deadline.tv_nsec += ns % 1000000000LL;
+  if (b.deadline.tv_nsec >= 1000000000L) { b.deadline.tv_sec++; b.deadline.tv_nsec -= 1000000000L; }
+  Text t = { (const char *)buf, (uint32_t)(len * 2) };
+  TSInput input = { .payload = &t, .read = read_text, .encoding = TSInputEncodingUTF16LE, .decode = NULL };
+  TSParseOptions opts = { .payload = &b, .progress_callback = progress };
+  tree = ts_parser_parse_with_options(parser, NULL, input, opts);
+  free(buf); buf = NULL;
+  if (!tree) {
+    ts_parser_reset(parser);
+    napi_get_null(env, &result);
+    return result;
+  }
+
+  TSNode root = ts_tree_root_node(tree);
+  uint32_t count = ts_node_descendant_count(root);
+  napi_value ab;
+  void *data;
+  CHECK(napi_create_arraybuffer(env, (size_t)count * REC * 4, &data, &ab));
+  uint32_t *out = (uint32_t *)data;
+  stack = malloc(((size_t)count + 1) * sizeof(uint32_t));
+  if (!stack) { napi_throw_error(env, NULL, "out of memory"); goto done; }
+  uint32_t n = 0, depth = 0;
+  TSTreeCursor c = ts_tree_cursor_new(root);
+  for (;;) {
+    if (n >= count) break; /* (cannot happen: the count is the cursor's) */
+    TSNode node = ts_tree_cursor_current_node(&c);
+    uint32_t *r = out + (size_t)n * REC;
+    uint32_t flags = (ts_node_is_named(node) ? F_NAMED : 0) | (ts_node_has_error(node) ? F_HAS_ERROR : 0) |
+                     (ts_node_is_missing(node) ? F_MISSING : 0) | (ts_node_is_extra(node) ? F_EXTRA : 0);
+    TSPoint sp = ts_node_start_point(node), ep = ts_node_end_point(node);
+    r[0] = (uint32_t)ts_node_symbol(node) | ((uint32_t)(ts_tree_cursor_current_field_id(&c) & 0xff) << 16) | (flags << 24);
+    r[1] = ts_node_start_byte(node) >> 1;
+    r[2] = ts_node_end_byte(node) >> 1;
+    r[3] = sp.row; r[4] = sp.column >> 1;
+    r[5] = ep.row; r[6] = ep.column >> 1;
+    r[7] = 0;
+    stack[depth++] = n++;
+    if (ts_tree_cursor_goto_first_child(&c)) continue;
+    for (;;) {
+      out[(size_t)stack[--depth] * REC + 7] = n;
+      if (ts_tree_cursor_goto_next_sibling(&c)) break;
+      if (!ts_tree_cursor_goto_parent(&c)) { depth = 0; break; }
+    }
+    if (depth == 0) break;
+  }
+  while (depth > 0) out[(size_t)stack[--depth] * REC + 7] = n;
+  ts_tree_cursor_delete(&c);
+  CHECK(napi_create_typedarray(env, napi_uint32_array, (size_t)n * REC, ab, 0, &result));
+  goto done;
+fail:
+  napi_throw_error(env, NULL, "kernlife flat parser: N-API call failed");
+  result = NULL;
+done:
+  free(buf);
+  free(stack);
+  if (tree) ts_tree_delete(tree);
+  return result;
+}
+
+static napi_value names(napi_env env, napi_callback_info info, int fields) {
+  (void)info;
+  const TSLanguage *l = tree_sitter_c();
+  uint32_t count = fields ? ts_language_field_count(l) + 1 : ts_language_symbol_count(l);
+  napi_value arr, s, nul;
+  napi_get_null(env, &nul);
+  if (napi_create_array_with_length(env, count, &arr) != napi_ok) return NULL;
+  for (uint32_t i = 0; i < count; i++) {
+    const char *name = fields ? ts_language_field_name_for_id(l, (TSFieldId)i) : ts_language_symbol_name(l, (TSSymbol)i);
+    if (name) napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &s); else s = nul;
+    napi_set_element(env, arr, i, s);
+  }
+  return arr;
+}
+static napi_value symbol_names(napi_env env, napi_callback_info info) { return names(env, info, 0); }
+static napi_value field_names(napi_env env, napi_callback_info info) { return names(env, info, 1); }
+
+/* symbolNamed(): 1 where the symbol is a named node type, per symbol id */
+static napi_value symbol_named(napi_env env, napi_callback_info info) {
+  (void)info;
+  const TSLanguage *l = tree_sitter_c();
+  uint32_t count = ts_language_symbol_count(l);
+  napi_value arr, v;
+  if (napi_create_array_with_length(env, count, &arr) != napi_ok) return NULL;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_get_boolean(env, ts_language_symbol_type(l, (TSSymbol)i) == TSSymbolTypeRegular, &v);
+    napi_set_element(env, arr, i, v);
+  }
+  return arr;
+}
+
+static void free_parser(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  ts_parser_delete((TSParser *)data);
+}
+
+NAPI_MODULE_INIT() {
+  TSParser *parser = ts_parser_new();
+  if (!ts_parser_set_language(parser, tree_sitter_c())) { ts_parser_delete(parser); return NULL; }
+  if (napi_set_instance_data(env, parser, free_parser, NULL) != napi_ok) { ts_parser_delete(parser); return NULL; }
+  napi_property_descriptor d[] = {
+    { "parse", NULL, parse, NULL, NULL, NULL, napi_default, NULL },
+    { "symbolNames", NULL, symbol_names, NULL, NULL, NULL, napi_default, NULL },
+    { "fieldNames", NULL, field_names, NULL, NULL, NULL, napi_default, NULL },
+    { "symbolNamed", NULL, symbol_named, NULL, NULL, NULL, napi_default, NULL },
+  };
+  if (napi_define_properties(env, exports, sizeof d / sizeof d[0], d) != napi_ok) return NULL;
+  return exports;
+}
