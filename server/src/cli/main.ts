@@ -25,7 +25,7 @@ import type { Finding } from '../rules/types';
 import { planCheck, replanCheck, reachablePartialFiles, finishCheck, simOptions, type CheckOptions } from '../check';
 import { RULE_IDS } from '../rules/index';
 import { findingsJson, findingsSarif, findingsText, simulateJson, simulateSvg, simulateText } from './report';
-import { initParser, parserInfo } from '../syntax';
+import { flatParser, initParser, parserInfo } from '../syntax';
 
 const GC_EVERY_BYTES = 4 * 1024 * 1024;
 
@@ -418,7 +418,8 @@ if (!isMainThread && workerData?.kernlifeSimWorker) {
   });
 } else if (!isMainThread && workerData?.kernlifeWorker) {
   const options = workerData.options as AnalysisOptions;
-  const gc = explicitGc();
+  // (the flat parser keeps no native trees: nothing for a forced collection to free)
+  const gc = flatParser().used ? null : explicitGc();
   let since = 0;
   // Jobs queue up here: after a collection the event loop must turn (setImmediate) before the
   // next job, because the trees' native finalizers run from there. Message events alone never
