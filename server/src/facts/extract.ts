@@ -99,6 +99,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
     return { file, line: s.row + 1, col: s.column + 1, endLine: e.row + 1, endCol: e.column + 1 };
   };
   const st = new SourceText(src, norm.text);
+  st.treeEnds = parsed.cheapNodes === true;
   const text = (n: Node): string => st.text(n);
   /** `loc` for a node whose end offset is known (read off the text): no native call. */
   const locTo = (n: Node, end: number): Loc => {
@@ -261,6 +262,8 @@ function scanBalanced(t: string, i: number, semicolon: boolean, ends: Int32Array
  */
 class SourceText {
   clean = false;
+  /** Nodes know their ends without a native call (the flat parser): `end` asks them. */
+  treeEnds = false;
   constructor(readonly src: string, readonly norm: string) {}
   text(n: Node): string { return this.src.slice(n.startIndex, this.clean ? this.end(n) : n.endIndex); }
   /** An identifier-like token: identifier, field_identifier, type_identifier, a keyword. */
@@ -303,7 +306,7 @@ class SourceText {
    * brace. Anything else, or any doubt (a directive line on the way), asks the tree.
    */
   end(n: Node): number {
-    if (this.clean) {
+    if (this.clean && !this.treeEnds) {
       const t = n.type;
       const s = n.startIndex;
       let e = -1;
@@ -1605,7 +1608,7 @@ class EffectWalker {
 
   /** `loc(n)`, with the end read off the text where a clean function's shapes say (a call's `)`, a statement's `;`). */
   private nodeLoc(n: Node): Loc {
-    if (this.s.clean) {
+    if (this.s.clean && !this.s.treeEnds) {
       let e = -1;
       if (n.type === 'call_expression') { if (this.callParts(n)) e = this.s.closeOf(this.partArgs!.startIndex); }
       else if (n.type === 'return_statement') e = this.s.end(n);

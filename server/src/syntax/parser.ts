@@ -116,6 +116,8 @@ export interface ParseResult {
   root: Node | null;
   /** The parse was stopped by its time budget; `tree` is null. */
   timedOut: boolean;
+  /** Reading a node's end, children or fields costs no native call (the flat parser's nodes). */
+  cheapNodes?: boolean;
   ms: number;
 }
 
@@ -170,7 +172,7 @@ export function parseC(text: string, budgetMs = 10_000): ParseResult {
     const flat = parseFlat(text, budgetMs);
     const ms = performance.now() - t0;
     if (!flat) return { tree: null, root: null, timedOut: true, ms };
-    return { tree: FLAT_TREE, root: flat.root, timedOut: false, ms };
+    return { tree: FLAT_TREE, root: flat.root, timedOut: false, ms, cheapNodes: true };
   }
   return run(text, null, budgetMs);
 }
