@@ -393,6 +393,26 @@ function explicitGc(): (() => void) | null {
  * unless a limit was given (`--max-old-space-size` in the node options) or `KERNLIFE_HEAP_MB`
  * says otherwise (`0`: never). Returns whether the child ran (its exit status is ours).
  */
+/**
+ * Peak heap per byte of C, with margin: `check` and `facts` keep facts and summaries of what
+ * they read (measured: facts of kernel/ 24x its source in RSS, fs/ 16x, check on the CI
+ * directories 20x, on the whole tree 5x).
+ */
+const HEAP_PER_SOURCE_BYTE = 32;
+
+/** What the sources named on the command line weigh (Infinity when that cannot be told here). */
+function sourceBytes(argv: string[]): number {
+  try {
+    const a = parseArgs(argv);
+    if (!a.paths.length || !a.paths.every((p) => fs.existsSync(p))) return Infinity;
+    let bytes = 0;
+    for (const f of walk(a.paths).files) bytes += fs.statSync(f).size;
+    return bytes;
+  } catch {
+    return Infinity; // (a usage error: the child reports it)
+  }
+}
+
 function respawnedWithHeap(argv: string[]): boolean {
   if (!['check', 'simulate', 'facts'].includes(argv[0] ?? '') || process.env.KERNLIFE_HEAP_RESPAWNED) return false;
   const given = process.env.KERNLIFE_HEAP_MB;
@@ -401,6 +421,10 @@ function respawnedWithHeap(argv: string[]): boolean {
   const want = given && /^\d+$/.test(given) ? Number(given) : Math.min(16384, Math.floor(os.totalmem() / 1048576 / 2));
   const have = v8.getHeapStatistics().heap_size_limit / 1048576;
   if (want < have * 1.25) return false;
+  // Unasked, the heap a run needs follows its sources: runs that fit half the default limit
+  // with room to spare (a driver, a subsystem; fs/ with 42 MB of C peaks at 0.7 GB) are spared
+  // a second process (0.1 s, most of a small run's fixed cost).
+  if (!given && sourceBytes(argv) * HEAP_PER_SOURCE_BYTE < have * 1048576 / 2) return false;
   const r = spawnSync(process.execPath, [...process.execArgv, `--max-old-space-size=${want}`, process.argv[1], ...argv], {
     stdio: 'inherit', env: { ...process.env, KERNLIFE_HEAP_RESPAWNED: '1' },
   });
