@@ -50,6 +50,13 @@ export function requestedBackend(): BackendChoice {
   throw new Error(`KERNLIFE_PARSER=${process.env.KERNLIFE_PARSER}: expected native, wasm or flat`);
 }
 
+/** The backend trees come from: `flat` is the native binding once the flat parser is usable (else an error). */
+function treeBackend(choice: BackendChoice): Exclude<BackendChoice, 'flat'> {
+  if (choice !== 'flat') return choice;
+  if (!flatUsable()) throw new Error(`KERNLIFE_PARSER=flat: ${flatWhy}`);
+  return 'native';
+}
+
 function getNative(): Backend {
   if (!native) native = loadNative();
   return native;
@@ -66,11 +73,8 @@ function use(b: Backend, fallback?: string): ParserInit {
  * `choice` defaults to `KERNLIFE_PARSER`. Rejects when a forced backend cannot load, or when
  * neither can.
  */
-export async function initParser(choice: BackendChoice = requestedBackend()): Promise<ParserInit> {
-  if (choice === 'flat') {
-    if (!flatUsable()) throw new Error(`KERNLIFE_PARSER=flat: ${flatWhy}`);
-    choice = 'native';
-  }
+export async function initParser(asked: BackendChoice = requestedBackend()): Promise<ParserInit> {
+  const choice = treeBackend(asked);
   if (state && (choice === 'auto' || choice === state.backend)) return state;
   if (choice === 'wasm') return use(await loadWasm());
   if (choice === 'native') {
@@ -96,11 +100,7 @@ export async function initParser(choice: BackendChoice = requestedBackend()): Pr
 /** The loaded backend; before `initParser()`, the native one, loaded now (synchronously). */
 function backend(): Backend {
   if (current) return current;
-  let choice = requestedBackend();
-  if (choice === 'flat') {
-    if (!flatUsable()) throw new Error(`KERNLIFE_PARSER=flat: ${flatWhy}`);
-    choice = 'native';
-  }
+  const choice = treeBackend(requestedBackend());
   if (choice === 'wasm') throw new Error('KERNLIFE_PARSER=wasm: the wasm parser loads asynchronously; call `await initParser()` first');
   try {
     use(getNative());
