@@ -18,7 +18,6 @@
 #include <node_api.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include "tree_sitter/api.h"
 
