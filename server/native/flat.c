@@ -98,9 +98,10 @@ static napi_value parse(napi_env env, napi_callback_info info) {
   stack = malloc(((size_t)count + 1) * sizeof(uint32_t));
   if (!stack) { napi_throw_error(env, NULL, "out of memory"); goto done; }
   uint32_t n = 0, depth = 0;
+  int overflow = 0;
   TSTreeCursor c = ts_tree_cursor_new(root);
   for (;;) {
-    if (n >= count) break; /* (cannot happen: the count is the cursor's) */
+    if (n >= count) { overflow = 1; break; } /* (the count is the cursor's: should not happen) */
     TSNode node = ts_tree_cursor_current_node(&c);
     uint32_t *r = out + (size_t)n * REC;
     uint32_t flags = (ts_node_is_named(node) ? F_NAMED : 0) | (ts_node_has_error(node) ? F_HAS_ERROR : 0) |
@@ -123,6 +124,7 @@ static napi_value parse(napi_env env, napi_callback_info info) {
   }
   while (depth > 0) out[(size_t)stack[--depth] * REC + 7] = n;
   ts_tree_cursor_delete(&c);
+  if (overflow) { napi_throw_error(env, NULL, "kernlife flat parser: more nodes than the tree counts"); result = NULL; goto done; }
   CHECK(napi_create_typedarray(env, napi_uint32_array, (size_t)n * REC, ab, 0, &result));
   goto done;
 fail:

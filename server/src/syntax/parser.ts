@@ -169,7 +169,12 @@ const FLAT_TREE = { [Symbol.for('kernlife.flat')]: true } as unknown as Tree & {
 export function parseC(text: string, budgetMs = 10_000): ParseResult {
   if (flatUsable()) {
     const t0 = performance.now();
-    const flat = parseFlat(text, budgetMs);
+    let flat;
+    try {
+      flat = parseFlat(text, budgetMs);
+    } catch {
+      return run(text, null, budgetMs); // (a tree the addon could not flatten: the binding's, as without it)
+    }
     const ms = performance.now() - t0;
     if (!flat) return { tree: null, root: null, timedOut: true, ms };
     return { tree: FLAT_TREE, root: flat.root, timedOut: false, ms, cheapNodes: true };
