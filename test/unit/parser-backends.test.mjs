@@ -19,11 +19,12 @@ const cli = path.join(root, 'dist/cli.js');
 const NO_NATIVE = path.join(root, 'test/unit/parser/no-native.cjs');
 const PRELOAD = path.join(root, 'test/unit/parser/wasm-preload.mjs');
 
-function run(args, { parser, noNative = false, cwd = root } = {}) {
+function run(args, { parser, noNative = false, cwd = root, extraEnv = {} } = {}) {
   const env = { ...process.env };
   delete env.KERNLIFE_PARSER;
   delete env.KERNLIFE_VERBOSE;
   delete env.NODE_TEST_CONTEXT; // a test file run as a child reports as TAP, not to this runner
+  Object.assign(env, extraEnv);
   if (parser !== undefined) env.KERNLIFE_PARSER = parser;
   const pre = noNative ? ['--require', NO_NATIVE] : [];
   return spawnSync(process.execPath, [...pre, ...args], { cwd, env, encoding: 'utf8', maxBuffer: 1 << 30, timeout: 300_000 });
@@ -184,9 +185,7 @@ test('parser: the flat parser and the node binding give identical tables and fac
     const a = run([cli, ...cmd, ...paths], { parser: 'native' });
     const b = run([cli, ...cmd, ...paths], { parser: 'flat' });
     const c = run([cli, ...cmd, ...paths]);
-    const env = { ...process.env, KERNLIFE_FLAT: '0' };
-    delete env.KERNLIFE_PARSER; delete env.NODE_TEST_CONTEXT;
-    const d = spawnSync(process.execPath, [cli, ...cmd, ...paths], { cwd: root, env, encoding: 'utf8', maxBuffer: 1 << 30 });
+    const d = run([cli, ...cmd, ...paths], { extraEnv: { KERNLIFE_FLAT: '0' } });
     for (const [x, name] of [[b, 'flat'], [c, 'auto'], [d, 'KERNLIFE_FLAT=0']]) {
       assert.equal(x.status, a.status, `${cmd[0]} ${name}: exit ${x.status}\n${x.stderr}`);
       assert.ok(untimed(x.stdout) === untimed(a.stdout), `${cmd[0]}: ${name} and native outputs differ`);
@@ -194,10 +193,12 @@ test('parser: the flat parser and the node binding give identical tables and fac
     }
     t.diagnostic(`${cmd[0]}: ${a.stdout.length} bytes, identical`);
   }
+  // and which parser ran is what the verbose log says
+  const said = (extraEnv) => run([cli, 'tables', 'examples'], { extraEnv: { KERNLIFE_VERBOSE: '1', ...extraEnv } }).stderr;
+  assert.match(said({}), /whole files through the flat parser/);
+  assert.doesNotMatch(said({ KERNLIFE_FLAT: '0' }), /flat parser/);
   // insisting on the flat parser without its addon is an error that says what is missing
-  const env = { ...process.env, KERNLIFE_PARSER: 'flat', KERNLIFE_FLAT_ADDON: path.join(os.tmpdir(), 'no-such-kernlife-flat.node') };
-  delete env.NODE_TEST_CONTEXT;
-  const r = spawnSync(process.execPath, [cli, 'tables', 'examples'], { cwd: root, env, encoding: 'utf8' });
+  const r = run([cli, 'tables', 'examples'], { parser: 'flat', extraEnv: { KERNLIFE_FLAT_ADDON: path.join(os.tmpdir(), 'no-such-kernlife-flat.node') } });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /KERNLIFE_PARSER=flat: its addon \(dist\/kernlife-flat\.node\) is not built or does not load/);
 });

@@ -386,33 +386,37 @@ function explicitGc(): (() => void) | null {
 }
 
 /**
- * `check`, `simulate` and `facts` keep every reached file's facts and summaries in this thread's
- * heap: on the whole 6.1 tree that is ~6 GB, and at V8's default limit (~4 GB here) building the
- * models spent most of its time in the garbage collector (235 s against 75 s with room). So
- * these commands run again in a child with a heap of half the machine's memory (at most 16 GB)
- * unless a limit was given (`--max-old-space-size` in the node options) or `KERNLIFE_HEAP_MB`
- * says otherwise (`0`: never). Returns whether the child ran (its exit status is ours).
- */
-/**
  * Peak heap per byte of C, with margin: `check` and `facts` keep facts and summaries of what
  * they read (measured: facts of kernel/ 24x its source in RSS, fs/ 16x, check on the CI
  * directories 20x, on the whole tree 5x).
  */
 const HEAP_PER_SOURCE_BYTE = 32;
 
-/** What the sources named on the command line weigh (Infinity when that cannot be told here). */
-function sourceBytes(argv: string[]): number {
+/**
+ * What the sources named on the command line weigh, counted up to `enough` (past it the run
+ * respawns anyway, and the child walks the tree again); Infinity when that cannot be told here.
+ */
+function sourceBytes(argv: string[], enough: number): number {
   try {
     const a = parseArgs(argv);
     if (!a.paths.length || !a.paths.every((p) => fs.existsSync(p))) return Infinity;
     let bytes = 0;
-    for (const f of walk(a.paths).files) bytes += fs.statSync(f).size;
+    for (const f of walk(a.paths).files) if ((bytes += fs.statSync(f).size) >= enough) break;
     return bytes;
   } catch {
     return Infinity; // (a usage error: the child reports it)
   }
 }
 
+/**
+ * `check`, `simulate` and `facts` keep every reached file's facts and summaries in this thread's
+ * heap: on the whole 6.1 tree that is ~6 GB, and at V8's default limit (~4 GB here) building the
+ * models spent most of its time in the garbage collector (235 s against 75 s with room). So
+ * these commands run again in a child with a heap of half the machine's memory (at most 16 GB)
+ * unless a limit was given (`--max-old-space-size` in the node options), `KERNLIFE_HEAP_MB`
+ * says otherwise (`0`: never), or, unasked, the sources fit the default limit (see
+ * HEAP_PER_SOURCE_BYTE). Returns whether the child ran (its exit status is ours).
+ */
 function respawnedWithHeap(argv: string[]): boolean {
   if (!['check', 'simulate', 'facts'].includes(argv[0] ?? '') || process.env.KERNLIFE_HEAP_RESPAWNED) return false;
   const given = process.env.KERNLIFE_HEAP_MB;
@@ -424,7 +428,8 @@ function respawnedWithHeap(argv: string[]): boolean {
   // Unasked, the heap a run needs follows its sources: runs that fit half the default limit
   // with room to spare (a driver, a subsystem; fs/ with 42 MB of C peaks at 0.7 GB) are spared
   // a second process (0.1 s, most of a small run's fixed cost).
-  if (!given && sourceBytes(argv) * HEAP_PER_SOURCE_BYTE < have * 1048576 / 2) return false;
+  const fits = (have * 1048576) / 2 / HEAP_PER_SOURCE_BYTE;
+  if (!given && sourceBytes(argv, fits) < fits) return false;
   const r = spawnSync(process.execPath, [...process.execArgv, `--max-old-space-size=${want}`, process.argv[1], ...argv], {
     stdio: 'inherit', env: { ...process.env, KERNLIFE_HEAP_RESPAWNED: '1' },
   });
