@@ -32,3 +32,28 @@ test('terms: an unmappable root drops the whole path', () => {
   const p = field(root('tmp', 'local'), 'x', true);
   assert.equal(substitute(p, () => null), null);
 });
+
+test('terms: a TermTable gives one object per distinct term, and keeps distinct terms apart', () => {
+  const { TermTable } = api;
+  const tt = new TermTable();
+  const mk = () => field(field(root('of', 'param', 0, 'struct kernfs_open_file *'), 'priv', true), 'event_wait', false);
+  const a = tt.intern(mk());
+  const b = tt.intern(addr(mk()));
+  assert.equal(render(a), 'of->priv.event_wait');
+  assert.equal(render(b), '&of->priv.event_wait');
+  assert.equal(tt.intern(mk()), a, 'the same path twice is one object');
+  assert.equal(b.base, a, 'a longer path is built on the shared shorter one');
+  assert.deepEqual(a, mk(), 'interning keeps every field');
+  // same name, different root: parameter vs local, other parameter index or type, other arrow
+  const others = [
+    field(field(root('of', 'local'), 'priv', true), 'event_wait', false),
+    field(field(root('of', 'param', 1, 'struct kernfs_open_file *'), 'priv', true), 'event_wait', false),
+    field(field(root('of', 'param', 0, 'void *'), 'priv', true), 'event_wait', false),
+    field(field(root('of', 'param', 0, 'struct kernfs_open_file *'), 'priv', true), 'event_wait', true),
+    up(root('of', 'param', 0, 'struct kernfs_open_file *'), 'struct a', 'm'),
+    up(root('of', 'param', 0, 'struct kernfs_open_file *'), 'struct b', 'm'),
+  ].map((t) => tt.intern(t));
+  assert.equal(new Set([a, ...others]).size, others.length + 1);
+  others.forEach((t, i) => assert.notDeepEqual(t, i ? others[i - 1] : a));
+  assert.equal(tt.intern({ t: 'null' }), tt.intern({ t: 'null' }));
+});

@@ -4,8 +4,8 @@
  */
 import { normalize, parseC, type Node, type ParseResult } from '../syntax';
 import type { ApiRow, Knowledge, OpsStructRow, TableMacroRow, ValueRow } from '../knowledge/types';
-import type { Effect, EffectKind, ExtractLevel, FileFacts, FunctionFacts, Loc, OpsTable, Param, Problem, ReachLit, TableField, Term } from './types';
-import { addr, deref, field, render, root, rootOf, substitute, up } from './terms';
+import type { Effect, EffectGuard, EffectKind, ExtractLevel, FileFacts, FunctionFacts, Loc, OpsTable, Param, Problem, ReachLit, TableField, Term } from './types';
+import { addr, deref, field, render, root, rootOf, substitute, TermTable, up } from './terms';
 import { attachPredicates } from './scan';
 
 export interface ExtractOptions {
@@ -939,6 +939,9 @@ const ID = /[A-Za-z_$][\w$]*/g;
 const MAX_COND = 80;
 const clip = (s: string): string => (s.length > MAX_COND ? s.slice(0, MAX_COND - 1) + '…' : s);
 
+/** The `cond` of every effect under no branch (shared: frozen, nothing may add to it). */
+const NO_CONDS: string[] = Object.freeze([]) as unknown as string[];
+
 class EffectWalker {
   private env = new Map<string, Term>();
   private params = new Map<string, number>();
@@ -1044,6 +1047,47 @@ class EffectWalker {
     }
     if (this.promoted.size) this.promote();
     this.resolveEscapes();
+    this.share();
+  }
+
+  /**
+   * One object per distinct term, guard and condition list among this function's effects
+   * (TermTable): the walk builds a fresh term at every mention, and most of them are the same
+   * few paths. Nothing mutates effects' parts after this, so sharing them is safe.
+   */
+  private share(): void {
+    const terms = new TermTable();
+    const conds = new Map<string, string[]>();
+    const guards = new Map<string, EffectGuard>();
+    const guardLists = new Map<string, EffectGuard[]>();
+    const ids = new Map<Term, number>();
+    const idOf = (t: Term): number => { let i = ids.get(t); if (i === undefined) ids.set(t, (i = ids.size)); return i; };
+    for (const e of this.fn.effects) {
+      if (e.path) e.path = terms.intern(e.path);
+      if (e.value) e.value = terms.intern(e.value);
+      if (e.result) e.result = terms.intern(e.result);
+      if (e.args) for (let i = 0; i < e.args.length; i++) { const a = e.args[i]; if (a) e.args[i] = terms.intern(a); }
+      if (!e.cond.length) e.cond = NO_CONDS;
+      else {
+        const k = e.cond.length === 1 ? e.cond[0] : e.cond.join('\0');
+        const had = conds.get(k);
+        if (had) e.cond = had; else conds.set(k, e.cond);
+      }
+      if (e.guards) {
+        let listKey = '';
+        for (let i = 0; i < e.guards.length; i++) {
+          const g = e.guards[i];
+          const path = terms.intern(g.path);
+          const k = `${g.cond}\0${idOf(path)}\0${g.nonnull ? 1 : 0}\0${g.value ?? ''}\0${g.pred ?? ''}`;
+          let had = guards.get(k);
+          if (!had) guards.set(k, (had = path === g.path ? g : { ...g, path }));
+          e.guards[i] = had;
+          listKey += k + '\n';
+        }
+        const hadList = guardLists.get(listKey);
+        if (hadList) e.guards = hadList; else guardLists.set(listKey, e.guards);
+      }
+    }
   }
 
   // --- control structure -> conditions
