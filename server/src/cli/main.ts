@@ -439,6 +439,20 @@ function respawnedWithHeap(argv: string[]): boolean {
   return true;
 }
 
+/**
+ * TurboFan without inlining. A CLI run lives for seconds to minutes, and with inlining V8 spent
+ * a third of its CPU recompiling the extractor's large methods into each other on background
+ * threads (perf on `facts kernel/`: 22% of all samples in the optimising compiler; --turbo-stats
+ * 4.2 s of compile against 1.8 s without). That CPU is a core's worth taken from the other
+ * worker at `--jobs 2`. Measured in BENCHMARKS.md. V8 flags are per process, so the workers
+ * (threads) follow. A `--turbo-inlining` in the node options, or KERNLIFE_V8_INLINING=1, keeps V8's default.
+ */
+function tuneCompiler(): void {
+  const asked = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('turbo-inlining'));
+  if (asked || process.env.KERNLIFE_V8_INLINING === '1') return;
+  try { v8.setFlagsFromString('--no-turbo-inlining'); } catch { /* an engine without the flag: keep its default */ }
+}
+
 if (!isMainThread && workerData?.kernlifeSimWorker) {
   parentPort!.on('message', (job: SimJob) => {
     const r = runSimJob(job);
@@ -475,7 +489,7 @@ if (!isMainThread && workerData?.kernlifeSimWorker) {
     queue.push(job);
     if (!busy) void drain();
   });
-} else if (require.main === module && !respawnedWithHeap(process.argv.slice(2))) {
+} else if (require.main === module && (tuneCompiler(), !respawnedWithHeap(process.argv.slice(2)))) {
   run(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (e: unknown) => {
