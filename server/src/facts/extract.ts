@@ -1060,6 +1060,9 @@ class EffectWalker {
     const conds = new Map<string, string[]>();
     const guards = new Map<string, EffectGuard>();
     const guardLists = new Map<string, EffectGuard[]>();
+    const lits = new Map<string, ReachLit>();
+    const conjs = new Map<string, ReachLit[]>();
+    const reaches = new Map<ReachLit[][], ReachLit[][]>();
     const ids = new Map<Term, number>();
     const idOf = (t: Term): number => { let i = ids.get(t); if (i === undefined) ids.set(t, (i = ids.size)); return i; };
     for (const e of this.fn.effects) {
@@ -1072,6 +1075,28 @@ class EffectWalker {
         const k = e.cond.length === 1 ? e.cond[0] : e.cond.join('\0');
         const had = conds.get(k);
         if (had) e.cond = had; else conds.set(k, e.cond);
+      }
+      if (e.reach) {
+        // (reach lists are already one per path condition: share their conjunctions and literals)
+        const had = reaches.get(e.reach);
+        if (had) e.reach = had;
+        else {
+          const r = e.reach;
+          reaches.set(r, r);
+          for (let i = 0; i < r.length; i++) {
+            let ck = '';
+            for (let j = 0; j < r[i].length; j++) {
+              const l = r[i][j];
+              const k = (l.pass ? '+' : '-') + l.c;
+              let hl = lits.get(k);
+              if (!hl) lits.set(k, (hl = l));
+              r[i][j] = hl;
+              ck += k + '\n';
+            }
+            const hc = conjs.get(ck);
+            if (hc) r[i] = hc; else conjs.set(ck, r[i]);
+          }
+        }
       }
       if (e.guards) {
         let listKey = '';
