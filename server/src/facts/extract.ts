@@ -530,7 +530,8 @@ function findFunctions(top: Node[], st: SourceText, file: string): FoundFunction
     if (nameEnd >= 0 && st.lineOf(nameEnd) === ns.row + 1) nameLoc = { file, line: ns.row + 1, col: ns.column + 1, endLine: ns.row + 1, endCol: ns.column + 1 + name.length };
     else { const e = nameNode.endPosition; nameLoc = { file, line: ns.row + 1, col: ns.column + 1, endLine: e.row + 1, endCol: e.column + 1 }; }
     st.clean = false;
-    out.push({ name, node, nameNode, body, isStatic, params, clean, end, nameLoc });
+    // (a list grown by push keeps 17 slots: copied to its length, as facts keep it)
+    out.push({ name, node, nameNode, body, isStatic, params: params.length ? params.slice() : params, clean, end, nameLoc });
     lastEnd = end;
   }
   return out;
@@ -1053,7 +1054,8 @@ class EffectWalker {
   /**
    * One object per distinct term, guard and condition list among this function's effects
    * (TermTable): the walk builds a fresh term at every mention, and most of them are the same
-   * few paths. Nothing mutates effects' parts after this, so sharing them is safe.
+   * few paths. Nothing mutates effects' parts after this, so sharing them is safe. The lists
+   * kept are copied to their length: an array grown by `push` from empty holds 17 slots.
    */
   private share(): void {
     const terms = new TermTable();
@@ -1074,15 +1076,16 @@ class EffectWalker {
       else {
         const k = e.cond.length === 1 ? e.cond[0] : e.cond.join('\0');
         const had = conds.get(k);
-        if (had) e.cond = had; else conds.set(k, e.cond);
+        if (had) e.cond = had; else conds.set(k, (e.cond = e.cond.slice()));
       }
       if (e.reach) {
         // (reach lists are already one per path condition: share their conjunctions and literals)
         const had = reaches.get(e.reach);
         if (had) e.reach = had;
         else {
-          const r = e.reach;
-          reaches.set(r, r);
+          const r = e.reach.slice();
+          reaches.set(e.reach, r);
+          e.reach = r;
           for (let i = 0; i < r.length; i++) {
             let ck = '';
             for (let j = 0; j < r[i].length; j++) {
@@ -1094,7 +1097,7 @@ class EffectWalker {
               ck += k + '\n';
             }
             const hc = conjs.get(ck);
-            if (hc) r[i] = hc; else conjs.set(ck, r[i]);
+            if (hc) r[i] = hc; else conjs.set(ck, (r[i] = r[i].slice()));
           }
         }
       }
@@ -1110,9 +1113,12 @@ class EffectWalker {
           listKey += k + '\n';
         }
         const hadList = guardLists.get(listKey);
-        if (hadList) e.guards = hadList; else guardLists.set(listKey, e.guards);
+        if (hadList) e.guards = hadList; else guardLists.set(listKey, (e.guards = e.guards.slice()));
       }
     }
+    // (arrays grown by push keep up to half again their length, at least 16 slots, unused)
+    this.fn.effects = this.fn.effects.slice();
+    if (this.fn.locals.length) this.fn.locals = this.fn.locals.slice();
   }
 
   // --- control structure -> conditions

@@ -81,6 +81,19 @@ const OUT = 2;
 const MISS = 4;
 const MEMO_PER_KEY = 8;
 
+/**
+ * A memoised summary's answers from its context, key and bits in turn: what a Map of them
+ * holds in a tenth of the memory (thousands are kept for the run, and a Map of a few entries
+ * weighs over a kilobyte), read in order only.
+ */
+type Tests = readonly (string | number)[];
+function compactTests(tests: Map<string, number>): Tests {
+  const out = new Array<string | number>(tests.size * 2);
+  let i = 0;
+  for (const [k, b] of tests) { out[i++] = k; out[i++] = b; }
+  return out;
+}
+
 /** What summarising one function needs from its effects, computed once per index generation. */
 class Plan {
   /** Per effect: 0 plumbing, OWN, CALL. */
@@ -90,7 +103,17 @@ class Plan {
   private unresolvedAll: string[] | null = null;
   private returnedSet: Set<string> | undefined;
   /** Per summary key: how many leading effects already recorded their `depend` (dependents only grow until the next update). */
-  readonly dependUpTo = new Map<string, number>();
+  private depKey: string | null = null;
+  private depUpTo = 0;
+  private depMore: Map<string, number> | null = null;
+  dependUpTo(key: string): number {
+    return key === this.depKey ? this.depUpTo : this.depMore?.get(key) ?? 0;
+  }
+  /** (one key, the function's own, is by far the most common: no Map for it) */
+  setDependUpTo(key: string, n: number): void {
+    if (this.depKey === null || key === this.depKey) { this.depKey = key; this.depUpTo = n; }
+    else (this.depMore ??= new Map()).set(key, n);
+  }
 
   constructor(private ref: FunctionRef, private index: Index) {
     const effects = ref.fn.effects;
@@ -456,12 +479,13 @@ export class Index {
    * the index changes. Kept by definition, not by key: two global definitions of one name (hfs
    * and hfsplus) share a key but not their callees.
    */
-  private memo = new Map<FunctionFacts, { key: string; depth: number; core: Core; tests: Map<string, number> }[]>();
+  private memo = new Map<FunctionFacts, { key: string; depth: number; core: Core; tests: Tests }[]>();
   /** Per summary being computed (innermost last): the answers it got from its context so far. */
   private frames: Map<string, number>[] = [];
 
-  private memoValid(tests: Map<string, number>): boolean {
-    for (const [k, b] of tests) {
+  private memoValid(tests: Tests): boolean {
+    for (let i = 0; i < tests.length; i += 2) {
+      const k = tests[i] as string, b = tests[i + 1] as number;
       if (b & IN ? !this.inProgress.has(k) : b & OUT && this.inProgress.has(k)) return false;
       if (b & MISS && this.summaries.has(k)) return false;
     }
@@ -469,10 +493,11 @@ export class Index {
   }
 
   /** What a finished (or reused) summary of `key` asked its context, for the summary that called it. */
-  private passUp(key: string, tests: Map<string, number> | null): void {
+  private passUp(key: string, tests: Map<string, number> | Tests | null): void {
     const parent = this.frames[this.frames.length - 1];
     if (!parent) return;
-    if (tests) for (const [k, b] of tests) parent.set(k, (parent.get(k) ?? 0) | b);
+    if (tests instanceof Map) for (const [k, b] of tests) parent.set(k, (parent.get(k) ?? 0) | b);
+    else if (tests) for (let i = 0; i < tests.length; i += 2) { const k = tests[i] as string; parent.set(k, (parent.get(k) ?? 0) | (tests[i + 1] as number)); }
     parent.set(key, (parent.get(key) ?? 0) | MISS);
   }
 
@@ -497,7 +522,7 @@ export class Index {
     const roots: (Root | null)[] = [];
     let truncated: Core['truncated'];
     let complete = true;
-    const dependFrom = plan.dependUpTo.get(ref.key) ?? 0;
+    const dependFrom = plan.dependUpTo(ref.key);
     let i = 0;
     const tests = new Map<string, number>();
     this.frames.push(tests);
@@ -544,8 +569,9 @@ export class Index {
     }
     // its own key was on the stack all along: those answers are not the context's
     tests.delete(ref.key);
-    if (i > dependFrom) plan.dependUpTo.set(ref.key, i);
-    const out: Core = { function: ref.fn.name, file: ref.file, parts, roots, unresolved: plan.unresolved(i), effects: null, pub: null };
+    if (i > dependFrom) plan.setDependUpTo(ref.key, i);
+    // (kept for the run: copied to their length, a list grown by push holds at least 17 slots)
+    const out: Core = { function: ref.fn.name, file: ref.file, parts: parts.slice(), roots: roots.slice(), unresolved: plan.unresolved(i), effects: null, pub: null };
     if (truncated) out.truncated = truncated;
     // A summary cut short by a cycle or depth depends on where the walk started: do not cache it.
     if (tainted) out.partial = true;
@@ -553,7 +579,7 @@ export class Index {
     else if (depth > 0) {
       let list = this.memo.get(ref.fn);
       if (!list) this.memo.set(ref.fn, (list = []));
-      if (list.length < MEMO_PER_KEY) list.push({ key: ref.key, depth, core: out, tests });
+      if (list.length < MEMO_PER_KEY) list.push({ key: ref.key, depth, core: out, tests: compactTests(tests) });
     }
     this.passUp(ref.key, tests);
     return out;
