@@ -730,6 +730,9 @@ class Cond {
   private flipped = false;
   constructor(private make: () => string) {}
   get(): string { return (this.text ??= this.make()); }
+  private negText: string | null = null;
+  /** `!(text)`, the else branch's condition (one string for all the effects in it). */
+  neg(): string { return (this.negText ??= `!(${this.get()})`); }
   /** The test as the simulator's atomOf reads it: `!p` is `p`, flipped. */
   atom(): string {
     if (this.atomText === null) {
@@ -769,6 +772,8 @@ interface Region {
   guard?: { path: Term; nonnull: boolean };
   /** The condition as a value or predicate test (EffectGuard.value / pred), read when an effect asks. */
   vguard?: ValueTest;
+  /** The EffectGuard made of this region at each position in an effect's condition list (guardsAt). */
+  memo?: EffectGuard[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -940,6 +945,35 @@ const ID = /[A-Za-z_$][\w$]*/g;
 const MAX_COND = 80;
 const clip = (s: string): string => (s.length > MAX_COND ? s.slice(0, MAX_COND - 1) + '…' : s);
 
+/**
+ * One array per distinct sequence of elements (compared with ===; strings by value): the
+ * interned copy is cut to its length. A sequence's key is its elements' numbers, so looking
+ * up a one-element list builds no string.
+ */
+class ListTable<T> {
+  private ids = new Map<T, number>();
+  private ones = new Map<number, T[]>();
+  private many = new Map<string, T[]>();
+  private id(x: T): number {
+    let i = this.ids.get(x);
+    if (i === undefined) this.ids.set(x, (i = this.ids.size));
+    return i;
+  }
+  intern(list: T[]): T[] {
+    if (list.length === 1) {
+      const i = this.id(list[0]);
+      let had = this.ones.get(i);
+      if (!had) this.ones.set(i, (had = list.slice()));
+      return had;
+    }
+    let k = '';
+    for (const x of list) k += this.id(x) + ',';
+    let had = this.many.get(k);
+    if (!had) this.many.set(k, (had = list.slice()));
+    return had;
+  }
+}
+
 /** The `cond` of every effect under no branch (shared: frozen, nothing may add to it). */
 const NO_CONDS: string[] = Object.freeze([]) as unknown as string[];
 
@@ -1059,25 +1093,19 @@ class EffectWalker {
    */
   private share(): void {
     const terms = new TermTable();
-    const conds = new Map<string, string[]>();
-    const guards = new Map<string, EffectGuard>();
-    const guardLists = new Map<string, EffectGuard[]>();
-    const lits = new Map<string, ReachLit>();
-    const conjs = new Map<string, ReachLit[]>();
+    const conds = new ListTable<string>();
+    const guardLists = new ListTable<EffectGuard>();
+    const conjs = new ListTable<ReachLit>();
+    const passLits = new Map<string, ReachLit>();
+    const failLits = new Map<string, ReachLit>();
     const reaches = new Map<ReachLit[][], ReachLit[][]>();
-    const ids = new Map<Term, number>();
-    const idOf = (t: Term): number => { let i = ids.get(t); if (i === undefined) ids.set(t, (i = ids.size)); return i; };
+    const guardsDone = new Set<EffectGuard>();
     for (const e of this.fn.effects) {
       if (e.path) e.path = terms.intern(e.path);
       if (e.value) e.value = terms.intern(e.value);
       if (e.result) e.result = terms.intern(e.result);
       if (e.args) for (let i = 0; i < e.args.length; i++) { const a = e.args[i]; if (a) e.args[i] = terms.intern(a); }
-      if (!e.cond.length) e.cond = NO_CONDS;
-      else {
-        const k = e.cond.length === 1 ? e.cond[0] : e.cond.join('\0');
-        const had = conds.get(k);
-        if (had) e.cond = had; else conds.set(k, (e.cond = e.cond.slice()));
-      }
+      e.cond = e.cond.length ? conds.intern(e.cond) : NO_CONDS;
       if (e.reach) {
         // (reach lists are already one per path condition: share their conjunctions and literals)
         const had = reaches.get(e.reach);
@@ -1087,33 +1115,22 @@ class EffectWalker {
           reaches.set(e.reach, r);
           e.reach = r;
           for (let i = 0; i < r.length; i++) {
-            let ck = '';
-            for (let j = 0; j < r[i].length; j++) {
-              const l = r[i][j];
-              const k = (l.pass ? '+' : '-') + l.c;
-              let hl = lits.get(k);
-              if (!hl) lits.set(k, (hl = l));
-              r[i][j] = hl;
-              ck += k + '\n';
+            const conj = r[i];
+            for (let j = 0; j < conj.length; j++) {
+              const l = conj[j];
+              const lits = l.pass ? passLits : failLits;
+              const hl = lits.get(l.c);
+              if (hl) conj[j] = hl; else lits.set(l.c, l);
             }
-            const hc = conjs.get(ck);
-            if (hc) r[i] = hc; else conjs.set(ck, (r[i] = r[i].slice()));
+            r[i] = conjs.intern(conj);
           }
         }
       }
       if (e.guards) {
-        let listKey = '';
-        for (let i = 0; i < e.guards.length; i++) {
-          const g = e.guards[i];
-          const path = terms.intern(g.path);
-          const k = `${g.cond}\0${idOf(path)}\0${g.nonnull ? 1 : 0}\0${g.value ?? ''}\0${g.pred ?? ''}`;
-          let had = guards.get(k);
-          if (!had) guards.set(k, (had = path === g.path ? g : { ...g, path }));
-          e.guards[i] = had;
-          listKey += k + '\n';
-        }
-        const hadList = guardLists.get(listKey);
-        if (hadList) e.guards = hadList; else guardLists.set(listKey, (e.guards = e.guards.slice()));
+        // (guard objects are one per region and position already, see guardsAt; equal ones
+        // from different regions stay apart, which only costs an object)
+        for (const g of e.guards) if (!guardsDone.has(g)) { guardsDone.add(g); g.path = terms.intern(g.path); }
+        e.guards = guardLists.intern(e.guards);
       }
     }
     // (arrays grown by push keep up to half again their length, at least 16 slots, unused)
@@ -1125,7 +1142,7 @@ class EffectWalker {
   private condAt(off: number): string[] {
     const out: string[] = [];
     for (const r of this.regions) {
-      if (r.start <= off && off < r.end) out.push(r.negate ? `!(${r.cond.get()})` : r.cond.get());
+      if (r.start <= off && off < r.end) out.push(r.negate ? r.cond.neg() : r.cond.get());
     }
     return out;
   }
@@ -1134,8 +1151,11 @@ class EffectWalker {
     let i = 0;
     for (const r of this.regions) {
       if (!(r.start <= off && off < r.end)) continue;
-      if (r.guard) out.push({ cond: i, ...r.guard });
-      else if (r.vguard) { const v = r.vguard.get(); if (v) out.push({ cond: i, ...v }); }
+      // (one guard object per region and position, shared by the effects under it)
+      const had = r.memo?.[i];
+      if (had) out.push(had);
+      else if (r.guard) out.push(((r.memo ??= [])[i] = { cond: i, ...r.guard }));
+      else if (r.vguard) { const v = r.vguard.get(); if (v) out.push(((r.memo ??= [])[i] = { cond: i, ...v })); }
       i++;
     }
     return out;

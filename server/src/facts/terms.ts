@@ -107,42 +107,42 @@ export function sameTerm(a: Term | undefined | null, b: Term | undefined | null)
  * between threads (on `kernel/` about a third of the objects the facts held).
  */
 export class TermTable {
-  private roots = new Map<string, Term>();
+  /** Terms this table handed out: asked again (a local's binding, a shared base), they are the answer. */
+  private canon = new Set<Term>();
+  /** Roots by name (a handful per name at most: parameter, local, global). */
+  private roots = new Map<string, Term[]>();
+  private arrows = new Map<Term, Map<string, Term>>();
+  private dots = new Map<Term, Map<string, Term>>();
   private kids = new Map<Term, Map<string, Term>>();
 
   intern(t: Term): Term {
+    if (this.canon.has(t)) return t;
+    let out: Term;
     switch (t.t) {
-      case 'root': {
-        const key = `${t.kind}\0${t.name}\0${t.param ?? ''}\0${t.type ?? ''}`;
-        const had = this.roots.get(key);
+      case 'root': case 'new': case 'null': {
+        const name = t.t === 'root' ? t.name : t.t === 'new' ? `\0new ${t.site}` : '\0null';
+        let same = this.roots.get(name);
+        if (!same) this.roots.set(name, (same = []));
+        const had = t.t === 'root' ? same.find((x) => x.t === 'root' && x.kind === t.kind && x.param === t.param && x.type === t.type) : same[0];
         if (had) return had;
-        this.roots.set(key, t);
-        return t;
-      }
-      case 'new': {
-        const key = `new\0${t.site}`;
-        const had = this.roots.get(key);
-        if (had) return had;
-        this.roots.set(key, t);
-        return t;
-      }
-      case 'null': {
-        const had = this.roots.get('null');
-        if (had) return had;
-        this.roots.set('null', t);
-        return t;
+        same.push(t);
+        out = t;
+        break;
       }
       default: {
         const base = this.intern(t.base);
-        const key = t.t === 'field' ? `${t.arrow ? '>' : '.'}${t.name}` : t.t === 'up' ? `up\0${t.type}\0${t.member}` : t.t;
-        let kids = this.kids.get(base);
-        if (!kids) this.kids.set(base, (kids = new Map()));
+        // (`->` fields, `.` fields and the other kinds in separate maps: no key can be taken for another)
+        const key = t.t === 'field' ? t.name : t.t === 'up' ? `${t.type}\0${t.member}` : t.t;
+        const table = t.t === 'field' ? (t.arrow ? this.arrows : this.dots) : this.kids;
+        let kids = table.get(base);
+        if (!kids) table.set(base, (kids = new Map()));
         const had = kids.get(key);
         if (had) return had;
-        const out = base === t.base ? t : { ...t, base };
+        out = base === t.base ? t : { ...t, base };
         kids.set(key, out);
-        return out;
       }
     }
+    this.canon.add(out);
+    return out;
   }
 }
