@@ -45,11 +45,12 @@ function main() {
     say(`not built: tree-sitter or tree-sitter-c is not installed (${e.message.split('\n')[0]})`);
     return;
   }
-  const sources = [join(root, 'server', 'native', 'flat.c'), join(ts, 'src', 'lib.c'), join(tsc, 'parser.c')];
+  const native = join(root, 'server', 'native');
+  const sources = [join(native, 'flat.c'), join(native, 'arena.c'), join(ts, 'src', 'lib.c'), join(tsc, 'parser.c')];
   for (const s of sources) if (!existsSync(s)) { say(`not built: ${s} is missing`); return; }
   if (!force && existsSync(out)) {
     const built = statSync(out).mtimeMs;
-    if (sources.every((s) => statSync(s).mtimeMs <= built)) return; // up to date
+    if ([...sources, join(native, 'arena.h'), fileURLToPath(import.meta.url)].every((s) => statSync(s).mtimeMs <= built)) return; // up to date
   }
   const inc = headers();
   if (!inc) { say(`not built: no node_api.h for node ${process.versions.node} (set npm's nodedir); whole files are parsed with the node binding`); return; }
@@ -59,6 +60,10 @@ function main() {
   const args = [
     '-O3', '-fPIC', '-pthread', '-shared', '-std=c11', '-fvisibility=hidden', '-fno-omit-frame-pointer',
     '-D_POSIX_C_SOURCE=200112L', '-D_DEFAULT_SOURCE', '-DNAPI_VERSION=8',
+    // the runtime allocates through the flat parser's arena (server/native/arena.c), and its
+    // symbols stay inside this addon
+    '-include', join(native, 'arena.h'), '-DTREE_SITTER_HIDDEN_SYMBOLS',
+    '-Dts_malloc=kl_ts_malloc', '-Dts_calloc=kl_ts_calloc', '-Dts_realloc=kl_ts_realloc', '-Dts_free=kl_ts_free',
     `-I${inc}`, `-I${join(ts, 'include')}`, `-I${join(ts, 'src')}`, `-I${tsc}`,
     ...sources, '-o', tmp,
   ];

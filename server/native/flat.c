@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include "tree_sitter/api.h"
+#include "arena.h"
 
 const TSLanguage *tree_sitter_c(void);
 
@@ -60,8 +61,11 @@ static napi_value parse(napi_env env, napi_callback_info info) {
   char16_t *buf = NULL;
   uint32_t *stack = NULL;
   TSTree *tree = NULL;
-  TSParser *parser = NULL; /* one per thread (worker threads each have their own env) */
-  CHECK(napi_get_instance_data(env, (void **)&parser));
+  TSParser *parser = NULL;
+  /* In the arena (arena.c) a parse gets a parser of its own, and its tree, parser and cursor
+   * are dropped with the arena, not freed piece by piece. Without memory for the arena, the
+   * thread's parser (one per env, made outside any arena) parses with malloc as before. */
+  int arena = 0;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 2) { napi_throw_type_error(env, NULL, "parse(text, budgetMs)"); return NULL; }
   size_t len = 0;
@@ -78,15 +82,19 @@ static napi_value parse(napi_env env, napi_callback_info info) {
   b.deadline.tv_sec += ns / 1000000000LL;
   b.deadline.tv_nsec += ns % 1000000000LL;
   if (b.deadline.tv_nsec >= 1000000000L) { b.deadline.tv_sec++; b.deadline.tv_nsec -= 1000000000L; }
+  if ((arena = arena_begin())) {
+    parser = ts_parser_new();
+    if (!ts_parser_set_language(parser, tree_sitter_c())) goto fail;
+  } else CHECK(napi_get_instance_data(env, (void **)&parser));
   Text t = { (const char *)buf, (uint32_t)(len * 2) };
   TSInput input = { .payload = &t, .read = read_text, .encoding = TSInputEncodingUTF16LE, .decode = NULL };
   TSParseOptions opts = { .payload = &b, .progress_callback = progress };
   tree = ts_parser_parse_with_options(parser, NULL, input, opts);
   free(buf); buf = NULL;
   if (!tree) {
-    ts_parser_reset(parser);
+    if (!arena) ts_parser_reset(parser);
     napi_get_null(env, &result);
-    return result;
+    goto done;
   }
 
   TSNode root = ts_tree_root_node(tree);
@@ -123,7 +131,7 @@ static napi_value parse(napi_env env, napi_callback_info info) {
     if (depth == 0) break;
   }
   while (depth > 0) out[(size_t)stack[--depth] * REC + 7] = n;
-  ts_tree_cursor_delete(&c);
+  if (!arena) ts_tree_cursor_delete(&c);
   if (overflow) { napi_throw_error(env, NULL, "kernlife flat parser: more nodes than the tree counts"); result = NULL; goto done; }
   CHECK(napi_create_typedarray(env, napi_uint32_array, (size_t)n * REC, ab, 0, &result));
   goto done;
@@ -133,7 +141,8 @@ fail:
 done:
   free(buf);
   free(stack);
-  if (tree) ts_tree_delete(tree);
+  if (arena) arena_end(); /* (the tree, the parser and the cursor with it) */
+  else if (tree) ts_tree_delete(tree);
   return result;
 }
 
