@@ -14,7 +14,7 @@ import * as vm from 'node:vm';
 import { KbuildReader } from '../index/kbuild';
 import { KBUILD_IO } from './walk';
 import { buildIndex, DEFAULT_OPTIONS, eachFunctionReport, functionReports, knowledgeFor, summarySize, type AnalysisOptions, type ExtractResult } from '../analysis';
-import { runJob, runPool, runSimJob, type Job, type JobResult, type SimJob } from './pool';
+import { dropFileNames, runJob, runPool, runSimJob, type Job, type JobResult, type SimJob } from './pool';
 import { countDone, SearchPool } from './search-pool';
 import { walk } from './walk';
 import { formatFactsText, formatTablesText } from './format';
@@ -475,6 +475,7 @@ if (!isMainThread && workerData?.kernlifeSimWorker) {
     await parserReady;
     while (queue.length) {
       const r = runJob(queue.shift()!, options);
+      if (r.ok) dropFileNames(r.facts);
       parentPort!.postMessage(r);
       since += r.ok ? r.facts.stats.bytes : 0;
       if (gc && since > GC_EVERY_BYTES) {
