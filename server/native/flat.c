@@ -21,6 +21,10 @@
 #include <time.h>
 #include "tree_sitter/api.h"
 #include "arena.h"
+/* the runtime's own headers (this addon compiles that runtime): flatten walks subtrees directly */
+#include "subtree.h"
+#include "language.h"
+#include "tree.h"
 
 const TSLanguage *tree_sitter_c(void);
 
@@ -53,6 +57,121 @@ static const char *read_text(void *payload, uint32_t byte, TSPoint pos, uint32_t
 }
 
 #define CHECK(call) do { if ((call) != napi_ok) goto fail; } while (0)
+
+/*
+ * One level of flatten's walk: a node whose children are being visited. Hidden nodes (rules
+ * the grammar does not show, like `_expression`) get a frame too, but no record: their
+ * children become children of the nearest visible ancestor, as a tree cursor shows them.
+ */
+typedef struct {
+  Subtree node;
+  Length pos;          /* start (past padding) of the child to visit next */
+  uint32_t child;      /* next child's index */
+  uint32_t structural; /* next child's index among the non-extra children */
+  const TSSymbol *aliases;
+  const TSFieldMapEntry *fields, *fields_end;
+  TSFieldId chain;     /* for a hidden node: the field its visible descendants get when none is theirs */
+  uint32_t record;     /* its record, or UINT32_MAX when hidden */
+} Frame;
+
+static TSFieldId field_at(const Frame *f, uint32_t structural) {
+  for (const TSFieldMapEntry *m = f->fields; m < f->fields_end; m++)
+    if (!m->inherited && m->child_index == structural) return m->field_id;
+  return 0;
+}
+
+static void frame_open(Frame *f, const TSLanguage *l, Subtree node, Length pos, TSFieldId chain, uint32_t record) {
+  f->node = node;
+  f->pos = pos;
+  f->child = 0;
+  f->structural = 0;
+  f->chain = chain;
+  f->record = record;
+  f->aliases = NULL;
+  f->fields = f->fields_end = NULL;
+  if (ts_subtree_child_count(node) > 0) {
+    f->aliases = ts_language_alias_sequence(l, node.ptr->production_id);
+    ts_language_field_map(l, node.ptr->production_id, &f->fields, &f->fields_end);
+  }
+}
+
+/*
+ * The records of every visible node of `tree`, in pre-order, the way ts_tree_cursor and
+ * ts_node_* report them (symbol after aliases, field, named/error/missing/extra, positions),
+ * walking the subtrees directly: the cursor's bookkeeping was a sixth of a parse. Returns the
+ * number of records, or UINT32_MAX when `max` would be exceeded or memory runs out.
+ */
+static uint32_t flatten(const TSTree *tree, uint32_t *out, uint32_t max) {
+  const TSLanguage *l = tree->language;
+  size_t cap = 64, depth = 0;
+  Frame *stack = malloc(cap * sizeof(Frame));
+  if (!stack) return UINT32_MAX;
+  uint32_t n = 0;
+  /* the root: visible whatever its symbol, no alias, no field */
+  Subtree root = tree->root;
+  Length at = ts_subtree_padding(root);
+  Subtree node = root;
+  TSSymbol alias = 0;
+  TSFieldId field = 0;
+  int visible = 1;
+  TSFieldId chain = 0;
+  for (;;) {
+    uint32_t record = UINT32_MAX;
+    if (visible) {
+      if (n >= max) { free(stack); return UINT32_MAX; }
+      record = n++;
+      uint32_t *r = out + (size_t)record * REC;
+      TSSymbol sym = ts_language_public_symbol(l, alias ? alias : ts_subtree_symbol(node));
+      int named = alias ? ts_language_symbol_metadata(l, alias).named : ts_subtree_named(node);
+      uint32_t flags = (named ? F_NAMED : 0) | (ts_subtree_error_cost(node) > 0 ? F_HAS_ERROR : 0) |
+                       (ts_subtree_missing(node) ? F_MISSING : 0) | (ts_subtree_extra(node) ? F_EXTRA : 0);
+      Length end = length_add(at, ts_subtree_size(node));
+      r[0] = (uint32_t)sym | ((uint32_t)(field & 0xff) << 16) | (flags << 24);
+      r[1] = at.bytes >> 1; r[2] = end.bytes >> 1;
+      r[3] = at.extent.row; r[4] = at.extent.column >> 1;
+      r[5] = end.extent.row; r[6] = end.extent.column >> 1;
+      r[7] = n;
+    }
+    if (ts_subtree_child_count(node) > 0) {
+      if (depth == cap) {
+        Frame *more = realloc(stack, (cap *= 2) * sizeof(Frame));
+        if (!more) { free(stack); return UINT32_MAX; }
+        stack = more;
+      }
+      frame_open(&stack[depth++], l, node, at, visible ? 0 : chain, record);
+    }
+    /* the next node: the next child of the innermost frame with one left */
+    for (;;) {
+      if (depth == 0) { free(stack); return n; }
+      Frame *f = &stack[depth - 1];
+      if (f->child == f->node.ptr->child_count) {
+        if (f->record != UINT32_MAX) out[(size_t)f->record * REC + 7] = n;
+        depth--;
+        continue;
+      }
+      Subtree c = ts_subtree_children(f->node)[f->child];
+      if (f->child > 0) f->pos = length_add(f->pos, ts_subtree_padding(c));
+      at = f->pos;
+      node = c;
+      int extra = ts_subtree_extra(c);
+      alias = 0;
+      field = 0;
+      visible = ts_subtree_visible(c);
+      if (!extra) {
+        if (f->aliases) { alias = f->aliases[f->structural]; if (alias) visible = 1; }
+        field = field_at(f, f->structural);
+        /* no field of its own: a hidden parent passes on its own (ts_tree_cursor_current_field_id) */
+        if (!field && f->record == UINT32_MAX) field = f->chain;
+        f->structural++;
+      }
+      chain = field; /* (for `c` itself when hidden: what its visible descendants inherit) */
+      if (extra) chain = 0;
+      f->pos = length_add(f->pos, ts_subtree_size(c));
+      f->child++;
+      break;
+    }
+  }
+}
 
 /* parse(text: string, budgetMs: number): Uint32Array | null (null: the budget ran out) */
 static napi_value parse(napi_env env, napi_callback_info info) {
@@ -97,42 +216,12 @@ static napi_value parse(napi_env env, napi_callback_info info) {
     goto done;
   }
 
-  TSNode root = ts_tree_root_node(tree);
-  uint32_t count = ts_node_descendant_count(root);
+  uint32_t count = ts_node_descendant_count(ts_tree_root_node(tree));
   napi_value ab;
   void *data;
   CHECK(napi_create_arraybuffer(env, (size_t)count * REC * 4, &data, &ab));
-  uint32_t *out = (uint32_t *)data;
-  stack = malloc(((size_t)count + 1) * sizeof(uint32_t));
-  if (!stack) { napi_throw_error(env, NULL, "out of memory"); goto done; }
-  uint32_t n = 0, depth = 0;
-  int overflow = 0;
-  TSTreeCursor c = ts_tree_cursor_new(root);
-  for (;;) {
-    if (n >= count) { overflow = 1; break; } /* (the count is the cursor's: should not happen) */
-    TSNode node = ts_tree_cursor_current_node(&c);
-    uint32_t *r = out + (size_t)n * REC;
-    uint32_t flags = (ts_node_is_named(node) ? F_NAMED : 0) | (ts_node_has_error(node) ? F_HAS_ERROR : 0) |
-                     (ts_node_is_missing(node) ? F_MISSING : 0) | (ts_node_is_extra(node) ? F_EXTRA : 0);
-    TSPoint sp = ts_node_start_point(node), ep = ts_node_end_point(node);
-    r[0] = (uint32_t)ts_node_symbol(node) | ((uint32_t)(ts_tree_cursor_current_field_id(&c) & 0xff) << 16) | (flags << 24);
-    r[1] = ts_node_start_byte(node) >> 1;
-    r[2] = ts_node_end_byte(node) >> 1;
-    r[3] = sp.row; r[4] = sp.column >> 1;
-    r[5] = ep.row; r[6] = ep.column >> 1;
-    r[7] = 0;
-    stack[depth++] = n++;
-    if (ts_tree_cursor_goto_first_child(&c)) continue;
-    for (;;) {
-      out[(size_t)stack[--depth] * REC + 7] = n;
-      if (ts_tree_cursor_goto_next_sibling(&c)) break;
-      if (!ts_tree_cursor_goto_parent(&c)) { depth = 0; break; }
-    }
-    if (depth == 0) break;
-  }
-  while (depth > 0) out[(size_t)stack[--depth] * REC + 7] = n;
-  if (!arena) ts_tree_cursor_delete(&c);
-  if (overflow) { napi_throw_error(env, NULL, "kernlife flat parser: more nodes than the tree counts"); result = NULL; goto done; }
+  uint32_t n = flatten(tree, (uint32_t *)data, count);
+  if (n == UINT32_MAX) { napi_throw_error(env, NULL, "kernlife flat parser: more nodes than the tree counts, or no memory"); result = NULL; goto done; }
   CHECK(napi_create_typedarray(env, napi_uint32_array, (size_t)n * REC, ab, 0, &result));
   goto done;
 fail:
