@@ -30,8 +30,12 @@ export interface AnalysisOptions {
   parseBudgetMs: number;
   /** Parsed `.kernlife.json`, if any, and where it came from. */
   config?: { json: unknown; source: string };
-  /** Re-extraction of an edited file (the language server): an incremental parse, and the unchanged functions' facts kept. */
-  incremental?: Pick<ExtractOptions, 'parse' | 'functions'>;
+  /**
+   * Re-extraction of an edited file (the language server): an incremental parse, and the
+   * unchanged functions' facts kept. Or the normalisation and parse of a file done on another
+   * thread (cli/pool.ts).
+   */
+  incremental?: Pick<ExtractOptions, 'parse' | 'functions' | 'normalized'>;
 }
 
 export const DEFAULT_OPTIONS: AnalysisOptions = { level: 'facts', maxFileBytes: 8 * 1024 * 1024, parseBudgetMs: 20_000 };

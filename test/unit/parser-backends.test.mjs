@@ -197,6 +197,20 @@ test('parser: the flat parser and the node binding give identical tables and fac
   const said = (extraEnv) => run([cli, 'tables', 'examples'], { extraEnv: { KERNLIFE_VERBOSE: '1', ...extraEnv } }).stderr;
   assert.match(said({}), /whole files through the flat parser/);
   assert.doesNotMatch(said({ KERNLIFE_FLAT: '0' }), /flat parser/);
+  // facts on two threads: the worker parses files for the main thread (the flat parser's
+  // arrays cross threads), and without the addon it extracts whole files as before
+  const split = (extraEnv) => {
+    const r = run([cli, 'facts', '--stats-only', '--jobs', '2', 'examples', 'test/fixtures'], { extraEnv: { KERNLIFE_VERBOSE: '1', ...extraEnv } });
+    const m = /files: (\d+) parsed on workers and extracted here, (\d+) done on workers, (\d+) done here/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    const [prepared, workers, here] = m.slice(1).map(Number);
+    assert.equal(prepared + workers + here, JSON.parse(r.stdout).stats.files + JSON.parse(r.stdout).stats.filesSkipped);
+    return { prepared, workers };
+  };
+  assert.ok(split({}).prepared > 0, 'the worker parsed files for the main thread');
+  const none = split({ KERNLIFE_FLAT: '0' });
+  assert.equal(none.prepared, 0);
+  assert.ok(none.workers > 0);
   // insisting on the flat parser without its addon is an error that says what is missing
   const r = run([cli, 'tables', 'examples'], { parser: 'flat', extraEnv: { KERNLIFE_FLAT_ADDON: path.join(os.tmpdir(), 'no-such-kernlife-flat.node') } });
   assert.equal(r.status, 2);

@@ -14,7 +14,7 @@ import * as vm from 'node:vm';
 import { KbuildReader } from '../index/kbuild';
 import { KBUILD_IO } from './walk';
 import { buildIndex, DEFAULT_OPTIONS, eachFunctionReport, functionReports, knowledgeFor, summarySize, type AnalysisOptions, type ExtractResult } from '../analysis';
-import { dropFileNames, runJob, runPool, runSimJob, type Job, type JobResult, type SimJob } from './pool';
+import { dropFileNames, runPool, runSimJob, workJob, type Job, type JobResult, type SimJob } from './pool';
 import { countDone, SearchPool } from './search-pool';
 import { walk } from './walk';
 import { formatFactsText, formatTablesText } from './format';
@@ -224,11 +224,12 @@ async function run(argv: string[]): Promise<number> {
   const results: ExtractResult[] = new Array(files.length);
   const failed: { file: string; reason: string }[] = new Array(files.length);
   const progress = new Progress();
-  await runPool(files, args.jobs, options, __filename, (r: JobResult, done) => {
+  const counts = await runPool(files, args.jobs, options, __filename, (r: JobResult, done) => {
     if (r.ok) results[r.id] = r.facts; else failed[r.id] = { file: r.file, reason: r.reason };
     progress.tick(done, files.length, r.file);
   }, options.level === 'facts');
   progress.end();
+  if (process.env.KERNLIFE_VERBOSE) process.stderr.write(`kernlife: files: ${counts.prepared} parsed on workers and extracted here, ${counts.workers} done on workers, ${counts.here} done here\n`);
   phase('extract');
   // in file order, whatever order the workers finished in
   const skipped = [...walkProblems, ...failed.filter((x) => x !== undefined)];
@@ -474,10 +475,10 @@ if (!isMainThread && workerData?.kernlifeSimWorker) {
     busy = true;
     await parserReady;
     while (queue.length) {
-      const r = runJob(queue.shift()!, options);
-      if (r.ok) dropFileNames(r.facts);
-      parentPort!.postMessage(r);
-      since += r.ok ? r.facts.stats.bytes : 0;
+      const { result: r, transfer } = workJob(queue.shift()!, options);
+      if ('facts' in r) dropFileNames(r.facts);
+      parentPort!.postMessage(r, transfer);
+      since += 'facts' in r ? r.facts.stats.bytes : 0;
       if (gc && since > GC_EVERY_BYTES) {
         since = 0;
         gc();

@@ -5,7 +5,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
-import { extract, type AnalysisOptions, type ExtractResult } from '../analysis';
+import { extract, knowledgeFor, type AnalysisOptions, type ExtractResult } from '../analysis';
+import { normalize, parseForTransfer, transferredParse, type Normalized } from '../syntax';
 import { simulate, type SimOptions, type SimResult } from '../sim/explore';
 import type { TableModel } from '../sim/model';
 
@@ -14,14 +15,67 @@ const YIELD_EVERY_BYTES = 4 * 1024 * 1024;
 export interface Job {
   id: number;
   file: string;
+  /** Read, normalise and parse only, for the main thread to extract (see runPool). */
+  prepare?: boolean;
 }
 
 export type JobResult =
   | { id: number; file: string; ok: true; facts: ExtractResult }
   | { id: number; file: string; ok: false; reason: string };
 
+/** A file a worker read, normalised and parsed (the parse's array is transferred, not copied). */
+export interface Prepared {
+  id: number;
+  file: string;
+  prepared: { src: string; norm: Normalized; parse: { nodes: Uint32Array | null; timedOut: boolean; ms: number } };
+}
+
 /** Read + classify + extract one file. Bad input becomes a reason, never an exception. */
 export function runJob(job: Job, options: AnalysisOptions): JobResult {
+  const text = readJob(job, options);
+  return typeof text === 'string' ? extractJob(job, text, options) : text;
+}
+
+/**
+ * A worker's answer to a job: with `prepare` (facts level, the flat parser in use), the file
+ * read, normalised and parsed, for the main thread to finish (finishPrepared); else runJob's.
+ * The array's buffer goes in `transfer`.
+ */
+export function workJob(job: Job, options: AnalysisOptions): { result: JobResult | Prepared; transfer: ArrayBuffer[] } {
+  if (!job.prepare || options.level !== 'facts') return { result: runJob(job, options), transfer: [] };
+  const src = readJob(job, options);
+  if (typeof src !== 'string') return { result: src, transfer: [] };
+  let norm: Normalized;
+  let parse: ReturnType<typeof parseForTransfer>;
+  try {
+    norm = normalize(src, knowledgeFor(options).ck.normalizeOpts);
+    parse = parseForTransfer(norm.text, options.parseBudgetMs);
+  } catch (e) {
+    return { result: { id: job.id, file: job.file, ok: false, reason: `internal error: ${(e as Error).message}` }, transfer: [] };
+  }
+  // (no flat parser here, or a tree it could not flatten: the whole job, as without `prepare`)
+  if (!parse) return { result: extractJob(job, src, options, norm), transfer: [] };
+  return { result: { id: job.id, file: job.file, prepared: { src, norm, parse } }, transfer: parse.nodes ? [parse.nodes.buffer as ArrayBuffer] : [] };
+}
+
+/** The main thread's part of a prepared job: the extraction, from the worker's parse. */
+export function finishPrepared(p: Prepared, options: AnalysisOptions): JobResult {
+  const parsed = transferredParse(p.prepared.parse);
+  return extractJob(p, p.prepared.src, options, p.prepared.norm, () => parsed);
+}
+
+function extractJob(job: Job, text: string, options: AnalysisOptions, normalized?: Normalized, parse?: () => ReturnType<typeof transferredParse>): JobResult {
+  try {
+    const opts = normalized ? { ...options, incremental: { normalized, ...(parse ? { parse } : {}) } } : options;
+    const facts = extract(job.file, text, opts);
+    return { id: job.id, file: job.file, ok: true, facts: options.level === 'tables' || facts.partial ? forTables(facts) : facts };
+  } catch (e) {
+    return { id: job.id, file: job.file, ok: false, reason: `internal error: ${(e as Error).message}` };
+  }
+}
+
+/** A file's text, or why it is skipped. */
+function readJob(job: Job, options: AnalysisOptions): string | JobResult {
   let buf: Buffer;
   try {
     const st = fs.statSync(job.file);
@@ -34,12 +88,7 @@ export function runJob(job: Job, options: AnalysisOptions): JobResult {
   }
   const probe = buf.subarray(0, 8192);
   if (probe.includes(0)) return { id: job.id, file: job.file, ok: false, reason: 'binary file (NUL bytes); skipped' };
-  try {
-    const facts = extract(job.file, buf.toString('utf8'), options);
-    return { id: job.id, file: job.file, ok: true, facts: options.level === 'tables' || facts.partial ? forTables(facts) : facts };
-  } catch (e) {
-    return { id: job.id, file: job.file, ok: false, reason: `internal error: ${(e as Error).message}` };
-  }
+  return buf.toString('utf8');
 }
 
 /**
@@ -94,57 +143,92 @@ export async function runPool(
   files: string[], jobs: number, options: AnalysisOptions, script: string,
   onResult: (r: JobResult, done: number) => void,
   mainTakesShare = false,
-): Promise<void> {
+): Promise<PoolCounts> {
+  const counts: PoolCounts = { prepared: 0, workers: 0, here: 0 };
   if (jobs <= 1 || files.length < 8) {
     let since = 0;
     for (let id = 0; id < files.length; id++) {
       const r = runJob({ id, file: files[id] }, options);
+      counts.here++;
       onResult(r, id + 1);
       since += r.ok ? r.facts.stats.bytes : 0;
       // parse trees are freed by native finalizers, which wait for the event loop to turn
       if (since > YIELD_EVERY_BYTES) { since = 0; await new Promise<void>((resolve) => setImmediate(resolve)); }
     }
-    return;
+    return counts;
   }
   let next = 0;
   let done = 0;
   const take = (): number => (next < files.length ? next++ : -1);
   const workers = Math.min(mainTakesShare ? jobs - 1 : jobs, files.length);
+  /** Prepared files waiting for this thread (mainTakesShare), and a wake-up for it when idle. */
+  const ready: Prepared[] = [];
+  let wake: (() => void) | null = null;
   await new Promise<void>((resolve, reject) => {
     let alive = workers + (mainTakesShare ? 1 : 0);
     const finished = (): void => { if (--alive === 0) resolve(); };
     for (let w = 0; w < workers; w++) {
       const worker = new Worker(script, { workerData: { kernlifeWorker: true, options } });
       let inFlight = 0;
+      let exited = false;
       const feed = (): void => {
         const id = take();
-        if (id >= 0) { inFlight++; worker.postMessage({ id, file: files[id] } satisfies Job); }
-        else if (inFlight === 0) void worker.terminate();
+        // Sharing: the worker prepares (parses) while this thread extracts; when this thread
+        // falls behind (prepared files wait), the worker extracts whole files too.
+        if (id >= 0) { inFlight++; worker.postMessage({ id, file: files[id], ...(mainTakesShare && ready.length < READY_AHEAD ? { prepare: true } : {}) } satisfies Job); }
+        else if (inFlight === 0 && !exited) { exited = true; void worker.terminate(); }
       };
-      worker.on('message', (r: JobResult) => {
-        inFlight--; done++;
-        if (r.ok) shareFileNames(r.facts);
-        onResult(r, done);
+      worker.on('message', (r: JobResult | Prepared) => {
+        inFlight--;
+        if ('prepared' in r) { ready.push(r); counts.prepared++; }
+        else {
+          done++;
+          counts.workers++;
+          if (r.ok) shareFileNames(r.facts);
+          onResult(r, done);
+        }
         feed();
+        if (wake) { const w = wake; wake = null; w(); }
       });
       worker.on('error', (e) => reject(e));
-      worker.on('exit', finished);
+      worker.on('exit', () => { exited = true; finished(); if (wake) { const w = wake; wake = null; w(); } });
       // jobs in flight hide the message round trip (and this thread's long files)
-      for (let i = 0; i < (mainTakesShare ? 4 : 2); i++) feed();
+      for (let i = 0; i < (mainTakesShare ? IN_FLIGHT : 2); i++) feed();
     }
     if (!mainTakesShare) return;
     void (async () => {
-      for (let id = take(); id >= 0; id = take()) {
-        const r = runJob({ id, file: files[id] }, options);
+      for (;;) {
+        let r: JobResult | null = null;
+        const p = ready.shift();
+        if (p) r = finishPrepared(p, options);
+        else {
+          // nothing prepared: rather than wait, this thread extracts a file itself
+          const id = take();
+          if (id >= 0) { r = runJob({ id, file: files[id] }, options); counts.here++; }
+          else if (alive > 1) { await new Promise<void>((res) => { wake = res; }); continue; }
+          else break;
+        }
         done++;
         onResult(r, done);
-        // let the workers' results and new requests in, and the trees' finalizers run
+        // let the workers' results and new requests in
         await new Promise<void>((res) => setImmediate(res));
       }
       finished();
     })().catch(reject);
   });
+  return counts;
 }
+
+/** Who did a run's files: parsed by a worker and extracted here, done by a worker, done here. */
+export interface PoolCounts { prepared: number; workers: number; here: number }
+
+/**
+ * How many prepared files may wait for the main thread before the worker is asked to extract
+ * whole files as well: extracting takes this thread longer than parsing takes the worker.
+ */
+const READY_AHEAD = 8;
+/** Jobs a worker holds at once when it prepares for this thread (its queue never runs dry). */
+const IN_FLIGHT = 4;
 
 /** A simulation job: one table's model, explored on a worker thread. */
 export interface SimJob { id: number; model: TableModel; options: SimOptions }

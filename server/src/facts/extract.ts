@@ -2,7 +2,7 @@
  * syntax -> facts for one file: ops tables, functions, and per-function lifecycle effects
  * with access paths. Never throws on bad C: what cannot be recovered becomes a Problem.
  */
-import { normalize, parseC, type Node, type ParseResult } from '../syntax';
+import { normalize, parseC, type Node, type Normalized, type ParseResult } from '../syntax';
 import type { ApiRow, Knowledge, OpsStructRow, TableMacroRow, ValueRow } from '../knowledge/types';
 import type { Effect, EffectGuard, EffectKind, ExtractLevel, FileFacts, FunctionFacts, Loc, OpsTable, Param, Problem, ReachLit, TableField, Term } from './types';
 import { addr, deref, field, render, root, rootOf, substitute, TermTable, up } from './terms';
@@ -14,6 +14,8 @@ export interface ExtractOptions {
   parseBudgetMs?: number;
   /** At `tables` level too: the predicates read off the text (check's first pass, for files it parses but does not walk). */
   predicates?: boolean;
+  /** `normalize(src)`, done already (on another thread: see cli/pool.ts). */
+  normalized?: Normalized;
   /** Parses the normalised text instead of parseC (the language server reparses incrementally). */
   parse?: (normText: string, budgetMs: number | undefined) => ParseResult;
   /**
@@ -84,7 +86,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
     file, functions: [], tables: [], problems,
     stats: { bytes: src.length, errorNodes: 0, functions: 0, parseMs: 0, extractMs: 0 },
   };
-  const norm = normalize(src, ck.normalizeOpts);
+  const norm = opts.normalized ?? normalize(src, ck.normalizeOpts);
   const parsed = opts.parse ? opts.parse(norm.text, opts.parseBudgetMs) : parseC(norm.text, opts.parseBudgetMs);
   facts.stats.parseMs = parsed.ms;
   if (!parsed.tree) {

@@ -124,6 +124,12 @@ export function parseFlat(text: string, budgetMs: number): FlatTree | null {
   return arr ? new FlatTree(arr, NAMES, FIELDS) : null;
 }
 
+/** The tree of an array parseFlat made (on this thread or another: the array is plain data). */
+export function flatTree(a: Uint32Array): FlatTree {
+  if (!load()) throw new Error('the flat parser is not loaded');
+  return new FlatTree(a, NAMES, FIELDS);
+}
+
 /** Whether the addon loaded (not whether it agrees with the binding: see parser.ts). */
 export function flatLoaded(): boolean {
   return load() !== null;

@@ -1,4 +1,4 @@
-export { initParser, requestedBackend, parseC, parseTree, flatParser, reparseC, treeSexp, releaseTree, matches, parserInfo, parserBackend } from './parser';
+export { initParser, requestedBackend, parseC, parseTree, parseForTransfer, transferredParse, flatParser, reparseC, treeSexp, releaseTree, matches, parserInfo, parserBackend } from './parser';
 export type { Tree, QueryMatch, QueryCapture, InputEdit, ParseResult, ParserInit, BackendName, BackendChoice, QueryName } from './parser';
 export { textEdit } from './edit';
 export { normalize } from './normalize';

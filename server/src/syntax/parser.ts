@@ -18,7 +18,7 @@ import { loadNative } from './native';
 import { loadWasm } from './wasm';
 import { textEdit } from './edit';
 import type { Node } from './nodes';
-import { AGREEMENT_PROBE, flatFieldNames, flatLoaded, parseFlat, sameTrees } from './flat';
+import { AGREEMENT_PROBE, flatFieldNames, flatLoaded, flatTree, parseFlat, sameTrees } from './flat';
 
 export type { BackendName, Tree, QueryMatch, QueryCapture, InputEdit } from './backend';
 
@@ -180,6 +180,29 @@ export function parseC(text: string, budgetMs = 10_000): ParseResult {
     return { tree: FLAT_TREE, root: flat.root, timedOut: false, ms, cheapNodes: true };
   }
   return run(text, null, budgetMs);
+}
+
+/**
+ * A whole-file parse to hand to another thread: the flat parser's array (its buffer can be
+ * transferred), or null when parseC would not use the flat parser or could not flatten this
+ * tree (then parse on the receiving side with parseC). `timedOut`: the budget ran out.
+ */
+export function parseForTransfer(text: string, budgetMs = 10_000): { nodes: Uint32Array | null; timedOut: boolean; ms: number } | null {
+  if (!flatUsable()) return null;
+  const t0 = performance.now();
+  let flat;
+  try {
+    flat = parseFlat(text, budgetMs);
+  } catch {
+    return null;
+  }
+  return { nodes: flat ? flat.a : null, timedOut: !flat, ms: performance.now() - t0 };
+}
+
+/** The ParseResult of a parseForTransfer made on another thread (parseC's, for the same text). */
+export function transferredParse(p: { nodes: Uint32Array | null; timedOut: boolean; ms: number }): ParseResult {
+  if (!p.nodes) return { tree: null, root: null, timedOut: true, ms: p.ms };
+  return { tree: FLAT_TREE, root: flatTree(p.nodes).root, timedOut: false, ms: p.ms, cheapNodes: true };
 }
 
 /** A whole-file parse that keeps the backend's tree (for reparseC, treeSexp, matches). */
