@@ -133,11 +133,13 @@ export function dropFileNames(facts: ExtractResult): void {
 }
 
 /**
- * Runs every file through `runJob`: inline for one job, else on worker threads. With
- * `mainTakesShare`, N jobs are N - 1 workers plus this thread: facts are heavy messages, and
- * receiving a worker's facts costs this thread about as much CPU as extracting them, so on N
- * cores it does better to extract its own share than to sit between N workers and their
- * results. Tables are light messages; there N workers keep this thread's heap free of trees.
+ * Runs every file through `runJob`: inline for one job, else on worker threads. Tables are
+ * light messages: N workers do whole files, and this thread only collects. Facts are heavy
+ * (`mainTakesShare`): receiving a worker's facts cost this thread about as much CPU as
+ * extracting them. So N jobs are N - 1 workers plus this thread, which extracts: the workers
+ * read, normalise and parse (workJob with `prepare`) and hand over the flat parser's array,
+ * transferred rather than copied; when prepared files pile up here a worker does whole files
+ * as well, and when none is waiting this thread does one itself. Returns who did how many.
  */
 export async function runPool(
   files: string[], jobs: number, options: AnalysisOptions, script: string,
@@ -223,8 +225,8 @@ export async function runPool(
 export interface PoolCounts { prepared: number; workers: number; here: number }
 
 /**
- * How many prepared files may wait for the main thread before the worker is asked to extract
- * whole files as well: extracting takes this thread longer than parsing takes the worker.
+ * How many prepared files may wait for the main thread before a worker is asked to extract
+ * whole files as well (this thread has fallen behind). Measured on fs/: 1 and 3 were no better.
  */
 const READY_AHEAD = 8;
 /** Jobs a worker holds at once when it prepares for this thread (its queue never runs dry). */
