@@ -418,11 +418,16 @@ export class Index {
   private resolveName(name: string, fromFile: string): FunctionRef | null {
     const list = this.byName.get(name);
     if (!list || list.length === 0) return null;
-    const local = list.find((r) => r.file === fromFile);
-    if (local) return local;
-    const globals = list.filter((r) => !r.fn.isStatic);
-    if (globals.length === 1) return globals[0];
-    if (globals.length > 1) {
+    // (one pass, no closures: this runs once per call site summarised)
+    let global: FunctionRef | null = null;
+    let count = 0;
+    for (const r of list) {
+      if (r.file === fromFile) return r;
+      if (!r.fn.isStatic) { global = r; count++; }
+    }
+    if (count === 1) return global;
+    if (count > 1) {
+      const globals = list.filter((r) => !r.fn.isStatic);
       // several definitions (per-arch or per-config variants): prefer the nearest directory
       const dir = fromFile.slice(0, fromFile.lastIndexOf('/') + 1);
       const near = globals.filter((r) => r.file.startsWith(dir));
