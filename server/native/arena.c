@@ -33,8 +33,6 @@ typedef struct Chunk {
 static _Thread_local Chunk *cur;   /* the chunk allocations come from; older ones via prev */
 static _Thread_local Chunk *first; /* kept between parses */
 static _Thread_local int active;
-static _Thread_local size_t in_use; /* bytes of all chunks of this window, for arena_peak */
-static _Thread_local size_t peak;
 /* Freed blocks by size (16-byte classes up to SMALL bytes), reused before the arena grows:
  * error recovery frees and makes nodes at a high rate, and without reuse a garbage file took
  * twice the memory and, from the cache misses, longer. The link sits in the block itself. */
@@ -57,7 +55,6 @@ int arena_begin(void) {
   if (!first && !(first = chunk_new(FIRST_CHUNK, NULL))) return 0;
   first->top = first->data;
   cur = first;
-  in_use = FIRST_CHUNK;
   memset(freed, 0, sizeof freed);
   active = 1;
   return 1;
@@ -67,12 +64,8 @@ int arena_begin(void) {
 void arena_end(void) {
   while (cur && cur != first) { Chunk *p = cur->prev; free(cur); cur = p; }
   if (first) first->top = first->data;
-  if (in_use > peak) peak = in_use;
   active = 0;
 }
-
-/* The most bytes one window of this thread held. */
-size_t arena_peak(void) { return peak; }
 
 static void *bump(size_t n) {
   size_t r = round16(n ? n : 1);
@@ -87,7 +80,6 @@ static void *bump(size_t n) {
     Chunk *c = chunk_new(size, cur);
     if (!c) abort(); /* (as the runtime's own allocator does when malloc fails) */
     cur = c;
-    in_use += size;
   }
   char *p = cur->top + HDR;
   ((size_t *)p)[-1] = n;

@@ -9,5 +9,4 @@ void *kl_ts_realloc(void *p, size_t n);
 void kl_ts_free(void *p);
 int arena_begin(void);
 void arena_end(void);
-size_t arena_peak(void);
 #endif

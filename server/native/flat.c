@@ -178,10 +178,9 @@ static napi_value parse(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], result = NULL;
   char16_t *buf = NULL;
-  uint32_t *stack = NULL;
   TSTree *tree = NULL;
   TSParser *parser = NULL;
-  /* In the arena (arena.c) a parse gets a parser of its own, and its tree, parser and cursor
+  /* In the arena (arena.c) a parse gets a parser of its own, and its tree and parser
    * are dropped with the arena, not freed piece by piece. Without memory for the arena, the
    * thread's parser (one per env, made outside any arena) parses with malloc as before. */
   int arena = 0;
@@ -229,8 +228,7 @@ fail:
   result = NULL;
 done:
   free(buf);
-  free(stack);
-  if (arena) arena_end(); /* (the tree, the parser and the cursor with it) */
+  if (arena) arena_end(); /* (the tree and the parser with it) */
   else if (tree) ts_tree_delete(tree);
   return result;
 }
