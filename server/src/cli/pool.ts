@@ -111,12 +111,7 @@ function forTables(facts: ExtractResult): ExtractResult {
  * all at one string (a file's functions and tables would otherwise hold thousands of copies).
  */
 function shareFileNames(facts: ExtractResult): void {
-  const file = facts.file;
-  for (const f of facts.functions) {
-    f.loc.file = file; f.nameLoc.file = file;
-    for (const e of f.effects) e.loc.file = file;
-  }
-  for (const t of facts.tables) { t.loc.file = file; for (const x of t.fields) x.loc.file = file; }
+  setFileNames(facts, facts.file);
 }
 
 /**
@@ -125,11 +120,15 @@ function shareFileNames(facts: ExtractResult): void {
  * what the facts weigh), and the main thread puts the one shared string back.
  */
 export function dropFileNames(facts: ExtractResult): void {
+  setFileNames(facts, '');
+}
+
+function setFileNames(facts: ExtractResult, file: string): void {
   for (const f of facts.functions) {
-    f.loc.file = ''; f.nameLoc.file = '';
-    for (const e of f.effects) e.loc.file = '';
+    f.loc.file = file; f.nameLoc.file = file;
+    for (const e of f.effects) e.loc.file = file;
   }
-  for (const t of facts.tables) { t.loc.file = ''; for (const x of t.fields) x.loc.file = ''; }
+  for (const t of facts.tables) { t.loc.file = file; for (const x of t.fields) x.loc.file = file; }
 }
 
 /**

@@ -167,25 +167,15 @@ const FLAT_TREE = { [Symbol.for('kernlife.flat')]: true } as unknown as Tree & {
  * backend's tree. The language server, which keeps trees to reparse, calls backend trees only.
  */
 export function parseC(text: string, budgetMs = 10_000): ParseResult {
-  if (flatUsable()) {
-    const t0 = performance.now();
-    let flat;
-    try {
-      flat = parseFlat(text, budgetMs);
-    } catch {
-      return run(text, null, budgetMs); // (a tree the addon could not flatten: the binding's, as without it)
-    }
-    const ms = performance.now() - t0;
-    if (!flat) return { tree: null, root: null, timedOut: true, ms };
-    return { tree: FLAT_TREE, root: flat.root, timedOut: false, ms, cheapNodes: true };
-  }
-  return run(text, null, budgetMs);
+  // (no flat parser, or a tree the addon could not flatten: the binding's, as without it)
+  const flat = parseForTransfer(text, budgetMs);
+  return flat ? transferredParse(flat) : run(text, null, budgetMs);
 }
 
 /**
- * A whole-file parse to hand to another thread: the flat parser's array (its buffer can be
- * transferred), or null when parseC would not use the flat parser or could not flatten this
- * tree (then parse on the receiving side with parseC). `timedOut`: the budget ran out.
+ * parseC's flat parse as plain data, which can be handed to another thread: the flat parser's
+ * array (its buffer can be transferred), or null when the flat parser is not in use or could
+ * not flatten this tree (then parse with the binding). `timedOut`: the budget ran out.
  */
 export function parseForTransfer(text: string, budgetMs = 10_000): { nodes: Uint32Array | null; timedOut: boolean; ms: number } | null {
   if (!flatUsable()) return null;
