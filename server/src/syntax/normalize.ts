@@ -106,109 +106,131 @@ function conditionals(src: string, buf: Buf): ReadonlyArray<readonly string[]> {
   return guards;
 }
 
-function isIdStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+/** ASCII character classes: 1 starts an identifier, 2 only continues one (digits). */
+const ID = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95) ID[c] = 1;
+  else if (c >= 48 && c <= 57) ID[c] = 2;
 }
-function isIdChar(c: number): boolean {
-  return isIdStart(c) || (c >= 48 && c <= 57);
+
+/** Index of the `*` of the next `*` `/` at or after `from`, or -1. */
+function commentEnd(b: Buf, from: number): number {
+  for (let k = b.indexOf(42, from); k >= 0; k = b.indexOf(42, k + 1)) if (b[k + 1] === 47) return k;
+  return -1;
 }
 
 /** Index just past the `)` matching the `(` at `open`, skipping strings and comments; -1 if none within `limit`. */
-function matchParen(s: string, open: number, limit: number): number {
+function matchParen(b: Buf, open: number, limit: number): number {
   let depth = 0;
-  const end = Math.min(s.length, open + limit);
+  const end = Math.min(b.length, open + limit);
   for (let i = open; i < end; i++) {
-    const c = s[i];
-    if (c === '(') depth++;
-    else if (c === ')') { if (--depth === 0) return i + 1; }
-    else if (c === '"' || c === "'") { i = skipQuoted(s, i); }
-    else if (c === '/' && s[i + 1] === '*') { const e = s.indexOf('*/', i + 2); if (e < 0) return -1; i = e + 1; }
-    else if (c === '/' && s[i + 1] === '/') { const e = s.indexOf('\n', i); if (e < 0) return -1; i = e; }
-    else if (c === ';' || c === '{' || c === '}') return -1; // a statement boundary: not a macro argument list
+    const c = b[i];
+    if (c === 40) depth++;
+    else if (c === 41) { if (--depth === 0) return i + 1; }
+    else if (c === 34 || c === 39) { i = skipQuoted(b, i); }
+    else if (c === 47 && b[i + 1] === 42) { const e = commentEnd(b, i + 2); if (e < 0) return -1; i = e + 1; }
+    else if (c === 47 && b[i + 1] === 47) { const e = b.indexOf(10, i); if (e < 0) return -1; i = e; }
+    else if (c === 59 || c === 123 || c === 125) return -1; // a statement boundary: not a macro argument list
   }
   return -1;
 }
 
-function skipQuoted(s: string, i: number): number {
-  const q = s[i];
-  for (let j = i + 1; j < s.length; j++) {
-    const c = s[j];
-    if (c === '\\') { j++; continue; }
-    if (c === q || c === '\n') return j;
+function skipQuoted(b: Buf, i: number): number {
+  const q = b[i];
+  for (let j = i + 1; j < b.length; j++) {
+    const c = b[j];
+    if (c === 92) { j++; continue; }
+    if (c === q || c === 10) return j;
   }
-  return s.length - 1;
+  return b.length - 1;
 }
 
-function nextNonSpace(s: string, i: number): number {
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
+function nextNonSpace(b: Buf, i: number): number {
+  const n = b.length;
+  while (i < n) {
+    const c = b[i];
     if (c === 32 || c === 9 || c === 10 || c === 13) { i++; continue; }
-    if (c === 47 && s[i + 1] === '*') { const e = s.indexOf('*/', i + 2); if (e < 0) return s.length; i = e + 2; continue; }
-    if (c === 47 && s[i + 1] === '/') { const e = s.indexOf('\n', i); if (e < 0) return s.length; i = e; continue; }
+    if (c === 47 && b[i + 1] === 42) { const e = commentEnd(b, i + 2); if (e < 0) return n; i = e + 2; continue; }
+    if (c === 47 && b[i + 1] === 47) { const e = b.indexOf(10, i); if (e < 0) return n; i = e; continue; }
     return i;
   }
   return i;
 }
 
-/** Pass 2: token-level rewrites outside comments, strings and directive lines. */
-/** Per options: which characters an annotation can start with (ASCII code -> true). */
-const FIRSTS = new WeakMap<NormalizeOptions, boolean[]>();
-function firstChars(opts: NormalizeOptions): boolean[] {
-  let f = FIRSTS.get(opts);
-  if (!f) {
-    f = new Array<boolean>(128).fill(false);
-    for (const set of [opts.annotations, opts.annotationsWithArgs]) {
-      for (const w of set) { const c = w.charCodeAt(0); if (c < 128) f[c] = true; }
-    }
-    FIRSTS.set(opts, f);
-  }
+/** The hash tokens() computes while it scans a word (31 * h + c over its characters, 32-bit). */
+function hashWord(w: string): number {
+  let h = 0;
+  for (let k = 0; k < w.length; k++) h = (Math.imul(h, 31) + w.charCodeAt(k)) | 0;
+  return h;
+}
+
+const BLOOM_BITS = 4095;
+/** A filter by word hash: 1 where some word of `words` hashes (so a 0 rules a word out without a string). */
+function bloom(words: Iterable<string>): Uint8Array {
+  const f = new Uint8Array(BLOOM_BITS + 1);
+  for (const w of words) f[hashWord(w) & BLOOM_BITS] = 1;
   return f;
 }
 
-function tokens(buf: Buf, opts: NormalizeOptions): void {
-  const firsts = firstChars(opts);
-  const s = decode(buf);
-  const n = s.length;
+/** Per options: the filter of annotation words, so that a word becomes a string only when it may be one. */
+const ANNOTATIONS = new WeakMap<NormalizeOptions, Uint8Array>();
+function annotationFilter(opts: NormalizeOptions): Uint8Array {
+  let f = ANNOTATIONS.get(opts);
+  if (!f) { f = bloom([...opts.annotations, ...opts.annotationsWithArgs]); ANNOTATIONS.set(opts, f); }
+  return f;
+}
+const KEYWORD_FILTER = bloom(KEYWORDS);
+
+/** The word at [i, j) of the buffer (identifiers are short: no decoder round trip). */
+function word(b: Buf, i: number, j: number): string {
+  return String.fromCharCode.apply(null, b.subarray(i, j) as unknown as number[]);
+}
+
+/** Pass 2: token-level rewrites outside comments, strings and directive lines. Works on the buffer in place. */
+function tokens(b: Buf, opts: NormalizeOptions): void {
+  const annotations = annotationFilter(opts);
+  const n = b.length;
   let i = 0;
   let lineStart = true; // only whitespace seen since the last newline
   let indented = false;
   while (i < n) {
-    const c = s.charCodeAt(i);
+    const c = b[i];
     if (c === 10) { lineStart = true; indented = false; i++; continue; }
     if (c === 32 || c === 9 || c === 13) { if (lineStart) indented = true; i++; continue; }
-    if (c === 47 && s.charCodeAt(i + 1) === 42) { const e = s.indexOf('*/', i + 2); i = e < 0 ? n : e + 2; continue; }
-    if (c === 47 && s.charCodeAt(i + 1) === 47) { const e = s.indexOf('\n', i); i = e < 0 ? n : e; continue; }
+    if (c === 47 && b[i + 1] === 42) { const e = commentEnd(b, i + 2); i = e < 0 ? n : e + 2; continue; }
+    if (c === 47 && b[i + 1] === 47) { const e = b.indexOf(10, i); i = e < 0 ? n : e; continue; }
     if (c === 35 && lineStart) {
       // a directive line (with continuations): leave #define bodies alone
       let e = i;
-      for (;;) { const nl = s.indexOf('\n', e); if (nl < 0) { e = n; break; } if (s[nl - 1] === '\\' || (s[nl - 1] === '\r' && s[nl - 2] === '\\')) { e = nl + 1; continue; } e = nl; break; }
+      for (;;) { const nl = b.indexOf(10, e); if (nl < 0) { e = n; break; } if (b[nl - 1] === 92 || (b[nl - 1] === 13 && b[nl - 2] === 92)) { e = nl + 1; continue; } e = nl; break; }
       i = e; continue;
     }
-    if (c === 34 || c === 39) { i = skipQuoted(s, i) + 1; lineStart = false; continue; }
-    if (isIdStart(c)) {
+    if (c === 34 || c === 39) { i = skipQuoted(b, i) + 1; lineStart = false; continue; }
+    if (c < 128 && ID[c] === 1) {
       let j = i + 1;
-      while (j < n && isIdChar(s.charCodeAt(j))) j++;
+      let h = c;
+      for (let d = b[j]; j < n && d < 128 && ID[d] !== 0; d = b[++j]) h = (Math.imul(h, 31) + d) | 0;
       const atLineStart = lineStart && indented;
       lineStart = false;
-      // most words can be neither an annotation nor a statement macro: skip the string
-      if (!firsts[c] && !(atLineStart && j - i >= 5)) { i = j; continue; }
-      const word = s.slice(i, j);
-      if (opts.annotations.has(word)) { blank(buf, i, j); i = j; continue; }
-      if (opts.annotationsWithArgs.has(word)) {
-        const p = nextNonSpace(s, j);
-        if (s[p] === '(') { const e = matchParen(s, p, 4000); if (e > 0) { blank(buf, i, e); i = e; continue; } }
-        blank(buf, i, j); i = j; continue;
+      // most words can be neither an annotation nor a statement macro: no string for them
+      if (annotations[h & BLOOM_BITS] === 1) {
+        const w = word(b, i, j);
+        if (opts.annotations.has(w)) { blank(b, i, j); i = j; continue; }
+        if (opts.annotationsWithArgs.has(w)) {
+          const p = nextNonSpace(b, j);
+          if (b[p] === 40) { const e = matchParen(b, p, 4000); if (e > 0) { blank(b, i, e); i = e; continue; } }
+          blank(b, i, j); i = j; continue;
+        }
       }
-      if (atLineStart && word.length >= 5 && !KEYWORDS.has(word)) {
-        const p = nextNonSpace(s, j);
-        if (s[p] === '(') {
-          const e = matchParen(s, p, 4000);
+      if (atLineStart && j - i >= 5 && !(KEYWORD_FILTER[h & BLOOM_BITS] === 1 && KEYWORDS.has(word(b, i, j)))) {
+        const p = nextNonSpace(b, j);
+        if (b[p] === 40) {
+          const e = matchParen(b, p, 4000);
           if (e > 0) {
-            const after = nextNonSpace(s, e);
-            const loopy = word.includes('for_each');
-            if (s[after] === '{' || (loopy && after < n && s[after] !== ';' && s[after] !== ')' && s[after] !== ',' && !/[=+\-*/%&|<>?:.]/.test(s[after]))) {
-              buf[i] = 119; buf[i + 1] = 104; buf[i + 2] = 105; buf[i + 3] = 108; buf[i + 4] = 101; // 'while'
-              blank(buf, i + 5, j);
+            const after = nextNonSpace(b, e);
+            if (b[after] === 123 || (after < n && !AFTER_EXPR[b[after]] && word(b, i, j).includes('for_each'))) {
+              b[i] = 119; b[i + 1] = 104; b[i + 2] = 105; b[i + 3] = 108; b[i + 4] = 101; // 'while'
+              blank(b, i + 5, j);
             }
           }
         }
@@ -219,6 +241,10 @@ function tokens(buf: Buf, opts: NormalizeOptions): void {
     i++;
   }
 }
+
+/** Characters after `name(...)` that make it part of an expression, not a loop head: ; ) , and operators. */
+const AFTER_EXPR = new Uint8Array(65536);
+for (const ch of ';),=+-*/%&|<>?:.') AFTER_EXPR[ch.charCodeAt(0)] = 1;
 
 export function normalize(src: string, opts: NormalizeOptions): Normalized {
   const bytes = Buffer.from(src, 'utf16le');
