@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-const api = createRequire(import.meta.url)('../../dist/api.js');
+const require = createRequire(import.meta.url);
+const api = require('../../dist/api.js');
 const ex = (file, text) => api.extract(file, text, { ...api.DEFAULT_OPTIONS, level: 'facts' });
 
 const A = `
@@ -164,4 +165,23 @@ test('index: what a tracked read depends on meets what a later update changes', 
   idx.update(ex('a.c', A.replace('\tkfree(t);\n}\n', '\tvfree(t);\n}\n')), { byFunction: true });
   const c = idx.takeChanges();
   assert.ok(c.has('k:a_unrelated') && !meets(c), [...c].join(' '));
+});
+
+test('index: a frozen index gives the same summaries (no dependencies recorded) and refuses updates', () => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const dir = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures');
+  const files = [];
+  const walk = (d) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) walk(p); else if (p.endsWith('.c')) files.push(p); } };
+  walk(dir);
+  const facts = files.sort().map((f) => ex(f, fs.readFileSync(f, 'utf8')));
+  const say = (idx) => api.functionReports(idx).map((r) => JSON.stringify(r)).join('\n');
+  const plain = api.buildIndex(facts);
+  const frozen = api.buildIndex(facts);
+  frozen.freeze();
+  const a = say(plain), b = say(frozen);
+  assert.ok(facts.length > 20 && a.length > 10000, `${facts.length} files, ${a.length} bytes of reports`);
+  assert.equal(b, a);
+  assert.throws(() => frozen.update(facts[0]), /after freeze/);
+  assert.throws(() => frozen.remove(facts[0].file), /after freeze/);
 });

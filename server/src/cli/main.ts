@@ -237,6 +237,8 @@ async function run(argv: string[]): Promise<number> {
   const index = buildIndex(facts);
   // (the tree's Makefiles and Kconfig say which files can be unloaded modules)
   index.kbuild = new KbuildReader(index, KBUILD_IO);
+  // facts and tables read the index as it is: no update follows, so no dependencies to record
+  if (args.command === 'facts' || args.command === 'tables') index.freeze();
   phase('index');
   const problems = facts.flatMap((f) => f.problems.map((p) => ({ file: f.file, ...p })));
   for (const s of skipped) process.stderr.write(`${s.file}: warning: ${s.reason}\n`);

@@ -176,11 +176,26 @@ export class Index {
   /** How many times a lookup reached a partial file (a model built meanwhile is incomplete). */
   partialHits = 0;
 
+  /**
+   * No update, removal or partial file will follow (the CLI's `facts` and `tables`, once every
+   * file is in): summaries then skip recording who depends on what, which only an update reads.
+   * A later update is an error, not a stale answer.
+   */
+  private frozen = false;
+  freeze(): void {
+    this.frozen = true;
+    this.dependents.clear();
+  }
+  private thaw(what: string): void {
+    if (this.frozen) throw new Error(`index: ${what} after freeze()`);
+  }
+
   isPartial(file: string): boolean {
     return this.partial.has(file);
   }
 
   setPartial(file: string, addrTaken: string[]): void {
+    this.thaw('setPartial');
     this.partial.set(file, addrTaken);
     for (const n of addrTaken) {
       let s = this.partialTaking.get(n);
@@ -200,6 +215,7 @@ export class Index {
    * Without it every function of the file counts as changed (no comparison: a file read again).
    */
   update(facts: FileFacts, opts: { byFunction?: boolean } = {}): string[] {
+    this.thaw('update');
     const was = this.partial.get(facts.file);
     if (was) {
       this.partial.delete(facts.file);
@@ -243,6 +259,7 @@ export class Index {
   }
 
   remove(file: string): string[] {
+    this.thaw('remove');
     const old = this.files.get(file);
     if (!old) return [];
     this.plans = new WeakMap();
@@ -527,7 +544,7 @@ export class Index {
     const roots: (Root | null)[] = [];
     let truncated: Core['truncated'];
     let complete = true;
-    const dependFrom = plan.dependUpTo(ref.key);
+    const dependFrom = this.frozen ? effects.length : plan.dependUpTo(ref.key);
     let i = 0;
     const tests = new Map<string, number>();
     this.frames.push(tests);
