@@ -7,7 +7,7 @@
 import { attachPredicates, scanFunctions } from './facts/scan';
 import { hasModuleExit } from './knowledge/kbuild';
 import { normalize } from './syntax';
-import { compileKnowledge, extractFile, type CompiledKnowledge, type ExtractOptions } from './facts/extract';
+import { anyWord, compileKnowledge, extractFile, type CompiledKnowledge, type ExtractOptions } from './facts/extract';
 import type { ExtractLevel, FileFacts } from './facts/types';
 import { Index, summarySize, type Summary } from './index/index';
 import { KERNEL_KNOWLEDGE } from './knowledge/kernel';
@@ -123,7 +123,7 @@ export function addressTaken(text: string): string[] {
   return [...out].sort();
 }
 
-let wordsFor: { ck: CompiledKnowledge; facts: string[]; tables: string[] } | null = null;
+let wordsFor: { ck: CompiledKnowledge; factsRe: RegExp; tablesRe: RegExp } | null = null;
 /**
  * The words that make a file worth extracting in full on check's first pass (`facts`), and
  * those that make it worth parsing for its tables only (`tables`): structs whose tables are
@@ -131,12 +131,12 @@ let wordsFor: { ck: CompiledKnowledge; facts: string[]; tables: string[] } | nul
  * table of its own file (which then has that word), and a miscdevice names its fops for the
  * registrations; neither needs the file's effects unless a model reaches its functions.
  */
-function firstPassWords(ck: CompiledKnowledge, k: Knowledge): { facts: string[]; tables: string[] } {
+function firstPassWords(ck: CompiledKnowledge, k: Knowledge): NonNullable<typeof wordsFor> {
   if (wordsFor?.ck === ck) return wordsFor;
   // user-space programs are found from their memory registrations (rdma-core's verbs)
   const user = k.apis.filter((r) => r.effect === 'pin' && /rdma-core/.test(r.header)).map((r) => r.name);
   const regOnly = new Set(k.structs.filter((s) => s.semantics === 'driver' || s.semantics === 'misc').map((s) => s.struct));
-  wordsFor = { ck, facts: [...ck.tableWords.filter((w) => !regOnly.has(w)), ...user], tables: [...regOnly] };
+  wordsFor = { ck, factsRe: anyWord([...ck.tableWords.filter((w) => !regOnly.has(w)), ...user]), tablesRe: anyWord([...regOnly]) };
   return wordsFor;
 }
 
@@ -156,8 +156,8 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
   let scanned = false;
   if (options.level === 'auto') {
     const w = firstPassWords(ck, k);
-    partial = !w.facts.some((x) => text.includes(x));
-    scanned = partial && !w.tables.some((x) => text.includes(x));
+    partial = !w.factsRe.test(text);
+    scanned = partial && !w.tablesRe.test(text);
     level = partial ? 'tables' : 'facts';
   } else level = options.level;
   // a partial file is asked which functions it defines and, if it has any, its tables: scanned

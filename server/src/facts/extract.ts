@@ -43,6 +43,14 @@ export interface CompiledKnowledge {
   normalizeOpts: { annotations: ReadonlySet<string>; annotationsWithArgs: ReadonlySet<string> };
   /** Cheap textual pre-filter: files without any of these cannot hold a table. */
   tableWords: string[];
+  /** tableWords as one search (one pass over a file instead of one per word). */
+  tableWordsRe: RegExp;
+}
+
+/** A search for any of `words` (literally): one regex pass instead of one `includes` per word. */
+export function anyWord(words: readonly string[]): RegExp {
+  if (words.length === 0) return /(?!)/;
+  return new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'));
 }
 
 export function compileKnowledge(k: Knowledge): CompiledKnowledge {
@@ -54,6 +62,7 @@ export function compileKnowledge(k: Knowledge): CompiledKnowledge {
   }
   // Rows with argument constraints are more specific: try them first (stable otherwise).
   for (const list of apis.values()) list.sort((a, b) => (b.when?.length ?? 0) - (a.when?.length ?? 0));
+  const tableWords = [...k.structs.map((s) => s.struct), ...k.macros.map((m) => m.macro)];
   return {
     k,
     apis,
@@ -61,7 +70,8 @@ export function compileKnowledge(k: Knowledge): CompiledKnowledge {
     structs: new Map(k.structs.map((s) => [s.struct, s])),
     macros: new Map(k.macros.map((m) => [m.macro, m])),
     normalizeOpts: { annotations: new Set(k.annotations), annotationsWithArgs: new Set(k.annotationsWithArgs) },
-    tableWords: [...k.structs.map((s) => s.struct), ...k.macros.map((m) => m.macro)],
+    tableWords,
+    tableWordsRe: anyWord(tableWords),
   };
 }
 
@@ -122,7 +132,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
     const effects = opts.level === 'facts' && functions.length > 0;
     const cache = effects ? opts.functions : undefined;
     const nodes = effects && !cache ? rootNode.descendantsOfType(EFFECT_NODE_TYPES) : null;
-    if (ck.tableWords.some((w) => src.includes(w))) {
+    if (ck.tableWordsRe.test(src)) {
       const decls = nodes ? nodes.filter((n) => n.type === 'declaration') : rootNode.descendantsOfType('declaration');
       facts.tables.push(...findTables(decls, ck, text, loc, norm.guards));
       facts.tables.push(...findMacroTables(top, ck, text, loc));
