@@ -14,7 +14,7 @@ import * as vm from 'node:vm';
 import { KbuildReader } from '../index/kbuild';
 import { KBUILD_IO } from './walk';
 import { buildIndex, DEFAULT_OPTIONS, eachFunctionReport, functionReports, knowledgeFor, summarySize, type AnalysisOptions, type ExtractResult } from '../analysis';
-import { dropFileNames, runPool, runSimJob, workJob, type Job, type JobResult, type SimJob } from './pool';
+import { dropFileNames, pullJobs, runPool, runSimJob, workJob, type Job, type JobResult, type Prepared, type Pulled, type PullJob, type SimJob } from './pool';
 import { countDone, SearchPool } from './search-pool';
 import { walk } from './walk';
 import { formatFactsText, formatTablesText } from './format';
@@ -473,23 +473,31 @@ if (!isMainThread && workerData?.kernlifeSimWorker) {
   const queue: Job[] = [];
   let busy = false;
   const parserReady = initParser();
+  const post = (r: JobResult | Prepared | Pulled, transfer: ArrayBuffer[]): void => {
+    if ('facts' in r) dropFileNames(r.facts);
+    parentPort!.postMessage(r, transfer);
+  };
+  const pause = async (bytes: number): Promise<void> => {
+    since += bytes;
+    if (since > GC_EVERY_BYTES) {
+      since = 0;
+      gc?.();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  };
   const drain = async (): Promise<void> => {
     busy = true;
     await parserReady;
     while (queue.length) {
       const { result: r, transfer } = workJob(queue.shift()!, options);
-      if ('facts' in r) dropFileNames(r.facts);
-      parentPort!.postMessage(r, transfer);
-      since += 'facts' in r ? r.facts.stats.bytes : 0;
-      if (gc && since > GC_EVERY_BYTES) {
-        since = 0;
-        gc();
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      post(r, transfer);
+      await pause('facts' in r ? r.facts.stats.bytes : 0);
     }
     busy = false;
   };
-  parentPort!.on('message', (job: Job) => {
+  parentPort!.on('message', (job: Job | PullJob) => {
+    // facts: this worker takes its files itself (pool.ts, PullJob)
+    if ('pull' in job) { void parserReady.then(() => pullJobs(job, options, post, pause)); return; }
     queue.push(job);
     if (!busy) void drain();
   });

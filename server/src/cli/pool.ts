@@ -23,6 +23,40 @@ export type JobResult =
   | { id: number; file: string; ok: true; facts: ExtractResult }
   | { id: number; file: string; ok: false; reason: string };
 
+/**
+ * Facts mode (see runPool): a worker takes files itself from a counter it shares with the main
+ * thread, rather than waiting for the main thread to hand it the next one (which it does only
+ * between two files of its own, 50-200 ms apart on large ones: on fs/ the worker sat idle for
+ * 1.7 s of a 10 s run). `counters`: [next file, prepared files not yet taken by the main thread].
+ */
+export interface PullJob { pull: { files: string[]; counters: SharedArrayBuffer } }
+/** The worker's last message of a pull: the files ran out. */
+export interface Pulled { pulled: true }
+const NEXT = 0, WAITING = 1;
+
+/**
+ * The worker's side of a pull: take the next file until none is left; prepare it while fewer
+ * than READY_AHEAD prepared files wait for the main thread, else do the whole file here (the
+ * main thread has fallen behind). `post` sends a result (with what to transfer); `pause`
+ * lets the event loop turn (every few MB of source).
+ */
+export async function pullJobs(job: PullJob, options: AnalysisOptions, post: (r: JobResult | Prepared | Pulled, transfer: ArrayBuffer[]) => void, pause: (bytes: number) => Promise<void>): Promise<void> {
+  const { files, counters } = job.pull;
+  const c = new Int32Array(counters);
+  for (;;) {
+    const id = Atomics.add(c, NEXT, 1);
+    if (id >= files.length) break;
+    // (counted before it is posted: the main thread's decrement never comes first)
+    const prepare = Atomics.load(c, WAITING) < READY_AHEAD;
+    if (prepare) Atomics.add(c, WAITING, 1);
+    const { result, transfer } = workJob({ id, file: files[id], prepare }, options);
+    if (prepare && !('prepared' in result)) Atomics.sub(c, WAITING, 1);
+    post(result, transfer);
+    await pause('facts' in result ? result.facts.stats.bytes : 'prepared' in result ? result.prepared.src.length : 0);
+  }
+  post({ pulled: true }, []);
+}
+
 /** A file a worker read, normalised and parsed (the parse's array is transferred, not copied). */
 export interface Prepared {
   id: number;
@@ -138,7 +172,9 @@ function setFileNames(facts: ExtractResult, file: string): void {
  * extracting them. So N jobs are N - 1 workers plus this thread, which extracts: the workers
  * read, normalise and parse (workJob with `prepare`) and hand over the flat parser's array,
  * transferred rather than copied; when prepared files pile up here a worker does whole files
- * as well, and when none is waiting this thread does one itself. Returns who did how many.
+ * as well, and when none is waiting this thread does one itself. The workers take their files
+ * from a counter shared with this thread (PullJob), so they never wait for this one to hand
+ * them the next. Returns who did how many.
  */
 export async function runPool(
   files: string[], jobs: number, options: AnalysisOptions, script: string,
@@ -160,7 +196,11 @@ export async function runPool(
   }
   let next = 0;
   let done = 0;
-  const take = (): number => (next < files.length ? next++ : -1);
+  // (facts: shared with the workers, which take files themselves; see PullJob)
+  const counters = mainTakesShare ? new Int32Array(new SharedArrayBuffer(8)) : null;
+  const take = counters
+    ? (): number => { const id = Atomics.add(counters, NEXT, 1); return id < files.length ? id : -1; }
+    : (): number => (next < files.length ? next++ : -1);
   const workers = Math.min(mainTakesShare ? jobs - 1 : jobs, files.length);
   /** Prepared files waiting for this thread (mainTakesShare), and a wake-up for it when idle. */
   const ready: Prepared[] = [];
@@ -174,12 +214,11 @@ export async function runPool(
       let exited = false;
       const feed = (): void => {
         const id = take();
-        // Sharing: the worker prepares (parses) while this thread extracts; when this thread
-        // falls behind (prepared files wait), the worker extracts whole files too.
-        if (id >= 0) { inFlight++; worker.postMessage({ id, file: files[id], ...(mainTakesShare && ready.length < READY_AHEAD ? { prepare: true } : {}) } satisfies Job); }
+        if (id >= 0) { inFlight++; worker.postMessage({ id, file: files[id] } satisfies Job); }
         else if (inFlight === 0 && !exited) { exited = true; void worker.terminate(); }
       };
-      worker.on('message', (r: JobResult | Prepared) => {
+      worker.on('message', (r: JobResult | Prepared | Pulled) => {
+        if ('pulled' in r) { exited = true; void worker.terminate(); return; }
         inFlight--;
         if ('prepared' in r) { ready.push(r); counts.prepared++; }
         else {
@@ -188,20 +227,21 @@ export async function runPool(
           if (r.ok) shareFileNames(r.facts);
           onResult(r, done);
         }
-        feed();
+        if (!counters) feed();
         if (wake) { const w = wake; wake = null; w(); }
       });
       worker.on('error', (e) => reject(e));
       worker.on('exit', () => { exited = true; finished(); if (wake) { const w = wake; wake = null; w(); } });
-      // jobs in flight hide the message round trip (and this thread's long files)
-      for (let i = 0; i < (mainTakesShare ? IN_FLIGHT : 2); i++) feed();
+      if (counters) worker.postMessage({ pull: { files, counters: counters.buffer as SharedArrayBuffer } } satisfies PullJob);
+      // jobs in flight hide the message round trip
+      else for (let i = 0; i < 2; i++) feed();
     }
     if (!mainTakesShare) return;
     void (async () => {
       for (;;) {
         let r: JobResult | null = null;
         const p = ready.shift();
-        if (p) r = finishPrepared(p, options);
+        if (p) { Atomics.sub(counters!, WAITING, 1); r = finishPrepared(p, options); }
         else {
           // nothing prepared: rather than wait, this thread extracts a file itself
           const id = take();
@@ -224,12 +264,10 @@ export async function runPool(
 export interface PoolCounts { prepared: number; workers: number; here: number }
 
 /**
- * How many prepared files may wait for the main thread before a worker is asked to extract
- * whole files as well (this thread has fallen behind). Measured on fs/: 1 and 3 were no better.
+ * How many prepared files may wait for the main thread before a worker extracts whole files
+ * as well (this thread has fallen behind). Measured on fs/: 1 and 3 were no better.
  */
 const READY_AHEAD = 8;
-/** Jobs a worker holds at once when it prepares for this thread (its queue never runs dry). */
-const IN_FLIGHT = 4;
 
 /** A simulation job: one table's model, explored on a worker thread. */
 export interface SimJob { id: number; model: TableModel; options: SimOptions }
