@@ -46,8 +46,9 @@ export async function pullJobs(job: PullJob, options: AnalysisOptions, post: (r:
   for (;;) {
     const id = Atomics.add(c, NEXT, 1);
     if (id >= files.length) break;
-    // (counted before it is posted: the main thread's decrement never comes first)
-    const prepare = Atomics.load(c, WAITING) < READY_AHEAD;
+    // (counted before it is posted: the main thread's decrement never comes first). The last
+    // files are done whole: what is prepared then, the main thread extracts alone at the end.
+    const prepare = files.length - id > TAIL && Atomics.load(c, WAITING) < READY_AHEAD;
     if (prepare) Atomics.add(c, WAITING, 1);
     const { result, transfer } = workJob({ id, file: files[id], prepare }, options);
     if (prepare && !('prepared' in result)) Atomics.sub(c, WAITING, 1);
@@ -268,6 +269,8 @@ export interface PoolCounts { prepared: number; workers: number; here: number }
  * as well (this thread has fallen behind). Measured on fs/: 1 and 3 were no better.
  */
 const READY_AHEAD = 8;
+/** How many of the last files a worker does whole (see pullJobs). */
+const TAIL = 2 * READY_AHEAD;
 
 /** A simulation job: one table's model, explored on a worker thread. */
 export interface SimJob { id: number; model: TableModel; options: SimOptions }
