@@ -867,12 +867,19 @@ function orDnf(a: Dnf, b: Dnf): Dnf {
 
 /** Absorption and (self-subsuming) resolution: `x ∨ (!x ∧ y)` is `x ∨ y`, `(x ∧ y) ∨ (!x ∧ y)` is `y`. */
 function simplify(d: Dnf): Dnf {
-  // on literal keys (litKey): same key, same test; opposite keys, the test and its negation
+  // on literal keys (litKey): same key, same test; opposite keys, the test and its negation.
+  // (plain loops over the small key arrays: this runs at every join of paths)
   let cs = d.slice();
-  let ks = cs.map((c) => c.map(litKey));
+  let ks: number[][] = new Array<number[]>(cs.length);
+  for (let i = 0; i < cs.length; i++) {
+    const c = cs[i];
+    const k = new Array<number>(c.length);
+    for (let x = 0; x < c.length; x++) k[x] = litKey(c[x]);
+    ks[i] = k;
+  }
   for (let round = 0; round < 16; round++) {
     let changed = false;
-    if (cs.some((c) => !c.length)) return ALWAYS;
+    for (let i = 0; i < cs.length; i++) if (cs[i].length === 0) return ALWAYS;
     // absorption: a conjunction that contains another one adds nothing
     const kept: Dnf = [];
     const keptK: number[][] = [];
@@ -894,12 +901,15 @@ function simplify(d: Dnf): Dnf {
         const ka = ks[i], kb = ks[j];
         let clash = -1;
         let clashes = 0;
-        for (let x = 0; x < ka.length; x++) if (kb.includes(-ka[x])) { clashes++; clash = x; }
+        for (let x = 0; x < ka.length; x++) {
+          const neg = -ka[x];
+          for (let y = 0; y < kb.length; y++) if (kb[y] === neg) { clashes++; clash = x; break; }
+        }
         if (clashes !== 1) continue;
         const a = cs[i];
         const l = a[clash];
         let rest = true; // every other literal of a (by object) is in b
-        for (let x = 0; x < ka.length && rest; x++) if (a[x] !== l && !kb.includes(ka[x])) rest = false;
+        for (let x = 0; x < ka.length && rest; x++) if (a[x] !== l && !inK(kb, ka[x])) rest = false;
         if (!rest) continue;
         const drop = -ka[clash];
         const b = cs[j];
@@ -914,18 +924,32 @@ function simplify(d: Dnf): Dnf {
     }
     if (!changed) break;
   }
-  if (cs.some((c) => !c.length)) return ALWAYS;
+  for (let i = 0; i < cs.length; i++) if (cs[i].length === 0) return ALWAYS;
   if (cs.length > MAX_CONJ) {
     // too many ways in: keep what they all share
     const k0 = ks[0];
-    const common = cs[0].filter((_, x) => ks.every((kc) => kc.includes(k0[x])));
+    const common: Lit[] = [];
+    for (let x = 0; x < k0.length; x++) {
+      let all = true;
+      for (let i = 1; i < ks.length && all; i++) if (!inK(ks[i], k0[x])) all = false;
+      if (all) common.push(cs[0][x]);
+    }
     return [common];
   }
   return cs;
 }
 
+function inK(a: number[], k: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] === k) return true;
+  return false;
+}
+
 function subsetK(a: number[], b: number[]): boolean {
-  for (const k of a) if (!b.includes(k)) return false;
+  outer: for (let i = 0; i < a.length; i++) {
+    const k = a[i];
+    for (let j = 0; j < b.length; j++) if (b[j] === k) continue outer;
+    return false;
+  }
   return true;
 }
 
