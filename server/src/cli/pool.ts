@@ -29,7 +29,7 @@ export type JobResult =
  * between two files of its own, 50-200 ms apart on large ones: on fs/ the worker sat idle for
  * 1.7 s of a 10 s run). `counters`: [next file, prepared files not yet taken by the main thread].
  */
-export interface PullJob { pull: { files: string[]; counters: SharedArrayBuffer } }
+export interface PullJob { pull: { files: string[]; counters: SharedArrayBuffer; alone: boolean } }
 /** The worker's last message of a pull: the files ran out. */
 export interface Pulled { pulled: true }
 const NEXT = 0, WAITING = 1;
@@ -39,6 +39,13 @@ const NEXT = 0, WAITING = 1;
  * than READY_AHEAD prepared files wait for the main thread, else do the whole file here (the
  * main thread has fallen behind). `post` sends a result (with what to transfer); `pause`
  * lets the event loop turn (every few MB of source).
+ *
+ * A worker `alone` (one worker, so two threads: the main thread is the bound) only prepares,
+ * and waits while BACKLOG prepared files wait. Whole files there cost more than they save: the
+ * worker's isolate compiles the extractor as well and its facts are copied across, and on two
+ * cores that CPU (V8's compiler and GC threads) comes out of the main thread's. Measured,
+ * interleaved, `--jobs 2` on 2 cores: `kernel/` 3.38 against 3.90 s median, `fs/` 9.69 against
+ * 10.08 s. With more workers the main thread could not keep them busy: they do whole files.
  */
 export async function pullJobs(job: PullJob, options: AnalysisOptions, post: (r: JobResult | Prepared | Pulled, transfer: ArrayBuffer[]) => void, pause: (bytes: number) => Promise<void>): Promise<void> {
   const { files, counters } = job.pull;
@@ -48,7 +55,11 @@ export async function pullJobs(job: PullJob, options: AnalysisOptions, post: (r:
     if (id >= files.length) break;
     // (counted before it is posted: the main thread's decrement never comes first). The last
     // files are done whole: what is prepared then, the main thread extracts alone at the end.
-    const prepare = files.length - id > TAIL && Atomics.load(c, WAITING) < READY_AHEAD;
+    let prepare: boolean;
+    if (job.pull.alone) {
+      for (let w = Atomics.load(c, WAITING); w >= BACKLOG; w = Atomics.load(c, WAITING)) Atomics.wait(c, WAITING, w, 100);
+      prepare = true;
+    } else prepare = files.length - id > TAIL && Atomics.load(c, WAITING) < READY_AHEAD;
     if (prepare) Atomics.add(c, WAITING, 1);
     const { result, transfer } = workJob({ id, file: files[id], prepare }, options);
     if (prepare && !('prepared' in result)) Atomics.sub(c, WAITING, 1);
@@ -233,7 +244,7 @@ export async function runPool(
       });
       worker.on('error', (e) => reject(e));
       worker.on('exit', () => { exited = true; finished(); if (wake) { const w = wake; wake = null; w(); } });
-      if (counters) worker.postMessage({ pull: { files, counters: counters.buffer as SharedArrayBuffer } } satisfies PullJob);
+      if (counters) worker.postMessage({ pull: { files, counters: counters.buffer as SharedArrayBuffer, alone: workers === 1 } } satisfies PullJob);
       // jobs in flight hide the message round trip
       else for (let i = 0; i < 2; i++) feed();
     }
@@ -242,7 +253,7 @@ export async function runPool(
       for (;;) {
         let r: JobResult | null = null;
         const p = ready.shift();
-        if (p) { Atomics.sub(counters!, WAITING, 1); r = finishPrepared(p, options); }
+        if (p) { Atomics.sub(counters!, WAITING, 1); Atomics.notify(counters!, WAITING); r = finishPrepared(p, options); }
         else {
           // nothing prepared: rather than wait, this thread extracts a file itself
           const id = take();
@@ -271,6 +282,8 @@ export interface PoolCounts { prepared: number; workers: number; here: number }
 const READY_AHEAD = 8;
 /** How many of the last files a worker does whole (see pullJobs). */
 const TAIL = 2 * READY_AHEAD;
+/** How many prepared files a worker alone lets wait for the main thread before it waits too (see pullJobs). */
+const BACKLOG = 32;
 
 /** A simulation job: one table's model, explored on a worker thread. */
 export interface SimJob { id: number; model: TableModel; options: SimOptions }
