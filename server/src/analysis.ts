@@ -4,7 +4,7 @@
  *   buildIndex(facts)                  -> Index            (cross-file summaries, table resolution)
  *   functionReport(index, name?)       -> facts + summaries for output
  */
-import { attachPredicates, scanFunctions } from './facts/scan';
+import { attachPredicates, predicatesIn, scanFunctions } from './facts/scan';
 import { hasModuleExit } from './knowledge/kbuild';
 import { normalize } from './syntax';
 import { anyWord, compileKnowledge, extractFile, type CompiledKnowledge, type ExtractOptions } from './facts/extract';
@@ -35,7 +35,7 @@ export interface AnalysisOptions {
    * unchanged functions' facts kept. Or the normalisation and parse of a file done on another
    * thread (cli/pool.ts).
    */
-  incremental?: Pick<ExtractOptions, 'parse' | 'functions' | 'normalized'>;
+  incremental?: Pick<ExtractOptions, 'parse' | 'functions' | 'normalized' | 'scan'> & { text?: TextScan };
 }
 
 export const DEFAULT_OPTIONS: AnalysisOptions = { level: 'facts', maxFileBytes: 8 * 1024 * 1024, parseBudgetMs: 20_000 };
@@ -165,16 +165,13 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
   const facts: FileFacts & { partial?: true; addrTaken?: string[] } = scanned ? scannedFile(file, normalize(text, ck.normalizeOpts).text)
     : extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs, ...(partial ? { predicates: true } : {}), ...options.incremental });
   if (partial) { facts.partial = true; facts.addrTaken = addressTaken(text); }
-  // (each pattern needs a word most files do not have: the scan for the word is cheaper)
-  if (hasModuleExit(text)) facts.modular = true;
-  if (text.includes('THIS_MODULE') && OWNER_ASSIGN.test(text)) facts.ownerAssigned = true;
-  const pp = text.includes('kernlife:') ? PIN_POLICY.exec(text) : null;
-  if (pp) facts.pinPolicy = pp[1] as NonNullable<FileFacts['pinPolicy']>;
-  const fa = text.includes('fops') ? fopsAssignments(text) : [];
-  if (fa.length) facts.fopsAssigned = fa;
-  const sup = suppressionsOf(text);
-  if (sup.length) facts.suppressions = sup;
-  const expected = countBodyBraces(text);
+  const ts = options.incremental?.text ?? scanText(text);
+  if (ts.modular) facts.modular = true;
+  if (ts.ownerAssigned) facts.ownerAssigned = true;
+  if (ts.pinPolicy) facts.pinPolicy = ts.pinPolicy;
+  if (ts.fopsAssigned.length) facts.fopsAssigned = ts.fopsAssigned;
+  if (ts.suppressions.length) facts.suppressions = ts.suppressions;
+  const expected = ts.braces;
   // A definition starts at its declarator; the body brace follows within a few lines (long parameter lists).
   const bodyLines = new Set<number>();
   for (const f of facts.functions) for (let l = f.loc.line; l <= Math.min(f.loc.endLine, f.loc.line + 40); l++) bodyLines.add(l);
@@ -182,10 +179,34 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
   return { ...facts, braces: { expected: expected.length, recovered } };
 }
 
+/** What extract() reads off a file's text alone, without a tree: a worker reads it for the main thread (cli/pool.ts). */
+export interface TextScan {
+  modular: boolean;
+  ownerAssigned: boolean;
+  pinPolicy?: NonNullable<FileFacts['pinPolicy']>;
+  fopsAssigned: { name: string; line: number }[];
+  suppressions: { line: number; rules: string[]; reason: string }[];
+  /** countBodyBraces */
+  braces: number[];
+}
+
+export function scanText(text: string): TextScan {
+  // (each pattern needs a word most files do not have: the scan for the word is cheaper)
+  const pp = text.includes('kernlife:') ? PIN_POLICY.exec(text) : null;
+  return {
+    modular: hasModuleExit(text),
+    ownerAssigned: text.includes('THIS_MODULE') && OWNER_ASSIGN.test(text),
+    ...(pp ? { pinPolicy: pp[1] as NonNullable<FileFacts['pinPolicy']> } : {}),
+    fopsAssigned: text.includes('fops') ? fopsAssignments(text) : [],
+    suppressions: suppressionsOf(text),
+    braces: countBodyBraces(text),
+  };
+}
+
 function scannedFile(file: string, text: string): FileFacts {
   const t0 = performance.now();
   const functions = scanFunctions(file, text);
-  attachPredicates(functions, text);
+  attachPredicates(functions, predicatesIn(text));
   return { file, functions, tables: [], problems: [], stats: { bytes: text.length, errorNodes: 0, functions: functions.length, parseMs: 0, extractMs: performance.now() - t0 } };
 }
 

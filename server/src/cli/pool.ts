@@ -5,7 +5,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
-import { extract, knowledgeFor, type AnalysisOptions, type ExtractResult } from '../analysis';
+import { extract, knowledgeFor, scanText, type AnalysisOptions, type ExtractResult, type TextScan } from '../analysis';
+import type { ExtractOptions } from '../facts/extract';
+import { predicatesIn } from '../facts/scan';
 import { normalize, parseForTransfer, transferredParse, type Normalized } from '../syntax';
 import { simulate, type SimOptions, type SimResult } from '../sim/explore';
 import type { TableModel } from '../sim/model';
@@ -69,11 +71,17 @@ export async function pullJobs(job: PullJob, options: AnalysisOptions, post: (r:
   post({ pulled: true }, []);
 }
 
-/** A file a worker read, normalised and parsed (the parse's array is transferred, not copied). */
+/**
+ * A file a worker read, normalised and parsed (the parse's array is transferred, not copied),
+ * with what extraction reads off the text alone (scan, text): the main thread is the bound.
+ */
 export interface Prepared {
   id: number;
   file: string;
-  prepared: { src: string; norm: Normalized; parse: { nodes: Uint32Array | null; timedOut: boolean; ms: number } };
+  prepared: {
+    src: string; norm: Normalized; parse: { nodes: Uint32Array | null; timedOut: boolean; ms: number };
+    scan: NonNullable<ExtractOptions['scan']>; text: TextScan;
+  };
 }
 
 /** Read + classify + extract one file. Bad input becomes a reason, never an exception. */
@@ -93,26 +101,32 @@ export function workJob(job: Job, options: AnalysisOptions): { result: JobResult
   if (typeof src !== 'string') return { result: src, transfer: [] };
   let norm: Normalized;
   let parse: ReturnType<typeof parseForTransfer>;
+  let scan: Prepared['prepared']['scan'];
+  let text: TextScan;
   try {
-    norm = normalize(src, knowledgeFor(options).ck.normalizeOpts);
+    const { ck } = knowledgeFor(options);
+    norm = normalize(src, ck.normalizeOpts);
     parse = parseForTransfer(norm.text, options.parseBudgetMs);
+    scan = { tables: ck.tableWordsRe.test(src), predicates: predicatesIn(norm.text) };
+    text = scanText(src);
   } catch (e) {
     return { result: { id: job.id, file: job.file, ok: false, reason: `internal error: ${(e as Error).message}` }, transfer: [] };
   }
   // (no flat parser here, or a tree it could not flatten: the whole job, as without `prepare`)
-  if (!parse) return { result: extractJob(job, src, options, norm), transfer: [] };
-  return { result: { id: job.id, file: job.file, prepared: { src, norm, parse } }, transfer: parse.nodes ? [parse.nodes.buffer as ArrayBuffer] : [] };
+  if (!parse) return { result: extractJob(job, src, options, { normalized: norm }), transfer: [] };
+  return { result: { id: job.id, file: job.file, prepared: { src, norm, parse, scan, text } }, transfer: parse.nodes ? [parse.nodes.buffer as ArrayBuffer] : [] };
 }
 
 /** The main thread's part of a prepared job: the extraction, from the worker's parse. */
 export function finishPrepared(p: Prepared, options: AnalysisOptions): JobResult {
   const parsed = transferredParse(p.prepared.parse);
-  return extractJob(p, p.prepared.src, options, p.prepared.norm, () => parsed);
+  const { src, norm: normalized, scan, text } = p.prepared;
+  return extractJob(p, src, options, { normalized, parse: () => parsed, scan, text });
 }
 
-function extractJob(job: Job, text: string, options: AnalysisOptions, normalized?: Normalized, parse?: () => ReturnType<typeof transferredParse>): JobResult {
+function extractJob(job: Job, text: string, options: AnalysisOptions, done?: AnalysisOptions['incremental']): JobResult {
   try {
-    const opts = normalized ? { ...options, incremental: { normalized, ...(parse ? { parse } : {}) } } : options;
+    const opts = done ? { ...options, incremental: done } : options;
     const facts = extract(job.file, text, opts);
     return { id: job.id, file: job.file, ok: true, facts: options.level === 'tables' || facts.partial ? forTables(facts) : facts };
   } catch (e) {

@@ -6,7 +6,7 @@ import { normalize, parseC, type Node, type Normalized, type ParseResult } from 
 import type { ApiRow, Knowledge, OpsStructRow, TableMacroRow, ValueRow } from '../knowledge/types';
 import type { Effect, EffectGuard, EffectKind, ExtractLevel, FileFacts, FunctionFacts, Loc, OpsTable, Param, Problem, ReachLit, TableField, Term } from './types';
 import { addr, deref, field, render, root, rootOf, substitute, TermTable, up } from './terms';
-import { attachPredicates } from './scan';
+import { attachPredicates, predicatesIn } from './scan';
 
 export interface ExtractOptions {
   level: ExtractLevel;
@@ -16,6 +16,8 @@ export interface ExtractOptions {
   predicates?: boolean;
   /** `normalize(src)`, done already (on another thread: see cli/pool.ts). */
   normalized?: Normalized;
+  /** What extractFile reads off the text alone, read already (on another thread: see cli/pool.ts). */
+  scan?: { tables: boolean; predicates: ReturnType<typeof predicatesIn> };
   /** Parses the normalised text instead of parseC (the language server reparses incrementally). */
   parse?: (normText: string, budgetMs: number | undefined) => ParseResult;
   /**
@@ -132,7 +134,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
     const effects = opts.level === 'facts' && functions.length > 0;
     const cache = effects ? opts.functions : undefined;
     const nodes = effects && !cache ? rootNode.descendantsOfType(EFFECT_NODE_TYPES) : null;
-    if (ck.tableWordsRe.test(src)) {
+    if (opts.scan ? opts.scan.tables : ck.tableWordsRe.test(src)) {
       const decls = nodes ? nodes.filter((n) => n.type === 'declaration') : rootNode.descendantsOfType('declaration');
       facts.tables.push(...findTables(decls, ck, text, loc, norm.guards));
       facts.tables.push(...findMacroTables(top, ck, text, loc));
@@ -173,7 +175,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
       facts.functions.push(ff);
     }
     // (off the text, as for scanned files: the same predicates whichever way a file comes in)
-    if (effects || opts.predicates) attachPredicates(facts.functions, norm.text);
+    if (effects || opts.predicates) attachPredicates(facts.functions, opts.scan?.predicates ?? predicatesIn(norm.text));
   } catch (e) {
     problems.push({ severity: 'error', message: `extraction failed: ${(e as Error).message}` });
   } finally {

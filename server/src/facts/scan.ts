@@ -188,9 +188,8 @@ const PRED = /\b(?:bool|int)\s+(\w+)\s*\(\s*(?:const\s+)?struct\s+(\w+)\s*\*\s*(
 const PRED_EXPR = /^\(?\s*(?<p>\w+)\s*->\s*(?<f>\w+)\s*(?<op>==|!=)\s*(?<c>[A-Z][A-Z0-9_]*[A-Z0-9])\s*\)?$/;
 const PRED_EXPR_REV = /^\(?\s*(?<c>[A-Z][A-Z0-9_]*[A-Z0-9])\s*(?<op>==|!=)\s*(?<p>\w+)\s*->\s*(?<f>\w+)\s*\)?$/;
 
-/** Set FunctionFacts.predicate on the functions `predicatesIn(text)` names. */
-export function attachPredicates(functions: FunctionFacts[], text: string): void {
-  const preds = predicatesIn(text);
+/** Set FunctionFacts.predicate on the functions `predicatesIn(text)` named (`preds`). */
+export function attachPredicates(functions: FunctionFacts[], preds: ReturnType<typeof predicatesIn>): void {
   if (!preds.size) return;
   for (const f of functions) { const p = preds.get(f.name); if (p) f.predicate = p; }
 }
