@@ -55,13 +55,15 @@ export async function pullJobs(job: PullJob, options: AnalysisOptions, post: (r:
   for (;;) {
     const id = Atomics.add(c, NEXT, 1);
     if (id >= files.length) break;
-    // (counted before it is posted: the main thread's decrement never comes first). The last
-    // files are done whole: what is prepared then, the main thread extracts alone at the end.
     let prepare: boolean;
     if (job.pull.alone) {
       for (let w = Atomics.load(c, WAITING); w >= BACKLOG; w = Atomics.load(c, WAITING)) Atomics.wait(c, WAITING, w, 100);
       prepare = true;
-    } else prepare = files.length - id > TAIL && Atomics.load(c, WAITING) < READY_AHEAD;
+    } else {
+      // (the last files whole: what is prepared then, the main thread extracts alone at the end)
+      prepare = files.length - id > TAIL && Atomics.load(c, WAITING) < READY_AHEAD;
+    }
+    // (counted before it is posted: the main thread's decrement never comes first)
     if (prepare) Atomics.add(c, WAITING, 1);
     const { result, transfer } = workJob({ id, file: files[id], prepare }, options);
     if (prepare && !('prepared' in result)) Atomics.sub(c, WAITING, 1);
@@ -245,7 +247,7 @@ export async function runPool(
       };
       worker.on('message', (r: JobResult | Prepared | Pulled) => {
         if ('pulled' in r) { exited = true; void worker.terminate(); return; }
-        inFlight--;
+        if (!counters) inFlight--;
         if ('prepared' in r) { ready.push(r); counts.prepared++; }
         else {
           done++;
