@@ -186,7 +186,7 @@ export class Index {
     this.frozen = true;
     this.dependents.clear();
   }
-  private thaw(what: string): void {
+  private mutable(what: string): void {
     if (this.frozen) throw new Error(`index: ${what} after freeze()`);
   }
 
@@ -195,7 +195,7 @@ export class Index {
   }
 
   setPartial(file: string, addrTaken: string[]): void {
-    this.thaw('setPartial');
+    this.mutable('setPartial');
     this.partial.set(file, addrTaken);
     for (const n of addrTaken) {
       let s = this.partialTaking.get(n);
@@ -215,7 +215,7 @@ export class Index {
    * Without it every function of the file counts as changed (no comparison: a file read again).
    */
   update(facts: FileFacts, opts: { byFunction?: boolean } = {}): string[] {
-    this.thaw('update');
+    this.mutable('update');
     const was = this.partial.get(facts.file);
     if (was) {
       this.partial.delete(facts.file);
@@ -259,7 +259,7 @@ export class Index {
   }
 
   remove(file: string): string[] {
-    this.thaw('remove');
+    this.mutable('remove');
     const old = this.files.get(file);
     if (!old) return [];
     this.plans = new WeakMap();
