@@ -124,3 +124,40 @@ test('cli: check, simulate and facts run with a heap sized to the machine; exit 
   assert.match(findings.stdout, /waitqueue-freed-while-polled/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('cli facts: the same JSON with one thread, one worker that prepares files, and two workers that also extract whole ones', () => {
+  // --jobs 2: the worker reads, normalises, parses and scans the text for the main thread;
+  // --jobs 3: two workers, which also extract whole files (cli/pool.ts). Whatever does which
+  // part of which file, the facts, summaries, predicates and statistics are the same.
+  const root = path.resolve(path.dirname(cli), '..');
+  const dirs = ['examples', 'test/fixtures'];
+  const untimed = (s) => s.replace(/"(ms|parseMs|extractMs)":[0-9.]+/g, '"$1":0');
+  const out = {};
+  for (const j of ['1', '2', '3']) {
+    const r = run(['facts', '--format', 'json', '--jobs', j, ...dirs], { cwd: root, env: { ...process.env, KERNLIFE_VERBOSE: '1' } });
+    assert.equal(r.status, 0, r.stderr);
+    out[j] = untimed(r.stdout);
+    const m = /files: (\d+) parsed on workers and extracted here, (\d+) done on workers, (\d+) done here/.exec(r.stderr);
+    if (j === '1') continue;
+    assert.ok(m, r.stderr.slice(-500));
+    // one worker only prepares; with two, some files may go either way, but all are counted
+    if (j === '2') assert.equal(Number(m[2]), 0, 'a single worker extracts no whole file');
+  }
+  const parsed = JSON.parse(out['1']);
+  assert.ok(parsed.functions.length > 100, `${parsed.functions.length} functions`);
+  assert.equal(out['2'], out['1'], '--jobs 2 gives what --jobs 1 gives');
+  assert.equal(out['3'], out['1'], '--jobs 3 gives what --jobs 1 gives');
+  // what the worker reads off the text alone (predicates, suppressions, module exits, braces)
+  // reaches the findings only: check with everything extracted in full, on one and three threads
+  const check = (j) => {
+    const r = run(['check', '--format', 'json', '--fail-on', 'none', '--full-facts', '--jobs', j, 'test/fixtures/rules', 'examples'], { cwd: root });
+    assert.equal(r.status, 0, r.stderr);
+    const o = JSON.parse(r.stdout);
+    delete o.stats.ms;
+    delete o.stats.slowest;
+    return o;
+  };
+  const c1 = check('1');
+  assert.ok(c1.findings.length > 20, `${c1.findings.length} findings`);
+  assert.deepEqual(check('3'), c1);
+});
