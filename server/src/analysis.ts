@@ -35,7 +35,7 @@ export interface AnalysisOptions {
    * unchanged functions' facts kept. Or the normalisation and parse of a file done on another
    * thread (cli/pool.ts).
    */
-  incremental?: Pick<ExtractOptions, 'parse' | 'functions' | 'normalized' | 'scan'> & { text?: TextScan };
+  incremental?: Pick<ExtractOptions, 'parse' | 'functions' | 'normalized' | 'scan'> & { textScan?: TextScan };
 }
 
 export const DEFAULT_OPTIONS: AnalysisOptions = { level: 'facts', maxFileBytes: 8 * 1024 * 1024, parseBudgetMs: 20_000 };
@@ -151,6 +151,8 @@ export interface ExtractResult extends FileFacts {
 
 export function extract(file: string, text: string, options: AnalysisOptions = DEFAULT_OPTIONS): ExtractResult {
   const { ck, k } = knowledgeFor(options);
+  // (extractFile takes what was done already of its own part; the text scan is this function's)
+  const { textScan, ...done } = options.incremental ?? {};
   let level: ExtractLevel;
   let partial = false;
   let scanned = false;
@@ -163,9 +165,9 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
   // a partial file is asked which functions it defines and, if it has any, its tables: scanned
   // (facts/scan.ts) or parsed, not walked
   const facts: FileFacts & { partial?: true; addrTaken?: string[] } = scanned ? scannedFile(file, normalize(text, ck.normalizeOpts).text)
-    : extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs, ...(partial ? { predicates: true } : {}), ...options.incremental });
+    : extractFile(file, text, ck, { level, parseBudgetMs: options.parseBudgetMs, ...(partial ? { predicates: true } : {}), ...done });
   if (partial) { facts.partial = true; facts.addrTaken = addressTaken(text); }
-  const ts = options.incremental?.text ?? scanText(text);
+  const ts = textScan ?? scanText(text);
   if (ts.modular) facts.modular = true;
   if (ts.ownerAssigned) facts.ownerAssigned = true;
   if (ts.pinPolicy) facts.pinPolicy = ts.pinPolicy;

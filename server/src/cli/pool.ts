@@ -75,14 +75,14 @@ export async function pullJobs(job: PullJob, options: AnalysisOptions, post: (r:
 
 /**
  * A file a worker read, normalised and parsed (the parse's array is transferred, not copied),
- * with what extraction reads off the text alone (scan, text): the main thread is the bound.
+ * with what extraction reads off the text alone (scan, textScan): the main thread is the bound.
  */
 export interface Prepared {
   id: number;
   file: string;
   prepared: {
     src: string; norm: Normalized; parse: { nodes: Uint32Array | null; timedOut: boolean; ms: number };
-    scan: NonNullable<ExtractOptions['scan']>; text: TextScan;
+    scan: NonNullable<ExtractOptions['scan']>; textScan: TextScan;
   };
 }
 
@@ -104,26 +104,26 @@ export function workJob(job: Job, options: AnalysisOptions): { result: JobResult
   let norm: Normalized;
   let parse: ReturnType<typeof parseForTransfer>;
   let scan: Prepared['prepared']['scan'];
-  let text: TextScan;
+  let textScan: TextScan;
   try {
     const { ck } = knowledgeFor(options);
     norm = normalize(src, ck.normalizeOpts);
     parse = parseForTransfer(norm.text, options.parseBudgetMs);
     scan = { tables: ck.tableWordsRe.test(src), predicates: predicatesIn(norm.text) };
-    text = scanText(src);
+    textScan = scanText(src);
   } catch (e) {
     return { result: { id: job.id, file: job.file, ok: false, reason: `internal error: ${(e as Error).message}` }, transfer: [] };
   }
   // (no flat parser here, or a tree it could not flatten: the whole job, as without `prepare`)
   if (!parse) return { result: extractJob(job, src, options, { normalized: norm }), transfer: [] };
-  return { result: { id: job.id, file: job.file, prepared: { src, norm, parse, scan, text } }, transfer: parse.nodes ? [parse.nodes.buffer as ArrayBuffer] : [] };
+  return { result: { id: job.id, file: job.file, prepared: { src, norm, parse, scan, textScan } }, transfer: parse.nodes ? [parse.nodes.buffer as ArrayBuffer] : [] };
 }
 
 /** The main thread's part of a prepared job: the extraction, from the worker's parse. */
 export function finishPrepared(p: Prepared, options: AnalysisOptions): JobResult {
   const parsed = transferredParse(p.prepared.parse);
-  const { src, norm: normalized, scan, text } = p.prepared;
-  return extractJob(p, src, options, { normalized, parse: () => parsed, scan, text });
+  const { src, norm: normalized, scan, textScan } = p.prepared;
+  return extractJob(p, src, options, { normalized, parse: () => parsed, scan, textScan });
 }
 
 function extractJob(job: Job, text: string, options: AnalysisOptions, done?: AnalysisOptions['incremental']): JobResult {
