@@ -13,7 +13,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { KbuildReader } from '../index/kbuild';
 import { KBUILD_IO } from './walk';
-import { buildIndex, DEFAULT_OPTIONS, eachFunctionReport, functionReports, knowledgeFor, summarySize, type AnalysisOptions, type ExtractResult } from '../analysis';
+import { buildIndex, DEFAULT_OPTIONS, eachFunctionReport, knowledgeFor, summarySize, type AnalysisOptions, type ExtractResult } from '../analysis';
 import { dropFileNames, pullJobs, runPool, runSimJob, workJob, type Job, type JobResult, type Prepared, type Pulled, type PullJob, type SimJob } from './pool';
 import { countDone, SearchPool } from './search-pool';
 import { walk } from './walk';
@@ -349,9 +349,11 @@ async function run(argv: string[]): Promise<number> {
     if (args.statsOnly) {
       // still summarise every function (which effects, how many, truncation), so --stats-only
       // measures the whole analysis; the mapped effects themselves are only built to be printed
-      const reports = functionReports(index, args.fn);
+      // (counted one report at a time, as the JSON output prints them: none is kept)
+      let summaries = 0, summaryEffects = 0;
+      for (const r of eachFunctionReport(index, args.fn)) { summaries++; summaryEffects += summarySize(r.summary); }
       stats.ms = Math.round(performance.now() - t0);
-      out.write(JSON.stringify({ stats: { ...stats, summaries: reports.length, summaryEffects: reports.reduce((a, r) => a + summarySize(r.summary), 0) } }) + '\n');
+      out.write(JSON.stringify({ stats: { ...stats, summaries, summaryEffects } }) + '\n');
     } else if (args.format === 'json') {
       // each function's summary is built, printed and let go in turn; `ms` counts the
       // analysis (summaries and their effects), not the printing

@@ -52,7 +52,8 @@ class Segment {
     readonly sub: Core,
     readonly call: Effect,
     readonly callee: string,
-    readonly f: RootMap,
+    /** The callee's returned locals when the call's result is kept (see mapRoot). */
+    readonly returned: Set<string> | null,
     /** How many of `sub`'s effects were taken (the rest did not fit). */
     readonly upto: number,
   ) {}
@@ -71,6 +72,9 @@ interface Core {
   /** Reached a function of a partial file: not cached, so every model that reaches it says so. */
   partial?: true;
 }
+
+/** The empty list summaries share (frozen: most functions have no effect for their callers). */
+const NONE: never[] = Object.freeze([]) as never[];
 
 const OWN = 1;
 const CALL = 2;
@@ -94,10 +98,14 @@ function compactTests(tests: Map<string, number>): Tests {
   return out;
 }
 
+/** Per effect: 0 plumbing, OWN, CALL. */
+function kindOf(e: Effect): number {
+  return e.kind === 'call' ? CALL : PLUMBING.has(e.kind) ? 0 : OWN;
+}
+
 /** What summarising one function needs from its effects, computed once per index generation. */
 class Plan {
-  /** Per effect: 0 plumbing, OWN, CALL. */
-  readonly kinds: Uint8Array;
+  /** Per effect, the root of an OWN effect's path (null otherwise). */
   readonly roots: (Root | null)[];
   private callees: (FunctionRef | null | undefined)[];
   private unresolvedAll: string[] | null = null;
@@ -116,14 +124,14 @@ class Plan {
   }
 
   constructor(private ref: FunctionRef, private index: Index) {
+    // (a plain array: a typed array per function is two more objects and memory outside the heap)
     const effects = ref.fn.effects;
-    this.kinds = new Uint8Array(effects.length);
     this.roots = new Array(effects.length).fill(null);
     this.callees = new Array(effects.length);
-    effects.forEach((e, i) => {
-      if (e.kind === 'call') this.kinds[i] = CALL;
-      else if (!PLUMBING.has(e.kind)) { this.kinds[i] = OWN; this.roots[i] = e.path ? rootOf(e.path) : null; }
-    });
+    for (let i = 0; i < effects.length; i++) {
+      const e = effects[i];
+      if (kindOf(e) === OWN && e.path) this.roots[i] = rootOf(e.path);
+    }
   }
 
   callee(i: number): FunctionRef | null {
@@ -134,11 +142,12 @@ class Plan {
 
   /** Sorted names of the calls before `end` that resolve to no definition. */
   unresolved(end: number): string[] {
-    const all = end >= this.kinds.length;
+    const effects = this.ref.fn.effects;
+    const all = end >= effects.length;
     if (all && this.unresolvedAll) return this.unresolvedAll;
     const names = new Set<string>();
-    for (let i = 0; i < end && i < this.kinds.length; i++) {
-      if (this.kinds[i] === CALL && !this.callee(i)) names.add(this.ref.fn.effects[i].api);
+    for (let i = 0; i < end && i < effects.length; i++) {
+      if (effects[i].kind === 'call' && !this.callee(i)) names.add(effects[i].api);
     }
     const out = [...names].sort();
     if (all) this.unresolvedAll = out;
@@ -552,10 +561,10 @@ export class Index {
     try {
       for (; i < effects.length; i++) {
         if (roots.length >= max) { truncated = 'size'; complete = false; break; }
-        const kind = plan.kinds[i];
-        if (kind === OWN) { parts.push(effects[i]); roots.push(plan.roots[i]); continue; }
-        if (kind !== CALL) continue;
         const e = effects[i];
+        const kind = kindOf(e);
+        if (kind === OWN) { parts.push(e); roots.push(plan.roots[i]); continue; }
+        if (kind !== CALL) continue;
         const callee = plan.callee(i);
         // depend on what the call resolves to (a static callee is known only in its own file);
         // an unresolved call depends on its name, which a global definition added later takes
@@ -571,19 +580,19 @@ export class Index {
         const n = sub.roots.length;
         if (n === 0) continue;
         // the callee's returned locals are the caller's result (psi_trigger_create's `t` is `new`)
-        const f = rootMap(e, e.result ? this.planOf(callee).returned() : null);
+        const returned = e.result ? this.planOf(callee).returned() : null;
         let j = 0;
         while (j < n) {
           const r = sub.roots[j++];
           if (r === null) roots.push(null);
           else {
-            const m = f(r);
+            const m = mapRoot(e, returned, r);
             if (m === undefined) roots.push(r);
             else if (m !== null) roots.push(rootOf(m));
           }
           if (roots.length >= max) { truncated = 'size'; complete = false; break; }
         }
-        parts.push(new Segment(sub, e, callee.fn.name, f, j));
+        parts.push(new Segment(sub, e, callee.fn.name, returned, j));
       }
     } finally {
       this.inProgress.delete(ref.key);
@@ -593,7 +602,11 @@ export class Index {
     tests.delete(ref.key);
     if (i > dependFrom) plan.setDependUpTo(ref.key, i);
     // (kept for the run: copied to their length, a list grown by push holds at least 17 slots)
-    const out: Core = { function: ref.fn.name, file: ref.file, parts: parts.slice(), roots: roots.slice(), unresolved: plan.unresolved(i), effects: null, pub: null };
+    const out: Core = {
+      function: ref.fn.name, file: ref.file,
+      parts: parts.length ? parts.slice() : NONE, roots: roots.length ? roots.slice() : NONE,
+      unresolved: plan.unresolved(i), effects: null, pub: null,
+    };
     if (truncated) out.truncated = truncated;
     // A summary cut short by a cycle or depth depends on where the walk started: do not cache it.
     if (tainted) out.partial = true;
@@ -709,8 +722,10 @@ function materialize(core: Core): Effect[] {
     if (!(p instanceof Segment)) { out.push(p); continue; }
     const sub = materialize(p.sub);
     const step: CallStep = { caller: core.function, callee: p.callee, loc: p.call.loc };
+    const call = p.call, returned = p.returned;
+    const f: RootMap = (r) => mapRoot(call, returned, r);
     for (let j = 0; j < p.upto; j++) {
-      const mapped = mapEffect(sub[j], p.call, step, p.f);
+      const mapped = mapEffect(sub[j], p.call, step, f);
       if (mapped) out.push(mapped);
     }
   }
@@ -722,18 +737,27 @@ function materialize(core: Core): Effect[] {
 
 const cores = new WeakMap<Summary, Core>();
 
+/** Once set or read, `effects` is a plain property of the summary. */
+function setEffects(this: Summary, v: Effect[]): void {
+  Object.defineProperty(this, 'effects', { value: v, writable: true, enumerable: true, configurable: true });
+}
+/**
+ * The accessor every summary's `effects` starts as (one pair of functions for all: no closures
+ * kept per summary); the core is found by the summary.
+ */
+const LAZY_EFFECTS: PropertyDescriptor = {
+  get(this: Summary): Effect[] { const v = materialize(cores.get(this)!); setEffects.call(this, v); return v; },
+  set: setEffects,
+  enumerable: true,
+  configurable: true,
+};
+
 /** The Summary handed out: `effects` is built when first read, then a plain property. */
 function publicSummary(core: Core): Summary {
   if (core.pub) return core.pub;
   const s = { function: core.function, file: core.file } as Summary;
-  const set = (v: Effect[]): void => { Object.defineProperty(s, 'effects', { value: v, writable: true, enumerable: true, configurable: true }); };
-  Object.defineProperty(s, 'effects', {
-    get: () => { const v = materialize(core); set(v); return v; },
-    set,
-    enumerable: true,
-    configurable: true,
-  });
-  s.unresolved = core.unresolved.slice();
+  Object.defineProperty(s, 'effects', LAZY_EFFECTS);
+  s.unresolved = core.unresolved.length ? core.unresolved.slice() : NONE;
   if (core.truncated) s.truncated = core.truncated;
   cores.set(s, core);
   core.pub = s;
@@ -757,13 +781,11 @@ function returnedLocals(fn: FunctionFacts): Set<string> {
   return out;
 }
 
-function rootMap(call: Effect, returned: Set<string> | null): RootMap {
-  const args = call.args ?? [];
-  return (r) => {
-    if (r.kind === 'param' && r.param !== undefined) return args[r.param] ?? null;
-    if (r.kind === 'local') return returned?.has(r.name) && call.result && !(call.result.t === 'root' && call.result.kind === 'local') ? call.result : null;
-    return undefined;
-  };
+/** How `call` sees the callee's root `r` (a RootMap): `returned` are the callee's returned locals, when the call keeps its result. */
+function mapRoot(call: Effect, returned: Set<string> | null, r: Root): Term | null | undefined {
+  if (r.kind === 'param' && r.param !== undefined) return call.args?.[r.param] ?? null;
+  if (r.kind === 'local') return returned?.has(r.name) && call.result && !(call.result.t === 'root' && call.result.kind === 'local') ? call.result : null;
+  return undefined;
 }
 
 /**
