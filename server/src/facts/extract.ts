@@ -279,6 +279,30 @@ class SourceText {
   /** Nodes know their ends without a native call (the flat parser): `end` asks them. */
   treeEnds = false;
   constructor(readonly src: string, readonly norm: string) {}
+  /**
+   * One string, and one parameter or local object, per distinct one in the file. Facts are kept
+   * for the whole run, so every object in them is copied by the scavenger twice and marked at
+   * every full collection; a file names the same callee, parameter and type over and over.
+   */
+  private words = new Map<string, string>();
+  /** The file's terms (see EffectWalker.share): functions name the same globals, parameters and fields. */
+  readonly terms = new TermTable();
+  private decls = new Map<string, Map<string, Param>>();
+  word(w: string): string {
+    const had = this.words.get(w);
+    if (had !== undefined) return had;
+    this.words.set(w, w);
+    return w;
+  }
+  param(name: string, type: string): Param {
+    name = this.word(name);
+    type = this.word(type);
+    let byType = this.decls.get(name);
+    if (!byType) this.decls.set(name, (byType = new Map()));
+    let p = byType.get(type);
+    if (!p) byType.set(type, (p = { name, type }));
+    return p;
+  }
   text(n: Node): string { return this.src.slice(n.startIndex, this.clean ? this.end(n) : n.endIndex); }
   /** An identifier-like token: identifier, field_identifier, type_identifier, a keyword. */
   ident(n: Node): string {
@@ -520,13 +544,13 @@ function findFunctions(top: Node[], st: SourceText, file: string): FoundFunction
       // SYSCALL_DEFINE3(open, const char __user *, filename, ...): name, then (type, name) pairs
       const parts = paramsNode.namedChildren.map((p) => squash(text(p)));
       if (parts.length) name = `sys_${parts[0]}`;
-      for (let i = 1; i + 1 < parts.length; i += 2) params.push({ name: parts[i + 1], type: parts[i] });
+      for (let i = 1; i + 1 < parts.length; i += 2) params.push(st.param(parts[i + 1], parts[i]));
     } else if (paramsNode) {
       for (const p of paramsNode.namedChildren) {
         if (p.type !== 'parameter_declaration') continue;
         const info = declaratorInfo(p.childForFieldName('declarator'));
         const ty = p.childForFieldName('type');
-        params.push({ name: info.name ? st.ident(info.name) : '', type: typeWithStars(ty ? text(ty) : '', info.stars) });
+        params.push(st.param(info.name ? st.ident(info.name) : '', typeWithStars(ty ? text(ty) : '', info.stars)));
       }
     }
     let isStatic = false;
@@ -1130,7 +1154,7 @@ class EffectWalker {
    * kept are copied to their length: an array grown by `push` from empty holds 17 slots.
    */
   private share(): void {
-    const terms = new TermTable();
+    const terms = this.s.terms;
     const conds = new ListTable<string>();
     const guardLists = new ListTable<EffectGuard>();
     const conjs = new ListTable<ReachLit>();
@@ -1831,8 +1855,9 @@ class EffectWalker {
       const name = this.s.ident(info.name);
       this.localNames.add(name);
       this.env.delete(name);
-      const type = typeWithStars(tyText, info.stars);
-      this.fn.locals.push({ name, type });
+      const local = this.s.param(name, typeWithStars(tyText, info.stars));
+      const type = local.type;
+      this.fn.locals.push(local);
       this.localTypes.set(name, type);
       this.forget(name);
       if (d.type === 'init_declarator') {
@@ -2044,7 +2069,7 @@ class EffectWalker {
       return;
     }
     const args = this.args(n);
-    this.emit('call', n, { api: name, args: args.map((a) => this.term(a)), ...(resultTarget ? { result: resultTarget } : {}) });
+    this.emit('call', n, { api: this.s.word(name), args: args.map((a) => this.term(a)), ...(resultTarget ? { result: resultTarget } : {}) });
     const e = this.fn.effects[this.fn.effects.length - 1];
     this.callAt.set(n.startIndex, e);
     if (resultTarget?.t === 'root' && resultTarget.kind === 'local') this.results.set(resultTarget.name, { pin: false, fx: [], call: e });
