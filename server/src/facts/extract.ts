@@ -1036,6 +1036,9 @@ class ListTable<T> {
   }
 }
 
+/** The `args` of every call without arguments, and the `locals` of every function without any (shared: frozen). */
+const NO_ARGS: (Term | null)[] = Object.freeze([]) as unknown as (Term | null)[];
+const NO_LOCALS: Param[] = Object.freeze([]) as unknown as Param[];
 /** The `cond` of every effect under no branch (shared: frozen, nothing may add to it). */
 const NO_CONDS: string[] = Object.freeze([]) as unknown as string[];
 
@@ -1166,7 +1169,10 @@ class EffectWalker {
       if (e.path) e.path = terms.intern(e.path);
       if (e.value) e.value = terms.intern(e.value);
       if (e.result) e.result = terms.intern(e.result);
-      if (e.args) for (let i = 0; i < e.args.length; i++) { const a = e.args[i]; if (a) e.args[i] = terms.intern(a); }
+      if (e.args) {
+        if (!e.args.length) e.args = NO_ARGS;
+        else for (let i = 0; i < e.args.length; i++) { const a = e.args[i]; if (a) e.args[i] = terms.intern(a); }
+      }
       e.cond = e.cond.length ? conds.intern(e.cond) : NO_CONDS;
       if (e.reach) {
         // (reach lists are already one per path condition: share their conjunctions and literals)
@@ -1197,7 +1203,7 @@ class EffectWalker {
     }
     // (arrays grown by push keep up to half again their length, at least 16 slots, unused)
     this.fn.effects = this.fn.effects.slice();
-    if (this.fn.locals.length) this.fn.locals = this.fn.locals.slice();
+    this.fn.locals = this.fn.locals.length ? this.fn.locals.slice() : NO_LOCALS;
   }
 
   // --- control structure -> conditions

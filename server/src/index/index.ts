@@ -105,9 +105,10 @@ function kindOf(e: Effect): number {
 
 /** What summarising one function needs from its effects, computed once per index generation. */
 class Plan {
-  /** Per effect, the root of an OWN effect's path (null otherwise). */
-  readonly roots: (Root | null)[];
-  private callees: (FunctionRef | null | undefined)[];
+  /** Per effect, the root of an OWN effect's path (null otherwise); null when no effect has one. */
+  private roots: (Root | null)[] | null = null;
+  /** Per call effect, what it resolves to (made on the first call asked about). */
+  private callees: (FunctionRef | null | undefined)[] | null = null;
   private unresolvedAll: string[] | null = null;
   private returnedSet: Set<string> | undefined;
   /** Per summary key: how many leading effects already recorded their `depend` (dependents only grow until the next update). */
@@ -124,19 +125,23 @@ class Plan {
   }
 
   constructor(private ref: FunctionRef, private index: Index) {
-    // (a plain array: a typed array per function is two more objects and memory outside the heap)
+    // (plans are kept for the run: no typed array, which is two more objects and memory outside
+    // the heap, and no array a function has no use for)
     const effects = ref.fn.effects;
-    this.roots = new Array(effects.length).fill(null);
-    this.callees = new Array(effects.length);
     for (let i = 0; i < effects.length; i++) {
       const e = effects[i];
-      if (kindOf(e) === OWN && e.path) this.roots[i] = rootOf(e.path);
+      if (kindOf(e) === OWN && e.path) (this.roots ??= new Array(effects.length).fill(null))[i] = rootOf(e.path);
     }
   }
 
+  root(i: number): Root | null {
+    return this.roots ? this.roots[i] : null;
+  }
+
   callee(i: number): FunctionRef | null {
-    let c = this.callees[i];
-    if (c === undefined) c = this.callees[i] = this.index.resolveQuiet(this.ref.fn.effects[i].api, this.ref.file);
+    const callees = (this.callees ??= new Array(this.ref.fn.effects.length));
+    let c = callees[i];
+    if (c === undefined) c = callees[i] = this.index.resolveQuiet(this.ref.fn.effects[i].api, this.ref.file);
     return c;
   }
 
@@ -149,7 +154,7 @@ class Plan {
     for (let i = 0; i < end && i < effects.length; i++) {
       if (effects[i].kind === 'call' && !this.callee(i)) names.add(effects[i].api);
     }
-    const out = [...names].sort();
+    const out = names.size ? [...names].sort() : NONE;
     if (all) this.unresolvedAll = out;
     return out;
   }
@@ -563,7 +568,7 @@ export class Index {
         if (roots.length >= max) { truncated = 'size'; complete = false; break; }
         const e = effects[i];
         const kind = kindOf(e);
-        if (kind === OWN) { parts.push(e); roots.push(plan.roots[i]); continue; }
+        if (kind === OWN) { parts.push(e); roots.push(plan.root(i)); continue; }
         if (kind !== CALL) continue;
         const callee = plan.callee(i);
         // depend on what the call resolves to (a static callee is known only in its own file);
@@ -757,7 +762,8 @@ function publicSummary(core: Core): Summary {
   if (core.pub) return core.pub;
   const s = { function: core.function, file: core.file } as Summary;
   Object.defineProperty(s, 'effects', LAZY_EFFECTS);
-  s.unresolved = core.unresolved.length ? core.unresolved.slice() : NONE;
+  // (the core's list, not a copy: summaries are read, never changed)
+  s.unresolved = core.unresolved;
   if (core.truncated) s.truncated = core.truncated;
   cores.set(s, core);
   core.pub = s;
