@@ -285,8 +285,17 @@ class SourceText {
    * every full collection; a file names the same callee, parameter and type over and over.
    */
   private words = new Map<string, string>();
-  /** The file's terms (see EffectWalker.share): functions name the same globals, parameters and fields. */
+  /**
+   * The file's terms, condition lists, reach literals and conjunctions, and one-argument lists
+   * (see EffectWalker.share): functions name the same globals, parameters and fields, and test
+   * the same things.
+   */
   readonly terms = new TermTable();
+  readonly conds = new ListTable<string>();
+  readonly conjs = new ListTable<ReachLit>();
+  readonly passLits = new Map<string, ReachLit>();
+  readonly failLits = new Map<string, ReachLit>();
+  readonly oneArg = new Map<Term | null, (Term | null)[]>();
   private decls = new Map<string, Map<string, Param>>();
   word(w: string): string {
     const had = this.words.get(w);
@@ -1157,12 +1166,8 @@ class EffectWalker {
    * kept are copied to their length: an array grown by `push` from empty holds 17 slots.
    */
   private share(): void {
-    const terms = this.s.terms;
-    const conds = new ListTable<string>();
+    const { terms, conds, conjs, passLits, failLits, oneArg } = this.s;
     const guardLists = new ListTable<EffectGuard>();
-    const conjs = new ListTable<ReachLit>();
-    const passLits = new Map<string, ReachLit>();
-    const failLits = new Map<string, ReachLit>();
     const reaches = new Map<ReachLit[][], ReachLit[][]>();
     const guardsDone = new Set<EffectGuard>();
     for (const e of this.fn.effects) {
@@ -1171,7 +1176,11 @@ class EffectWalker {
       if (e.result) e.result = terms.intern(e.result);
       if (e.args) {
         if (!e.args.length) e.args = NO_ARGS;
-        else for (let i = 0; i < e.args.length; i++) { const a = e.args[i]; if (a) e.args[i] = terms.intern(a); }
+        else if (e.args.length === 1) {
+          const a = e.args[0] && terms.intern(e.args[0]);
+          const had = oneArg.get(a);
+          if (had) e.args = had; else { e.args[0] = a; oneArg.set(a, e.args); }
+        } else for (let i = 0; i < e.args.length; i++) { const a = e.args[i]; if (a) e.args[i] = terms.intern(a); }
       }
       e.cond = e.cond.length ? conds.intern(e.cond) : NO_CONDS;
       if (e.reach) {
