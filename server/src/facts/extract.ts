@@ -77,7 +77,23 @@ export function compileKnowledge(k: Knowledge): CompiledKnowledge {
   };
 }
 
-const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
+/**
+ * Whitespace runs as one space, none at the ends. Most texts (a type, a condition on one line)
+ * have nothing to squash: those come back as they are, with no regex pass and no new string.
+ */
+function squash(s: string): string {
+  const n = s.length;
+  if (n === 0) return s;
+  let prev = 32; // (a space before the start: a leading blank is squashed)
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 32) { if (prev === 32) return squashAll(s); }
+    else if ((c <= 13 && c >= 9) || c >= 128) return squashAll(s); // (\s has non-ASCII blanks too)
+    prev = c;
+  }
+  return prev === 32 ? squashAll(s) : s;
+}
+const squashAll = (s: string): string => s.replace(/\s+/g, ' ').trim();
 
 const JUMPS = new Set(['break_statement', 'return_statement', 'goto_statement', 'continue_statement']);
 /** Whether control can run off the end of a case's code into the next case (an empty label does). */
