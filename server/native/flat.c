@@ -15,8 +15,11 @@
  *   5  end row         6  end column
  *   7  index one past the node's last descendant (so the next sibling, if any, is there)
  */
+#define _GNU_SOURCE /* RTLD_DEFAULT */
 #include <node_api.h>
+#include <dlfcn.h>
 #include <stdint.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 #include "tree_sitter/api.h"
@@ -264,6 +267,48 @@ static napi_value symbol_named(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/*
+ * latin1(bytes: Uint8Array): string | null. A string over a copy of `bytes` (Latin-1, one byte
+ * per character) kept outside the JS heap: V8's external string. A source the facts keep slices
+ * of then costs the collector nothing, where a heap string is copied twice by the scavenger and
+ * marked at every full collection. null when this Node has no external strings
+ * (node_api_create_external_string_latin1 is an experimental N-API call, looked up at run time
+ * so that the addon still loads without it) or the call fails: the caller keeps a heap string.
+ */
+typedef napi_status (*external_latin1_fn)(napi_env, char *, size_t, void (*)(napi_env, void *, void *), void *, napi_value *, bool *);
+static external_latin1_fn external_latin1;
+static int external_looked_up;
+
+static void free_text(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  free(data);
+}
+
+static napi_value latin1(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result = NULL, nul;
+  napi_get_null(env, &nul);
+  if (!external_looked_up) {
+    external_looked_up = 1;
+    external_latin1 = (external_latin1_fn)dlsym(RTLD_DEFAULT, "node_api_create_external_string_latin1");
+  }
+  if (!external_latin1) return nul;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return nul;
+  bool is_typed = false;
+  if (napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed) return nul;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) return nul;
+  char *copy = malloc(length ? length : 1);
+  if (!copy) return nul;
+  if (length) memcpy(copy, data, length);
+  bool copied = false;
+  /* (when it copies instead, it has already called free_text on our copy) */
+  if (external_latin1(env, copy, length, free_text, NULL, &result, &copied) != napi_ok) { if (!copied) free(copy); return nul; }
+  return result;
+}
+
 static void free_parser(napi_env env, void *data, void *hint) {
   (void)env; (void)hint;
   ts_parser_delete((TSParser *)data);
@@ -278,6 +323,7 @@ NAPI_MODULE_INIT() {
     { "symbolNames", NULL, symbol_names, NULL, NULL, NULL, napi_default, NULL },
     { "fieldNames", NULL, field_names, NULL, NULL, NULL, napi_default, NULL },
     { "symbolNamed", NULL, symbol_named, NULL, NULL, NULL, napi_default, NULL },
+    { "latin1", NULL, latin1, NULL, NULL, NULL, napi_default, NULL },
   };
   if (napi_define_properties(env, exports, sizeof d / sizeof d[0], d) != napi_ok) return NULL;
   return exports;

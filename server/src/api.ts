@@ -4,7 +4,7 @@ export * from './facts/terms';
 export { renderEffect, formatTablesText, formatFactsText } from './cli/format';
 export { normalize } from './syntax/normalize';
 export { initParser, parserInfo, parserBackend, parseC, parseTree, flatParser, reparseC, treeSexp, releaseTree, textEdit } from './syntax';
-export { sameTrees, flatFieldNames } from './syntax/flat';
+export { sameTrees, flatFieldNames, outsideHeap } from './syntax/flat';
 export { KERNEL_KNOWLEDGE } from './knowledge/kernel';
 export { applyConfig } from './knowledge/config';
 export { compileKnowledge } from './facts/extract';

@@ -158,6 +158,29 @@ function sourcesUnder(dirs) {
   return out;
 }
 
+test('parser: the addon makes strings outside the heap that read as the bytes they were made from, and the CLI uses them for ASCII sources', () => {
+  const api = require(path.join(root, 'dist/api.js'));
+  const text = fs.readFileSync(path.join(root, 'examples/psi_like_trigger.c'), 'latin1');
+  const bytes = new Uint8Array(Buffer.from(text, 'latin1'));
+  const s = api.outsideHeap(bytes);
+  // (this Node has node_api_create_external_string_latin1: the machines we build on do)
+  assert.equal(typeof s, 'string');
+  assert.equal(s, text);
+  assert.equal(s.slice(100, 180), text.slice(100, 180));
+  assert.equal(s.indexOf('kfree'), text.indexOf('kfree'));
+  // the bytes were copied: changing them after does not change the string
+  bytes[0] = 0x41;
+  assert.equal(s, text);
+  assert.equal(api.outsideHeap(new Uint8Array(0)), '');
+  // facts of sources read that way (--jobs 2: a worker prepares, this thread extracts) are those read as strings (--jobs 1)
+  const one = run([cli, 'facts', '--format', 'json', '--jobs', '1', 'examples', 'test/fixtures']);
+  const two = run([cli, 'facts', '--format', 'json', '--jobs', '2', 'examples', 'test/fixtures']);
+  assert.equal(one.status, 0, one.stderr);
+  assert.equal(two.status, 0, two.stderr);
+  const norm = (o) => o.replace(/"ms":\d+/g, '"ms":0');
+  assert.equal(norm(two.stdout), norm(one.stdout));
+});
+
 test('parser: the flat parser is built at install and gives the node binding\'s trees node by node on every example and fixture', () => {
   const api = require(path.join(root, 'dist/api.js'));
   const flat = api.flatParser();

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import { extract, knowledgeFor, scanText, type AnalysisOptions, type ExtractResult, type TextScan } from '../analysis';
 import type { ExtractOptions } from '../facts/extract';
 import { predicatesIn } from '../facts/scan';
-import { normalize, parseForTransfer, transferredParse, type Normalized } from '../syntax';
+import { isAscii } from 'node:buffer';
+import { normalize, outsideHeap, parseForTransfer, transferredParse, type Normalized } from '../syntax';
 import { simulate, type SimOptions, type SimResult } from '../sim/explore';
 import type { TableModel } from '../sim/model';
 
@@ -67,8 +68,10 @@ export async function pullJobs(job: PullJob, options: AnalysisOptions, post: (r:
     if (prepare) Atomics.add(c, WAITING, 1);
     const { result, transfer } = workJob({ id, file: files[id], prepare }, options);
     if (prepare && !('prepared' in result)) Atomics.sub(c, WAITING, 1);
+    // (counted before the post: transferred bytes read as empty after it)
+    const size = 'facts' in result ? result.facts.stats.bytes : 'prepared' in result ? result.prepared.bytes?.src.length ?? result.prepared.src.length : 0;
     post(result, transfer);
-    await pause('facts' in result ? result.facts.stats.bytes : 'prepared' in result ? result.prepared.src.length : 0);
+    await pause(size);
   }
   post({ pulled: true }, []);
 }
@@ -81,9 +84,31 @@ export interface Prepared {
   id: number;
   file: string;
   prepared: {
+    /** The source, and `norm.text`: as strings, or ('' here) as ASCII bytes in `bytes` (see asBytes). */
     src: string; norm: Normalized; parse: { nodes: Uint32Array | null; timedOut: boolean; ms: number };
     scan: NonNullable<ExtractOptions['scan']>; textScan: TextScan;
+    bytes?: { src: Uint8Array; norm: Uint8Array };
   };
+}
+
+/**
+ * An ASCII file's source and normalised text as bytes, to be transferred (not copied) and made
+ * into strings outside the main thread's heap (outsideHeap): the facts keep slices of the
+ * source for the whole run, and a heap string that size is copied twice by the scavenger, as is
+ * every text that waits in the main thread's queue long enough. Null for any other file.
+ */
+function asBytes(buf: Buffer, norm: string): { src: Uint8Array; norm: Uint8Array } | null {
+  if (!isAscii(buf)) return null;
+  const n = Buffer.allocUnsafeSlow(norm.length);
+  if (n.write(norm, 'latin1') !== norm.length || !isAscii(n)) return null;
+  // (its own buffer, whole: a transfer takes the ArrayBuffer)
+  const src = buf.byteOffset === 0 && buf.buffer.byteLength === buf.length ? buf : new Uint8Array(buf);
+  return { src, norm: n };
+}
+
+/** A string of `bytes` (ASCII) outside the heap if this Node can, else an ordinary one. */
+function bytesText(bytes: Uint8Array): string {
+  return outsideHeap(bytes) ?? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
 }
 
 /** Read + classify + extract one file. Bad input becomes a reason, never an exception. */
@@ -99,8 +124,9 @@ export function runJob(job: Job, options: AnalysisOptions): JobResult {
  */
 export function workJob(job: Job, options: AnalysisOptions): { result: JobResult | Prepared; transfer: ArrayBuffer[] } {
   if (!job.prepare || options.level !== 'facts') return { result: runJob(job, options), transfer: [] };
-  const src = readJob(job, options);
-  if (typeof src !== 'string') return { result: src, transfer: [] };
+  const read = readBytes(job, options);
+  if ('id' in read) return { result: read, transfer: [] };
+  const src = read.buf.toString('utf8');
   let norm: Normalized;
   let parse: ReturnType<typeof parseForTransfer>;
   let scan: Prepared['prepared']['scan'];
@@ -116,13 +142,19 @@ export function workJob(job: Job, options: AnalysisOptions): { result: JobResult
   }
   // (no flat parser here, or a tree it could not flatten: the whole job, as without `prepare`)
   if (!parse) return { result: extractJob(job, src, options, { normalized: norm }), transfer: [] };
-  return { result: { id: job.id, file: job.file, prepared: { src, norm, parse, scan, textScan } }, transfer: parse.nodes ? [parse.nodes.buffer as ArrayBuffer] : [] };
+  const transfer = parse.nodes ? [parse.nodes.buffer as ArrayBuffer] : [];
+  const bytes = asBytes(read.buf, norm.text);
+  if (!bytes) return { result: { id: job.id, file: job.file, prepared: { src, norm, parse, scan, textScan } }, transfer };
+  transfer.push(bytes.src.buffer as ArrayBuffer, bytes.norm.buffer as ArrayBuffer);
+  return { result: { id: job.id, file: job.file, prepared: { src: '', norm: { ...norm, text: '' }, parse, scan, textScan, bytes } }, transfer };
 }
 
 /** The main thread's part of a prepared job: the extraction, from the worker's parse. */
 export function finishPrepared(p: Prepared, options: AnalysisOptions): JobResult {
   const parsed = transferredParse(p.prepared.parse);
-  const { src, norm: normalized, scan, textScan } = p.prepared;
+  const { scan, textScan, bytes } = p.prepared;
+  let { src, norm: normalized } = p.prepared;
+  if (bytes) { src = bytesText(bytes.src); normalized = { ...normalized, text: bytesText(bytes.norm) }; }
   return extractJob(p, src, options, { normalized, parse: () => parsed, scan, textScan });
 }
 
@@ -138,6 +170,12 @@ function extractJob(job: Job, text: string, options: AnalysisOptions, done?: Ana
 
 /** A file's text, or why it is skipped. */
 function readJob(job: Job, options: AnalysisOptions): string | JobResult {
+  const read = readBytes(job, options);
+  return 'id' in read ? read : read.buf.toString('utf8');
+}
+
+/** A file's bytes (not binary, not over --max-size), or why it is skipped. */
+function readBytes(job: Job, options: AnalysisOptions): { buf: Buffer } | JobResult {
   let buf: Buffer;
   try {
     const st = fs.statSync(job.file);
@@ -150,7 +188,7 @@ function readJob(job: Job, options: AnalysisOptions): string | JobResult {
   }
   const probe = buf.subarray(0, 8192);
   if (probe.includes(0)) return { id: job.id, file: job.file, ok: false, reason: 'binary file (NUL bytes); skipped' };
-  return buf.toString('utf8');
+  return { buf };
 }
 
 /**

@@ -15,6 +15,8 @@ interface Addon {
   parse(text: string, budgetMs: number): Uint32Array | null;
   symbolNames(): (string | null)[];
   fieldNames(): (string | null)[];
+  /** (absent from addons built before it) */
+  latin1?(bytes: Uint8Array): string | null;
 }
 
 /** Words per node: see flat.c. */
@@ -128,6 +130,21 @@ export function parseFlat(text: string, budgetMs: number): FlatTree | null {
 export function flatTree(a: Uint32Array): FlatTree {
   if (!load()) throw new Error('the flat parser is not loaded');
   return new FlatTree(a, NAMES, FIELDS);
+}
+
+/**
+ * `bytes` (Latin-1: ASCII text is) as a string kept outside the JS heap (a V8 external string),
+ * or null when the addon or this Node cannot make one. The collector never copies or scans it:
+ * for a source text the facts of a whole run keep slices of.
+ */
+export function outsideHeap(bytes: Uint8Array): string | null {
+  const a = load();
+  if (!a?.latin1) return null;
+  try {
+    return a.latin1(bytes);
+  } catch {
+    return null;
+  }
 }
 
 /** Whether the addon loaded (not whether it agrees with the binding: see parser.ts). */

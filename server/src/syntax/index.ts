@@ -2,6 +2,7 @@ export { initParser, requestedBackend, parseC, parseTree, parseForTransfer, tran
 export type { Tree, QueryMatch, QueryCapture, InputEdit, ParseResult, ParserInit, BackendName, BackendChoice, QueryName } from './parser';
 export { textEdit } from './edit';
 export { normalize } from './normalize';
+export { outsideHeap } from './flat';
 export type { Normalized, NormalizeOptions } from './normalize';
 export type { Node, Point } from './nodes';
 export { rawNodes } from './nodes';
