@@ -141,7 +141,8 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
     // Counting ERROR nodes costs a tree walk; whether the file has any is free.
     if (rootNode.hasError) facts.stats.errorNodes = 1;
     const top = rootNode.namedChildren;
-    const functions = findFunctions(top, st, file);
+    const share = new FileShare();
+    const functions = findFunctions(top, st, share, file);
     facts.stats.functions = functions.length;
     // One collection over the whole tree, bucketed by function body below: one native call per
     // function costs about 3x more in the node binding (a call has a fixed cost of tens of µs).
@@ -180,7 +181,7 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
         }
         st.clean = fn.clean;
         try {
-          new EffectWalker(ff, own, from, to, ck, st, loc, locTo).run();
+          new EffectWalker(ff, own, from, to, ck, st, share, loc, locTo).run();
         } catch (e) {
           problems.push({ severity: 'warning', message: `effects of ${fn.name} not extracted: ${(e as Error).message}`, loc: ff.nameLoc });
           walkFailed = true;
@@ -199,6 +200,39 @@ export function extractFile(file: string, src: string, ck: CompiledKnowledge, op
   }
   facts.stats.extractMs = performance.now() - t0;
   return facts;
+}
+
+/**
+ * What a file's facts share (see EffectWalker.share): one string, term, condition list, reach
+ * literal and conjunction, one-argument list, and parameter or local object per distinct one in
+ * the file. Facts are kept for the whole run, so every object in them is copied by the scavenger
+ * twice and marked at every full collection; a file names the same callees, parameters, fields
+ * and tests over and over. Nothing changes a fact's parts once the walk is done.
+ */
+class FileShare {
+  private words = new Map<string, string>();
+  private decls = new Map<string, Map<string, Param>>();
+  readonly terms = new TermTable();
+  readonly conds = new ListTable<string>();
+  readonly conjs = new ListTable<ReachLit>();
+  readonly passLits = new Map<string, ReachLit>();
+  readonly failLits = new Map<string, ReachLit>();
+  readonly oneArg = new Map<Term | null, (Term | null)[]>();
+  word(w: string): string {
+    const had = this.words.get(w);
+    if (had !== undefined) return had;
+    this.words.set(w, w);
+    return w;
+  }
+  param(name: string, type: string): Param {
+    name = this.word(name);
+    type = this.word(type);
+    let byType = this.decls.get(name);
+    if (!byType) this.decls.set(name, (byType = new Map()));
+    let p = byType.get(type);
+    if (!p) byType.set(type, (p = { name, type }));
+    return p;
+  }
 }
 
 /** Single-token nodes whose text is an identifier-like word (see SourceText.end). */
@@ -295,39 +329,6 @@ class SourceText {
   /** Nodes know their ends without a native call (the flat parser): `end` asks them. */
   treeEnds = false;
   constructor(readonly src: string, readonly norm: string) {}
-  /**
-   * One string, and one parameter or local object, per distinct one in the file. Facts are kept
-   * for the whole run, so every object in them is copied by the scavenger twice and marked at
-   * every full collection; a file names the same callee, parameter and type over and over.
-   */
-  private words = new Map<string, string>();
-  /**
-   * The file's terms, condition lists, reach literals and conjunctions, and one-argument lists
-   * (see EffectWalker.share): functions name the same globals, parameters and fields, and test
-   * the same things.
-   */
-  readonly terms = new TermTable();
-  readonly conds = new ListTable<string>();
-  readonly conjs = new ListTable<ReachLit>();
-  readonly passLits = new Map<string, ReachLit>();
-  readonly failLits = new Map<string, ReachLit>();
-  readonly oneArg = new Map<Term | null, (Term | null)[]>();
-  private decls = new Map<string, Map<string, Param>>();
-  word(w: string): string {
-    const had = this.words.get(w);
-    if (had !== undefined) return had;
-    this.words.set(w, w);
-    return w;
-  }
-  param(name: string, type: string): Param {
-    name = this.word(name);
-    type = this.word(type);
-    let byType = this.decls.get(name);
-    if (!byType) this.decls.set(name, (byType = new Map()));
-    let p = byType.get(type);
-    if (!p) byType.set(type, (p = { name, type }));
-    return p;
-  }
   text(n: Node): string { return this.src.slice(n.startIndex, this.clean ? this.end(n) : n.endIndex); }
   /** An identifier-like token: identifier, field_identifier, type_identifier, a keyword. */
   ident(n: Node): string {
@@ -547,7 +548,7 @@ function functionNodes(top: Node[]): Node[] {
 
 const SYSCALL_DEFINE = /^(COMPAT_)?SYSCALL_DEFINE\d$/;
 
-function findFunctions(top: Node[], st: SourceText, file: string): FoundFunction[] {
+function findFunctions(top: Node[], st: SourceText, share: FileShare, file: string): FoundFunction[] {
   const out: FoundFunction[] = [];
   const text = (n: Node): string => st.text(n);
   let lastEnd = -1;
@@ -569,13 +570,13 @@ function findFunctions(top: Node[], st: SourceText, file: string): FoundFunction
       // SYSCALL_DEFINE3(open, const char __user *, filename, ...): name, then (type, name) pairs
       const parts = paramsNode.namedChildren.map((p) => squash(text(p)));
       if (parts.length) name = `sys_${parts[0]}`;
-      for (let i = 1; i + 1 < parts.length; i += 2) params.push(st.param(parts[i + 1], parts[i]));
+      for (let i = 1; i + 1 < parts.length; i += 2) params.push(share.param(parts[i + 1], parts[i]));
     } else if (paramsNode) {
       for (const p of paramsNode.namedChildren) {
         if (p.type !== 'parameter_declaration') continue;
         const info = declaratorInfo(p.childForFieldName('declarator'));
         const ty = p.childForFieldName('type');
-        params.push(st.param(info.name ? st.ident(info.name) : '', typeWithStars(ty ? text(ty) : '', info.stars)));
+        params.push(share.param(info.name ? st.ident(info.name) : '', typeWithStars(ty ? text(ty) : '', info.stars)));
       }
     }
     let isStatic = false;
@@ -1133,6 +1134,7 @@ class EffectWalker {
     private to: number,
     private ck: CompiledKnowledge,
     private s: SourceText,
+    private shared: FileShare,
     private loc: (n: Node) => Loc,
     private locTo: (n: Node, end: number) => Loc,
   ) {
@@ -1182,7 +1184,7 @@ class EffectWalker {
    * kept are copied to their length: an array grown by `push` from empty holds 17 slots.
    */
   private share(): void {
-    const { terms, conds, conjs, passLits, failLits, oneArg } = this.s;
+    const { terms, conds, conjs, passLits, failLits, oneArg } = this.shared;
     const guardLists = new ListTable<EffectGuard>();
     const reaches = new Map<ReachLit[][], ReachLit[][]>();
     const guardsDone = new Set<EffectGuard>();
@@ -1886,7 +1888,7 @@ class EffectWalker {
       const name = this.s.ident(info.name);
       this.localNames.add(name);
       this.env.delete(name);
-      const local = this.s.param(name, typeWithStars(tyText, info.stars));
+      const local = this.shared.param(name, typeWithStars(tyText, info.stars));
       const type = local.type;
       this.fn.locals.push(local);
       this.localTypes.set(name, type);
@@ -2100,7 +2102,7 @@ class EffectWalker {
       return;
     }
     const args = this.args(n);
-    this.emit('call', n, { api: this.s.word(name), args: args.map((a) => this.term(a)), ...(resultTarget ? { result: resultTarget } : {}) });
+    this.emit('call', n, { api: this.shared.word(name), args: args.map((a) => this.term(a)), ...(resultTarget ? { result: resultTarget } : {}) });
     const e = this.fn.effects[this.fn.effects.length - 1];
     this.callAt.set(n.startIndex, e);
     if (resultTarget?.t === 'root' && resultTarget.kind === 'local') this.results.set(resultTarget.name, { pin: false, fx: [], call: e });
