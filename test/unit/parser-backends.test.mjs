@@ -221,9 +221,15 @@ test('parser: the flat parser and the node binding give identical tables and fac
   assert.match(said({}), /whole files through the flat parser/);
   assert.doesNotMatch(said({ KERNLIFE_FLAT: '0' }), /flat parser/);
   // facts on two threads: the worker parses files for the main thread (the flat parser's
-  // arrays cross threads), and without the addon it extracts whole files as before
+  // arrays cross threads), and without the addon it extracts whole files as before. (Enough
+  // files that the main thread cannot do them all itself while the worker starts: with the
+  // examples and fixtures alone, ~200 small files, it sometimes did on a loaded machine.)
+  const many = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-split-'));
+  t.after(() => fs.rmSync(many, { recursive: true, force: true }));
+  const one = fs.readFileSync(path.join(root, 'examples/psi_like_trigger.c'));
+  for (let i = 0; i < 1500; i++) fs.writeFileSync(path.join(many, `f${String(i).padStart(4, '0')}.c`), one);
   const split = (extraEnv) => {
-    const r = run([cli, 'facts', '--stats-only', '--jobs', '2', 'examples', 'test/fixtures'], { extraEnv: { KERNLIFE_VERBOSE: '1', ...extraEnv } });
+    const r = run([cli, 'facts', '--stats-only', '--jobs', '2', many], { extraEnv: { KERNLIFE_VERBOSE: '1', ...extraEnv } });
     const m = /files: (\d+) parsed on workers and extracted here, (\d+) done on workers, (\d+) done here/.exec(r.stderr);
     assert.ok(m, r.stderr);
     const [prepared, workers, here] = m.slice(1).map(Number);
