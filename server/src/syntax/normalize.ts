@@ -61,11 +61,12 @@ function conditionals(src: string, buf: Buf): ReadonlyArray<readonly string[]> {
       break;
     }
     // only a line whose first non-blank is `#` can be a directive (the regex then decides)
+    // (bounds before the read: a read past the text's end makes the optimised code bail out)
     let k = pos;
-    for (;;) {
+    while (k < end) {
       const c = src.charCodeAt(k);
-      if (k < end && (c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12)) { k++; continue; }
-      break;
+      if (c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12) k++;
+      else break;
     }
     const first = k < end ? src.charCodeAt(k) : -1;
     const m = first === 35 || first >= 128 ? /^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)$/s.exec(src.slice(pos, end)) : null;
