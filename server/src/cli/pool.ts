@@ -69,7 +69,8 @@ export async function pullJobs(job: PullJob, options: AnalysisOptions, post: (r:
     const { result, transfer } = workJob({ id, file: files[id], prepare }, options);
     if (prepare && !('prepared' in result)) Atomics.sub(c, WAITING, 1);
     // (counted before the post: transferred bytes read as empty after it)
-    const size = 'facts' in result ? result.facts.stats.bytes : 'prepared' in result ? result.prepared.bytes?.src.length ?? result.prepared.src.length : 0;
+    const texts = 'prepared' in result ? result.prepared.texts : null;
+    const size = 'facts' in result ? result.facts.stats.bytes : texts ? ('bytes' in texts ? texts.bytes.src.length : texts.src.length) : 0;
     post(result, transfer);
     await pause(size);
   }
@@ -84,10 +85,11 @@ export interface Prepared {
   id: number;
   file: string;
   prepared: {
-    /** The source, and `norm.text`: as strings, or ('' here) as ASCII bytes in `bytes` (see asBytes). */
-    src: string; norm: Normalized; parse: { nodes: Uint32Array | null; timedOut: boolean; ms: number };
+    /** The source and its normalised text: strings, or an ASCII file's bytes (see asBytes). */
+    texts: { src: string; norm: string } | { bytes: { src: Uint8Array; norm: Uint8Array } };
+    guards: Normalized['guards'];
+    parse: { nodes: Uint32Array | null; timedOut: boolean; ms: number };
     scan: NonNullable<ExtractOptions['scan']>; textScan: TextScan;
-    bytes?: { src: Uint8Array; norm: Uint8Array };
   };
 }
 
@@ -144,17 +146,17 @@ export function workJob(job: Job, options: AnalysisOptions): { result: JobResult
   if (!parse) return { result: extractJob(job, src, options, { normalized: norm }), transfer: [] };
   const transfer = parse.nodes ? [parse.nodes.buffer as ArrayBuffer] : [];
   const bytes = asBytes(read.buf, norm.text);
-  if (!bytes) return { result: { id: job.id, file: job.file, prepared: { src, norm, parse, scan, textScan } }, transfer };
-  transfer.push(bytes.src.buffer as ArrayBuffer, bytes.norm.buffer as ArrayBuffer);
-  return { result: { id: job.id, file: job.file, prepared: { src: '', norm: { ...norm, text: '' }, parse, scan, textScan, bytes } }, transfer };
+  if (bytes) transfer.push(bytes.src.buffer as ArrayBuffer, bytes.norm.buffer as ArrayBuffer);
+  const texts = bytes ? { bytes } : { src, norm: norm.text };
+  return { result: { id: job.id, file: job.file, prepared: { texts, guards: norm.guards, parse, scan, textScan } }, transfer };
 }
 
 /** The main thread's part of a prepared job: the extraction, from the worker's parse. */
 export function finishPrepared(p: Prepared, options: AnalysisOptions): JobResult {
   const parsed = transferredParse(p.prepared.parse);
-  const { scan, textScan, bytes } = p.prepared;
-  let { src, norm: normalized } = p.prepared;
-  if (bytes) { src = bytesText(bytes.src); normalized = { ...normalized, text: bytesText(bytes.norm) }; }
+  const { texts, guards, scan, textScan } = p.prepared;
+  const src = 'bytes' in texts ? bytesText(texts.bytes.src) : texts.src;
+  const normalized: Normalized = { text: 'bytes' in texts ? bytesText(texts.bytes.norm) : texts.norm, guards };
   return extractJob(p, src, options, { normalized, parse: () => parsed, scan, textScan });
 }
 
