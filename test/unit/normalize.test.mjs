@@ -47,3 +47,32 @@ test('normalize survives unterminated comments, strings and directives', () => {
     assert.equal(norm(s).text.length, s.length);
   }
 });
+
+test('normalize blanks the inside of long numeric data, and nothing that may be code', () => {
+  const row = (k) => `\t0x${(k * 37 % 256).toString(16).padStart(2, '0')}, ${k}, -${k}U, /* ${k} */\n`;
+  const rows = Array.from({ length: 80 }, (_, k) => row(k)).join('');
+  const data = `static const unsigned short cp[] = {\n${rows}};\n`;
+  const nested = `static const u8 tbl[][2] = {\n${Array.from({ length: 120 }, (_, k) => `\t{ ${k}, 0x${k.toString(16)} },\n`).join('')}};\n`;
+  const named = `static const int m[] = {\n${rows}\tMAX_X,\n};\n`;
+  const short = 'static const int s[] = { 1, 2, 3 };\n';
+  const strs = `static const char *n[] = {\n${Array.from({ length: 200 }, (_, k) => `\t"${k}",\n`).join('')}};\n`;
+  const fops = 'static const struct file_operations f_fops = {\n\t.owner = THIS_MODULE,\n\t.open = f_open,\n};\n';
+  const src = data + nested + named + short + strs + fops;
+  const t = norm(src).text;
+  assert.equal(t.length, src.length);
+  for (let i = 0; i < src.length; i++) if (src[i] === '\n') assert.equal(t[i], '\n');
+  // the two data initializers keep their outer braces and lines, nothing else
+  const at = (s) => src.indexOf(s);
+  const cut = (from, len) => t.slice(from, from + len);
+  assert.match(cut(at(data), data.length), /^static const unsigned short cp\[\] = \{[ \n]*\};\n$/);
+  assert.match(cut(at(nested), nested.length), /^static const u8 tbl\[\]\[2\] = \{[ \n]*\};\n$/);
+  assert.equal(cut(at(data), data.length).split('\n').length, data.split('\n').length);
+  // an identifier, a short array, strings, and an ops table stay as they are
+  assert.equal(cut(at(named), named.length), named);
+  assert.equal(cut(at(short), short.length), short);
+  assert.equal(cut(at(strs), strs.length), strs);
+  assert.equal(cut(at(fops), fops.length), fops);
+  // and what follows the data is still found
+  const r = api.extract('d.c', src);
+  assert.deepEqual(r.tables.map((x) => x.name), ['f_fops']);
+});

@@ -10,7 +10,9 @@
  *    `#ifdef`/`#else` and `#ifdef` members of initializers parse as one piece of C;
  *  - annotation macros (`__rcu`, `__init`, `__printf(1, 2)`) become blank;
  *  - statement macros (`list_for_each_entry(p, h, m) {`, `scoped_guard(x) {`) become `while (...)`,
- *    which keeps their block as a loop body instead of an ERROR.
+ *    which keeps their block as a loop body instead of an ERROR;
+ *  - long numeric data (`= { 0x00, 0x01, ... }`: code page tables, firmware) keeps its braces and
+ *    loses its inside (see dataEnd).
  */
 
 export interface NormalizeOptions {
@@ -187,6 +189,47 @@ function word(b: Buf, i: number, j: number): string {
   return String.fromCharCode.apply(null, b.subarray(i, j) as unknown as number[]);
 }
 
+/**
+ * The inside of a long initializer made of numbers only is not code: no fact reads it, and
+ * tree-sitter would spend a few nodes on every number (fs/nls's code page tables are 3 MB of
+ * fs/'s 42). From the `{` at `open`: number literals, commas, signs, nested braces, comments and
+ * blanks, up to the matching `}`. Returns that `}`'s index when the inside is at least DATA_MIN
+ * characters with a number in it, else -1 - (where the scan stopped), so that the caller does not
+ * scan the same stretch again from a nested `{`.
+ */
+const DATA_MIN = 1024;
+function dataEnd(b: Buf, open: number): number {
+  const n = b.length;
+  let depth = 0;
+  let numbers = 0;
+  let i = open;
+  while (i < n) {
+    const c = b[i];
+    if (c === 123) { depth++; i++; continue; }
+    if (c === 125) {
+      if (--depth === 0) return i - open > DATA_MIN && numbers > 0 ? i : -1 - i;
+      i++; continue;
+    }
+    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 44 || c === 45 || c === 43) { i++; continue; }
+    if (c >= 48 && c <= 57) {
+      numbers++;
+      // a literal: digits, hex digits, suffixes (and the dot of a float)
+      for (i++; i < n; i++) { const d = b[i]; if (!(d < 128 && (ID[d] !== 0 || d === 46))) break; }
+      continue;
+    }
+    if (c === 47 && b[i + 1] === 42) { const e = commentEnd(b, i + 2); if (e < 0) return -1 - i; i = e + 2; continue; }
+    return -1 - i;
+  }
+  return -1 - n;
+}
+
+/** Whether the nearest character before `i` that is not blank is `=` (an initializer's brace). */
+function afterAssign(b: Buf, i: number): boolean {
+  let k = i - 1;
+  while (k >= 0 && (b[k] === 32 || b[k] === 9 || b[k] === 10 || b[k] === 13)) k--;
+  return k >= 0 && b[k] === 61;
+}
+
 /** Pass 2: token-level rewrites outside comments, strings and directive lines. Works on the buffer in place. */
 function tokens(b: Buf, opts: NormalizeOptions): void {
   const annotations = annotationFilter(opts);
@@ -194,6 +237,7 @@ function tokens(b: Buf, opts: NormalizeOptions): void {
   let i = 0;
   let lineStart = true; // only whitespace seen since the last newline
   let indented = false;
+  let dataFrom = 0; // a `{` before this was scanned as part of a longer stretch that is not data
   while (i < n) {
     const c = b[i];
     if (c === 10) { lineStart = true; indented = false; i++; continue; }
@@ -239,6 +283,11 @@ function tokens(b: Buf, opts: NormalizeOptions): void {
       i = j; continue;
     }
     lineStart = false;
+    if (c === 123 && i >= dataFrom && afterAssign(b, i)) {
+      const e = dataEnd(b, i);
+      if (e >= 0) { blank(b, i + 1, e); i = e + 1; continue; }
+      dataFrom = -1 - e;
+    }
     i++;
   }
 }
