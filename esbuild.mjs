@@ -20,6 +20,7 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: ['server/src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
   esbuild.build({ ...common, entryPoints: ['server/src/lsp/main.ts'], outfile: 'dist/server.js' }),
   esbuild.build({ ...common, entryPoints: ['server/src/cli/sim-worker.ts'], outfile: 'dist/sim-worker.js' }),
+  esbuild.build({ ...common, entryPoints: ['server/src/cli/extract-worker.ts'], outfile: 'dist/extract-worker.js' }),
   esbuild.build({ ...common, entryPoints: ['client/src/extension.ts'], outfile: 'dist/client.js' }),
   esbuild.build({ ...common, entryPoints: ['server/src/api.ts'], outfile: 'dist/api.js' }),
 ]);

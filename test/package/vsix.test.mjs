@@ -29,9 +29,10 @@ test('vsix: package, unpack, check the layout, start the packaged server', async
   const files = [];
   const walk = (d) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const f = path.join(d, e.name); if (e.isDirectory()) walk(f); else files.push(path.relative(ext, f)); } };
   walk(ext);
-  const allowed = [/^package\.json$/, /^readme\.md$/i, /^LICENSE(\.txt)?$/, /^dist\/(client|server|sim-worker)\.js$/, /^dist\/kernlife-flat\.node$/, /^dist\/node_modules\//, /^docs\/rules\/[\w-]+\.md$/];
+  const allowed = [/^package\.json$/, /^readme\.md$/i, /^LICENSE(\.txt)?$/, /^dist\/(client|server|sim-worker|extract-worker)\.js$/, /^dist\/kernlife-flat\.node$/, /^dist\/node_modules\//, /^docs\/rules\/[\w-]+\.md$/];
   assert.deepEqual(files.filter((f) => !allowed.some((re) => re.test(f))), [], 'only the allow-listed files');
   assert.ok(files.includes('dist/sim-worker.js'), 'the search worker of the workspace check');
+  assert.ok(files.includes('dist/extract-worker.js'), 'the extraction worker of the workspace index');
   assert.ok(files.includes('dist/kernlife-flat.node'), 'the flat parser built at install (for the workspace index on this platform)');
   assert.ok(!files.some((f) => /(^|\/)build\//.test(f) || /\.(ts|cc|c|h|gyp)$/.test(f)), 'no build/ folder and no sources');
   for (const plat of ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64', 'win32-x64', 'win32-arm64']) {

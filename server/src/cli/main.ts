@@ -10,11 +10,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import { KbuildReader } from '../index/kbuild';
 import { KBUILD_IO } from './walk';
 import { buildIndex, DEFAULT_OPTIONS, eachFunctionReport, knowledgeFor, summarySize, type AnalysisOptions, type ExtractResult } from '../analysis';
-import { dropFileNames, pullJobs, runPool, runSimJob, workJob, type Job, type JobResult, type Prepared, type Pulled, type PullJob, type SimJob } from './pool';
+import { runPool, runSimJob, type JobResult, type SimJob } from './pool';
 import { countDone, SearchPool } from './search-pool';
 import { walk } from './walk';
 import { formatFactsText, formatTablesText } from './format';
@@ -25,9 +24,10 @@ import type { Finding } from '../rules/types';
 import { planCheck, replanCheck, reachablePartialFiles, finishCheck, simOptions, type CheckOptions } from '../check';
 import { RULE_IDS } from '../rules/index';
 import { findingsJson, findingsSarif, findingsText, simulateJson, simulateSvg, simulateText } from './report';
-import { flatParser, initParser, parserInfo } from '../syntax';
+import { initParser, parserInfo } from '../syntax';
 
-const GC_EVERY_BYTES = 4 * 1024 * 1024;
+/** The workers' bundle (extract-worker.ts), next to this one. */
+const EXTRACT_WORKER = path.join(__dirname, 'extract-worker.js');
 
 const USAGE = `usage: kernlife <command> [options] PATH...
 
@@ -224,7 +224,7 @@ async function run(argv: string[]): Promise<number> {
   const results: ExtractResult[] = new Array(files.length);
   const failed: { file: string; reason: string }[] = new Array(files.length);
   const progress = new Progress();
-  const counts = await runPool(files, args.jobs, options, __filename, (r: JobResult, done) => {
+  const counts = await runPool(files, args.jobs, options, EXTRACT_WORKER, (r: JobResult, done) => {
     if (r.ok) results[r.id] = r.facts; else failed[r.id] = { file: r.file, reason: r.reason };
     progress.tick(done, files.length, r.file);
   }, options.level === 'facts');
@@ -278,7 +278,7 @@ async function run(argv: string[]): Promise<number> {
     const extractMore = async (want: string[]): Promise<void> => {
       for (const f of want) tried.add(f);
       const more: ExtractResult[] = [];
-      await runPool(want, args.jobs, { ...options, level: 'facts' }, __filename, (r: JobResult) => {
+      await runPool(want, args.jobs, { ...options, level: 'facts' }, EXTRACT_WORKER, (r: JobResult) => {
         if (r.ok) more.push(r.facts); else process.stderr.write(`${r.file}: warning: ${r.reason}\n`);
       }, true);
       more.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
@@ -377,20 +377,6 @@ async function run(argv: string[]): Promise<number> {
 }
 
 /**
- * Parse trees live in native memory the JS heap does not see, so V8 feels no pressure to collect
- * the wrappers that hold them: in a tight loop RSS grows past 2 GB on the whole kernel tree.
- * Workers collect explicitly every few MB of source.
- */
-function explicitGc(): (() => void) | null {
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    return vm.runInNewContext('gc') as () => void;
-  } catch {
-    return null;
-  }
-}
-
-/**
  * Peak heap per byte of C, with margin: `check` and `facts` keep facts and summaries of what
  * they read (measured: facts of kernel/ 24x its source in RSS, fs/ 16x, check on the CI
  * directories 20x, on the whole tree 5x).
@@ -463,45 +449,6 @@ if (!isMainThread && workerData?.kernlifeSimWorker) {
     const r = runSimJob(job);
     countDone(workerData);
     parentPort!.postMessage(r);
-  });
-} else if (!isMainThread && workerData?.kernlifeWorker) {
-  const options = workerData.options as AnalysisOptions;
-  // (the flat parser keeps no native trees: nothing for a forced collection to free)
-  const gc = flatParser().used ? null : explicitGc();
-  let since = 0;
-  // Jobs queue up here: after a collection the event loop must turn (setImmediate) before the
-  // next job, because the trees' native finalizers run from there. Message events alone never
-  // give them the chance while jobs keep arriving, and the workers' RSS grew without bound.
-  const queue: Job[] = [];
-  let busy = false;
-  const parserReady = initParser();
-  const post = (r: JobResult | Prepared | Pulled, transfer: ArrayBuffer[]): void => {
-    if ('facts' in r) dropFileNames(r.facts);
-    parentPort!.postMessage(r, transfer);
-  };
-  const pause = async (bytes: number): Promise<void> => {
-    since += bytes;
-    if (since > GC_EVERY_BYTES) {
-      since = 0;
-      gc?.();
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  };
-  const drain = async (): Promise<void> => {
-    busy = true;
-    await parserReady;
-    while (queue.length) {
-      const { result: r, transfer } = workJob(queue.shift()!, options);
-      post(r, transfer);
-      await pause('facts' in r ? r.facts.stats.bytes : 0);
-    }
-    busy = false;
-  };
-  parentPort!.on('message', (job: Job | PullJob) => {
-    // facts: this worker takes its files itself (pool.ts, PullJob)
-    if ('pull' in job) { void parserReady.then(() => pullJobs(job, options, post, pause)); return; }
-    queue.push(job);
-    if (!busy) void drain();
   });
 } else if (require.main === module && (tuneCompiler(), !respawnedWithHeap(process.argv.slice(2)))) {
   run(process.argv.slice(2)).then(

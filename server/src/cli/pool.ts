@@ -1,7 +1,7 @@
 /**
  * Worker pool: workers (and for facts the main thread too, see runPool) read and extract
- * files; the main thread builds the index. Workers run this same bundle (dist/cli.js) with
- * workerData set.
+ * files; the main thread builds the index. Workers run dist/extract-worker.js
+ * (extract-worker.ts) with workerData set.
  */
 import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
@@ -9,6 +9,7 @@ import { extract, knowledgeFor, scanText, type AnalysisOptions, type ExtractResu
 import type { ExtractOptions } from '../facts/extract';
 import { predicatesIn } from '../facts/scan';
 import { isAscii } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import { normalize, outsideHeap, parseForTransfer, transferredParse, type Normalized } from '../syntax';
 import { simulate, type SimOptions, type SimResult } from '../sim/explore';
 import type { TableModel } from '../sim/model';
@@ -23,8 +24,17 @@ export interface Job {
 }
 
 export type JobResult =
-  | { id: number; file: string; ok: true; facts: ExtractResult }
+  | { id: number; file: string; ok: true; facts: ExtractResult; text?: TextKey }
   | { id: number; file: string; ok: false; reason: string };
+
+/** The text a file's facts came from, as the language server's index cache keys it (PoolOptions.keyTexts). */
+export interface TextKey { sha1: string; chars: number }
+
+/** runPool's options: the analysis's, and what a result carries besides its facts. */
+export interface PoolOptions extends AnalysisOptions {
+  /** Each result carries the sha1 and length of the text its facts came from. */
+  keyTexts?: boolean;
+}
 
 /**
  * Facts mode (see runPool): a worker takes files itself from a counter it shares with the main
@@ -114,7 +124,7 @@ function bytesText(bytes: Uint8Array): string {
 }
 
 /** Read + classify + extract one file. Bad input becomes a reason, never an exception. */
-export function runJob(job: Job, options: AnalysisOptions): JobResult {
+export function runJob(job: Job, options: PoolOptions): JobResult {
   const text = readJob(job, options);
   return typeof text === 'string' ? extractJob(job, text, options) : text;
 }
@@ -124,7 +134,7 @@ export function runJob(job: Job, options: AnalysisOptions): JobResult {
  * read, normalised and parsed, for the main thread to finish (finishPrepared); else runJob's.
  * The array's buffer goes in `transfer`.
  */
-export function workJob(job: Job, options: AnalysisOptions): { result: JobResult | Prepared; transfer: ArrayBuffer[] } {
+export function workJob(job: Job, options: PoolOptions): { result: JobResult | Prepared; transfer: ArrayBuffer[] } {
   if (!job.prepare || options.level !== 'facts') return { result: runJob(job, options), transfer: [] };
   const read = readBytes(job, options);
   if ('id' in read) return { result: read, transfer: [] };
@@ -152,7 +162,7 @@ export function workJob(job: Job, options: AnalysisOptions): { result: JobResult
 }
 
 /** The main thread's part of a prepared job: the extraction, from the worker's parse. */
-export function finishPrepared(p: Prepared, options: AnalysisOptions): JobResult {
+export function finishPrepared(p: Prepared, options: PoolOptions): JobResult {
   const parsed = transferredParse(p.prepared.parse);
   const { texts, guards, scan, textScan } = p.prepared;
   const src = 'bytes' in texts ? bytesText(texts.bytes.src) : texts.src;
@@ -160,11 +170,13 @@ export function finishPrepared(p: Prepared, options: AnalysisOptions): JobResult
   return extractJob(p, src, options, { normalized, parse: () => parsed, scan, textScan });
 }
 
-function extractJob(job: Job, text: string, options: AnalysisOptions, done?: AnalysisOptions['incremental']): JobResult {
+function extractJob(job: Job, text: string, options: PoolOptions, done?: AnalysisOptions['incremental']): JobResult {
   try {
     const opts = done ? { ...options, incremental: done } : options;
     const facts = extract(job.file, text, opts);
-    return { id: job.id, file: job.file, ok: true, facts: options.level === 'tables' || facts.partial ? forTables(facts) : facts };
+    const r: JobResult = { id: job.id, file: job.file, ok: true, facts: options.level === 'tables' || facts.partial ? forTables(facts) : facts };
+    if (options.keyTexts) r.text = { sha1: createHash('sha1').update(text).digest('hex'), chars: text.length };
+    return r;
   } catch (e) {
     return { id: job.id, file: job.file, ok: false, reason: `internal error: ${(e as Error).message}` };
   }
@@ -242,17 +254,19 @@ function setFileNames(facts: ExtractResult, file: string): void {
  * transferred rather than copied; when prepared files pile up here a worker does whole files
  * as well, and when none is waiting this thread does one itself. The workers take their files
  * from a counter shared with this thread (PullJob), so they never wait for this one to hand
- * them the next. Returns who did how many.
+ * them the next. `cancelled` stops the taking of files (what is under way still reports).
+ * Returns who did how many.
  */
 export async function runPool(
-  files: string[], jobs: number, options: AnalysisOptions, script: string,
+  files: string[], jobs: number, options: PoolOptions, script: string,
   onResult: (r: JobResult, done: number) => void,
   mainTakesShare = false,
+  cancelled: () => boolean = () => false,
 ): Promise<PoolCounts> {
   const counts: PoolCounts = { prepared: 0, workers: 0, here: 0 };
   if (jobs <= 1 || files.length < 8) {
     let since = 0;
-    for (let id = 0; id < files.length; id++) {
+    for (let id = 0; id < files.length && !cancelled(); id++) {
       const r = runJob({ id, file: files[id] }, options);
       counts.here++;
       onResult(r, id + 1);
@@ -268,7 +282,7 @@ export async function runPool(
   const counters = mainTakesShare ? new Int32Array(new SharedArrayBuffer(8)) : null;
   const take = counters
     ? (): number => { const id = Atomics.add(counters, NEXT, 1); return id < files.length ? id : -1; }
-    : (): number => (next < files.length ? next++ : -1);
+    : (): number => (next < files.length && !cancelled() ? next++ : -1);
   const workers = Math.min(mainTakesShare ? jobs - 1 : jobs, files.length);
   /** Prepared files waiting for this thread (mainTakesShare), and a wake-up for it when idle. */
   const ready: Prepared[] = [];
@@ -307,6 +321,13 @@ export async function runPool(
     if (!mainTakesShare) return;
     void (async () => {
       for (;;) {
+        // cancelled: no file is taken any more, and what waits here is dropped
+        if (cancelled() && Atomics.load(counters!, NEXT) < files.length) {
+          Atomics.store(counters!, NEXT, files.length);
+          Atomics.sub(counters!, WAITING, ready.length);
+          Atomics.notify(counters!, WAITING);
+          ready.length = 0;
+        }
         let r: JobResult | null = null;
         const p = ready.shift();
         if (p) { Atomics.sub(counters!, WAITING, 1); Atomics.notify(counters!, WAITING); r = finishPrepared(p, options); }

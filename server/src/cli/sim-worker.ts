@@ -1,6 +1,6 @@
 /**
  * Worker thread entry (dist/sim-worker.js) for the language server's whole-workspace check: one
- * table's model in, its search result out (see search-pool.ts). The CLI's own workers run
+ * table's model in, its search result out (see search-pool.ts). The CLI's search workers run
  * dist/cli.js instead.
  */
 import { parentPort, workerData } from 'node:worker_threads';
