@@ -13,6 +13,8 @@
 //    times (`indexOnlyMs`, from the server's log) and index + first check times and peak RSS, then
 //    the edits run on the warm server. `--cache-dir DIR` keeps the directory (no cold run if it
 //    holds a cache already).
+// 4. `--index-threads N`: the threads that extract the index (kernlife.indexThreads; 0 or absent:
+//    one per core).
 // Numbers go to BENCHMARKS.md with this command line. Nothing here is asserted.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -42,6 +44,8 @@ const targetUri = pathToFileURL(target).toString();
 // `--node-args "--cpu-prof --cpu-prof-dir=DIR"`: extra node options for the server (profiling)
 const nodeArgs = (arg('--node-args', '') ?? '').split(' ').filter(Boolean);
 const useCache = process.argv.includes('--cache') || process.argv.includes('--cache-dir');
+/** `--index-threads N`: the server's kernlife.indexThreads (default: its own, one per core). */
+const indexThreads = arg('--index-threads', undefined) === undefined ? undefined : Number(arg('--index-threads'));
 const keepDir = arg('--cache-dir', undefined);
 const storagePath = useCache ? keepDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-bench-cache-')) : undefined;
 if (keepDir) fs.mkdirSync(keepDir, { recursive: true });
@@ -61,7 +65,7 @@ async function start() {
   conn.listen();
   s.next = (pred) => new Promise((resolve) => s.waiters.push((p) => (pred(p) ? (resolve(p), true) : false)));
   const t0 = performance.now();
-  await conn.sendRequest('initialize', { processId: process.pid, capabilities: { window: { workDoneProgress: true } }, ...(storagePath ? { initializationOptions: { storagePath } } : {}), workspaceFolders: folders.map((f) => ({ uri: pathToFileURL(f).toString(), name: path.basename(f) })) });
+  await conn.sendRequest('initialize', { processId: process.pid, capabilities: { window: { workDoneProgress: true } }, initializationOptions: { ...(storagePath ? { storagePath } : {}), ...(indexThreads !== undefined ? { settings: { indexThreads } } : {}) }, workspaceFolders: folders.map((f) => ({ uri: pathToFileURL(f).toString(), name: path.basename(f) })) });
   const first = s.next(() => true);
   await conn.sendNotification('initialized', {});
   await first;

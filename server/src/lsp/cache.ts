@@ -114,6 +114,12 @@ export class IndexCache {
     }
   }
 
+  /** Whether get() would find an entry for `rel` by its size and mtime (nothing read, nothing counted). */
+  fresh(rel: string, file: string, st: { size: number; mtimeMs: number } | null): boolean {
+    const e = this.header?.entries[rel];
+    return !!e && !!this.buf && !!st && e.file === file && e.size === st.size && e.mtimeMs === st.mtimeMs;
+  }
+
   /** A file extracted from its text on disk: its facts go into the next write. */
   put(rel: string, file: string, key: FileKey, facts: ExtractResult): void {
     this.stats.misses++;

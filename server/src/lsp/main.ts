@@ -20,6 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CodeActionKind, createConnection, DiagnosticSeverity, ProposedFeatures, SymbolKind, TextDocuments, TextDocumentSyncKind,
   type CodeAction, type Diagnostic, type DocumentSymbol, type DiagnosticRelatedInformation, type WorkspaceEdit,
+  type WorkDoneProgressServerReporter,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { extract, DEFAULT_OPTIONS, type ExtractResult } from '../analysis';
@@ -28,6 +29,7 @@ import type { Loc } from '../facts/types';
 import { Index } from '../index/index';
 import { checkIndex, combineFindings, finishCheck, planCheck, simOptions, tableIds, type CheckResult } from '../check';
 import { SearchPool } from '../cli/search-pool';
+import { runPool, type PoolOptions, type TextKey } from '../cli/pool';
 import type { Finding } from '../rules/types';
 import { simulateJson } from '../cli/report';
 import { walk } from '../cli/walk';
@@ -53,10 +55,13 @@ interface Settings {
   exclude: string[];
   /** Extra API models (`.kernlife.json` format), relative to the first workspace folder; "" = `.kernlife.json` there if present. */
   apiModels: string;
+  /** Threads that extract files for the workspace index (0: one per core). */
+  indexThreads: number;
 }
 const DEFAULT_SETTINGS: Settings = {
   enable: true, pinPolicy: 'upstream', minimumConfidence: 'low', severity: {},
   maxStates: 40_000, simulationTimeMs: 30_000, maxFileSize: DEFAULT_OPTIONS.maxFileBytes, exclude: [], apiModels: '',
+  indexThreads: 0,
 };
 /** Workspace trust (from the client): an untrusted workspace's API models file is not loaded. */
 let trusted = true;
@@ -93,6 +98,7 @@ function readSettings(raw: unknown): Settings {
     maxFileSize: pick('maxFileSize', (v) => Number.isInteger(v) && (v as number) > 0),
     exclude: pick('exclude', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string')),
     apiModels: pick('apiModels', (v) => typeof v === 'string'),
+    indexThreads: pick('indexThreads', (v) => Number.isInteger(v) && (v as number) >= 0),
   };
 }
 
@@ -303,14 +309,21 @@ function sameFacts(a: FileFacts, b: FileFacts): boolean {
 }
 
 /**
- * One file of the workspace index: from the cache when its key matches, else extracted (and
- * kept for the cache's next write when the text is the file's on disk).
+ * A file of the workspace index extracted ahead on the pool's threads (extractAhead): its facts,
+ * the key of the text they came from, and the file's stat taken before a worker read it.
  */
-function indexFile(file: string, useCache: IndexCache | null): void {
+interface Ahead { facts: ExtractResult | null; text?: TextKey; st: { size: number; mtimeMs: number } | null }
+
+/**
+ * One file of the workspace index: from the cache when its key matches, else extracted (and
+ * kept for the cache's next write when the text is the file's on disk). `ahead`: extracted
+ * already (not used when the editor has the file open: its text is the document's).
+ */
+function indexFile(file: string, useCache: IndexCache | null, ahead?: Ahead): void {
   const open = documents.get(toUri(file));
   const rel = useCache ? relOf(file) : '';
   // stat before reading: a file changed in between is stored with the older mtime, so it misses next time
-  const st = useCache ? IndexCache.stat(file) : null;
+  const st = useCache ? (ahead && !open ? ahead.st : IndexCache.stat(file)) : null;
   let text: string | undefined;
   if (open) text = open.getText();
   if (useCache) {
@@ -322,6 +335,14 @@ function indexFile(file: string, useCache: IndexCache | null): void {
       return;
     }
   }
+  if (ahead && !open) {
+    indexStats.extracted++;
+    if (!ahead.facts) { useCache?.miss(rel); return; }
+    index.update(ahead.facts);
+    if (useCache && st && ahead.text) useCache.put(rel, file, { size: st.size, mtimeMs: st.mtimeMs, ...ahead.text }, ahead.facts);
+    else useCache?.miss(rel);
+    return;
+  }
   try { text ??= fs.readFileSync(file, 'utf8'); } catch { return; }
   const facts = extractText(file, text);
   indexStats.extracted++;
@@ -332,6 +353,43 @@ function indexFile(file: string, useCache: IndexCache | null): void {
   if (open) { try { onDisk = fs.readFileSync(file, 'utf8') === text; } catch { onDisk = false; } }
   const key: FileKey | null = st && onDisk ? { size: st.size, mtimeMs: st.mtimeMs, sha1: sha1(text), chars: text.length } : null;
   if (key) useCache.put(rel, file, key, facts); else useCache.miss(rel);
+}
+
+/** Threads for the workspace index's extraction (kernlife.indexThreads; 0: one per core). */
+function indexThreads(): number {
+  return settings.indexThreads || (os.availableParallelism?.() ?? os.cpus().length);
+}
+
+/**
+ * The files of an index pass that the cache cannot give and no editor has open, extracted on
+ * worker threads (cli/pool.ts, as `kernlife facts --jobs N` does: the workers read, normalise
+ * and parse, this thread walks). indexWorkspace then takes them in file order, as if it had
+ * extracted them itself. Nothing when one thread is asked for or few files miss.
+ */
+async function extractAhead(files: string[], useCache: IndexCache | null, progress: WorkDoneProgressServerReporter): Promise<Map<string, Ahead>> {
+  const ahead = new Map<string, Ahead>();
+  const jobs = indexThreads();
+  if (jobs <= 1) return ahead;
+  const want: string[] = [];
+  const stats: (Ahead['st'])[] = [];
+  for (const file of files) {
+    if (documents.get(toUri(file))) continue;
+    const st = useCache ? IndexCache.stat(file) : null;
+    if (useCache?.fresh(relOf(file), file, st)) continue;
+    want.push(file);
+    stats.push(st);
+  }
+  if (want.length < 8) return ahead;
+  const options: PoolOptions = { ...DEFAULT_OPTIONS, maxFileBytes: settings.maxFileSize, level: 'facts', ...(models ? { config: models } : {}), keyTexts: true };
+  await runPool(want, jobs, options, path.join(__dirname, 'extract-worker.js'), (r, done) => {
+    if (r.ok) ahead.set(r.file, { facts: r.facts, ...(r.text ? { text: r.text } : {}), st: stats[r.id] });
+    else {
+      log(`${r.file}: ${/^larger than/.test(r.reason) ? `larger than ${settings.maxFileSize} bytes (kernlife.maxFileSize), skipped` : r.reason}`);
+      ahead.set(r.file, { facts: null, st: stats[r.id] });
+    }
+    if (done % 25 === 0) progress.report(Math.round((100 * done) / files.length), `${done}/${files.length} files (${Math.min(jobs, want.length)} threads)`);
+  }, true, () => progress.token.isCancellationRequested);
+  return ahead;
 }
 
 async function indexWorkspace(): Promise<void> {
@@ -347,16 +405,22 @@ async function indexWorkspace(): Promise<void> {
   indexStats.cached = 0;
   let n = 0;
   let cancelled = false;
+  let ahead = new Map<string, Ahead>();
+  try {
+    ahead = await extractAhead(files, cache, progress);
+  } catch (e) {
+    fail('workspace index on worker threads (extracting here instead)', e);
+  }
   for (const file of files) {
     if (progress.token.isCancellationRequested) { cancelled = true; break; }
-    indexFile(file, pass === indexPass ? cache : null);
+    indexFile(file, pass === indexPass ? cache : null, ahead.get(file));
     if (++n % 25 === 0) {
       progress.report(Math.round((100 * n) / files.length), `${n}/${files.length} files`);
       await new Promise<void>((r) => setImmediate(r)); // let edits and requests in
     }
   }
   progress.done();
-  log(`indexed ${n} files in ${Date.now() - t0} ms`);
+  log(`indexed ${n} files in ${Date.now() - t0} ms${ahead.size ? ` (${ahead.size} extracted on ${Math.min(indexThreads(), ahead.size)} threads)` : ''}`);
   if (cache && pass === indexPass) {
     const s = cache.stats;
     log(`index cache: ${s.hits} hits, ${s.misses} misses${s.corrupt ? ` (${s.corrupt} unusable)` : ''}; ${indexStats.extracted} files extracted`);
