@@ -289,9 +289,19 @@ export async function runPool(
   let wake: (() => void) | null = null;
   await new Promise<void>((resolve, reject) => {
     let alive = workers + (mainTakesShare ? 1 : 0);
+    // a worker that fails (its bundle missing, out of memory) ends the run: no thread goes on
+    let failed = false;
+    const started: Worker[] = [];
+    const fail = (e: Error): void => {
+      if (failed) return;
+      failed = true;
+      for (const w of started) void w.terminate();
+      reject(e);
+    };
     const finished = (): void => { if (--alive === 0) resolve(); };
     for (let w = 0; w < workers; w++) {
       const worker = new Worker(script, { workerData: { kernlifeWorker: true, options } });
+      started.push(worker);
       let inFlight = 0;
       let exited = false;
       const feed = (): void => {
@@ -312,7 +322,7 @@ export async function runPool(
         if (!counters) feed();
         if (wake) { const w = wake; wake = null; w(); }
       });
-      worker.on('error', (e) => reject(e));
+      worker.on('error', fail);
       worker.on('exit', () => { exited = true; finished(); if (wake) { const w = wake; wake = null; w(); } });
       if (counters) worker.postMessage({ pull: { files, counters: counters.buffer as SharedArrayBuffer, alone: workers === 1 } } satisfies PullJob);
       // jobs in flight hide the message round trip
@@ -321,6 +331,7 @@ export async function runPool(
     if (!mainTakesShare) return;
     void (async () => {
       for (;;) {
+        if (failed) return;
         // cancelled: no file is taken any more, and what waits here is dropped
         if (cancelled() && Atomics.load(counters!, NEXT) < files.length) {
           Atomics.store(counters!, NEXT, files.length);
@@ -344,7 +355,7 @@ export async function runPool(
         await new Promise<void>((res) => setImmediate(res));
       }
       finished();
-    })().catch(reject);
+    })().catch(fail);
   });
   return counts;
 }
