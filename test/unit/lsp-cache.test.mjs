@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
+import { runServer } from './lsp-run.mjs';
 
 const require = createRequire(import.meta.url);
 const rpc = require('vscode-jsonrpc/node');
@@ -24,53 +25,14 @@ const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-lsp-cache-ws-'));
 const storage = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-lsp-cache-st-'));
 for (const f of FILES) fs.copyFileSync(path.join(root, 'examples', f), path.join(ws, f));
 after(() => { for (const d of [ws, storage]) fs.rmSync(d, { recursive: true, force: true }); });
-const uri = (f) => pathToFileURL(path.join(ws, f)).toString();
 const cacheFiles = () => fs.readdirSync(storage).filter((f) => /^index-.*\.bin$/.test(f));
 
 /**
  * Runs a server on the workspace until its workspace check is published, then shuts it down
  * cleanly (the cache is written by then). `open`: {file: text} opened before indexing starts.
  */
-async function run({ storagePath = storage, args = [], open = {} } = {}) {
-  const srv = spawn(process.execPath, [path.join(root, 'dist/server.js'), '--stdio', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  srv.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((r) => srv.on('exit', r));
-  const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(srv.stdout), new rpc.StreamMessageWriter(srv.stdin));
-  const diags = new Map();
-  const logs = [];
-  conn.onNotification('textDocument/publishDiagnostics', (p) => diags.set(p.uri, p.diagnostics));
-  conn.onRequest('window/workDoneProgress/create', () => null);
-  conn.onNotification('$/progress', () => {});
-  conn.onNotification('window/logMessage', (m) => logs.push(m.message));
-  conn.listen();
-  try {
-    await conn.sendRequest('initialize', {
-      processId: process.pid, capabilities: { window: { workDoneProgress: true } },
-      ...(storagePath ? { initializationOptions: { storagePath } } : {}),
-      workspaceFolders: [{ uri: pathToFileURL(ws).toString(), name: 'ws' }],
-    });
-    for (const [f, text] of Object.entries(open)) await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: uri(f), languageId: 'c', version: 1, text } });
-    await conn.sendNotification('initialized', {});
-    let status;
-    for (let i = 0; i < 400; i++) {
-      status = await conn.sendRequest('kernlife/status', {});
-      if (status.checked) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(status?.checked, `no workspace check; stderr: ${stderr}`);
-    const facts = {};
-    for (const f of FILES) facts[f] = await conn.sendRequest('kernlife/facts', { uri: uri(f) });
-    await conn.sendRequest('shutdown');
-    await conn.sendNotification('exit');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    const d = {};
-    for (const f of FILES) d[f] = JSON.stringify(diags.get(uri(f)) ?? []);
-    return { status, logs: logs.join('\n'), diags: d, facts, stderr };
-  } finally {
-    conn.dispose();
-    srv.kill();
-  }
+function run({ storagePath = storage, args = [], open = {} } = {}) {
+  return runServer({ ws, files: FILES, args, open, initializationOptions: storagePath ? { storagePath } : {} });
 }
 
 /** Facts without their timings (equal facts, whatever the run). */

@@ -9,12 +9,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
-import { createRequire } from 'node:module';
+import { runServer } from './lsp-run.mjs';
 
-const require = createRequire(import.meta.url);
-const rpc = require('vscode-jsonrpc/node');
 const root = path.resolve(new URL('../..', import.meta.url).pathname);
 
 const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'kernlife-lsp-threads-ws-'));
@@ -37,48 +33,10 @@ for (const p of fixtures.slice(0, 50)) {
   fs.copyFileSync(p, path.join(ws, name));
   FILES.push(name);
 }
-const uri = (f) => pathToFileURL(path.join(ws, f)).toString();
 
 /** A server on the workspace with `indexThreads`, until its workspace check is published. */
-async function run(indexThreads, storagePath) {
-  const srv = spawn(process.execPath, [path.join(root, 'dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  srv.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((r) => srv.on('exit', r));
-  const conn = rpc.createMessageConnection(new rpc.StreamMessageReader(srv.stdout), new rpc.StreamMessageWriter(srv.stdin));
-  const diags = new Map();
-  const logs = [];
-  conn.onNotification('textDocument/publishDiagnostics', (p) => diags.set(p.uri, p.diagnostics));
-  conn.onRequest('window/workDoneProgress/create', () => null);
-  conn.onNotification('$/progress', () => {});
-  conn.onNotification('window/logMessage', (m) => logs.push(m.message));
-  conn.listen();
-  try {
-    await conn.sendRequest('initialize', {
-      processId: process.pid, capabilities: { window: { workDoneProgress: true } },
-      initializationOptions: { settings: { indexThreads }, ...(storagePath ? { storagePath } : {}) },
-      workspaceFolders: [{ uri: pathToFileURL(ws).toString(), name: 'ws' }],
-    });
-    await conn.sendNotification('initialized', {});
-    let status;
-    for (let i = 0; i < 1200; i++) {
-      status = await conn.sendRequest('kernlife/status', {});
-      if (status.checked) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(status?.checked, `no workspace check; stderr: ${stderr}`);
-    const facts = {};
-    for (const f of FILES) facts[f] = await conn.sendRequest('kernlife/facts', { uri: uri(f) });
-    await conn.sendRequest('shutdown');
-    await conn.sendNotification('exit');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    const d = {};
-    for (const f of FILES) d[f] = JSON.stringify(diags.get(uri(f)) ?? []);
-    return { status, logs: logs.join('\n'), diags: d, facts };
-  } finally {
-    conn.dispose();
-    srv.kill();
-  }
+function run(indexThreads, storagePath) {
+  return runServer({ ws, files: FILES, polls: 1200, initializationOptions: { settings: { indexThreads }, ...(storagePath ? { storagePath } : {}) } });
 }
 
 test('lsp threads: the workspace index extracted on two threads equals the one-thread index; its cache serves a second run', async () => {
