@@ -64,3 +64,18 @@ test('invariant: ARCHITECTURE.md states each invariant checked here', () => {
   const stated = [...doc.matchAll(/Architecture Invariant:/g)].length;
   assert.ok(stated >= 5, `ARCHITECTURE.md has ${stated} invariant paragraphs`);
 });
+
+test('tests: test/run-all.mjs (npm test) imports every *.test.mjs (a test file nothing runs checks nothing)', () => {
+  const runAll = fs.readFileSync(path.join(rootDir, 'test/run-all.mjs'), 'utf8');
+  const listed = new Set([...runAll.matchAll(/import\('\.\/([^']+)'\)/g)].map((m) => m[1]));
+  const files = [];
+  (function walk(d) {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) { if (e.name !== 'node_modules') walk(p); } else if (e.name.endsWith('.test.mjs')) files.push(path.relative(path.join(rootDir, 'test'), p).split(path.sep).join('/'));
+    }
+  })(path.join(rootDir, 'test'));
+  assert.ok(files.length >= 25, `${files.length} test files`);
+  for (const f of files) assert.ok(listed.has(f), `${f} is not imported by test/run-all.mjs`);
+  for (const f of listed) assert.ok(fs.existsSync(path.join(rootDir, 'test', f)), `run-all imports ${f}, which does not exist`);
+});
