@@ -14,9 +14,10 @@ const root = path.resolve(new URL('../..', import.meta.url).pathname);
  * Starts `dist/server.js --stdio ARGS` on the workspace `ws`, opens `open` ({file: text}) before
  * indexing starts, waits until the workspace check is published (`kernlife/status`), asks the
  * facts of every one of `files`, and shuts the server down (the index cache is written by then).
- * Returns the status, the log, each file's diagnostics (as JSON) and facts, and stderr.
+ * `onProgress(conn, params)` sees each `$/progress` notification. Returns the status, the log,
+ * each file's diagnostics (as JSON) and facts, and stderr.
  */
-export async function runServer({ ws, files, initializationOptions = {}, args = [], open = {}, polls = 400 }) {
+export async function runServer({ ws, files, initializationOptions = {}, args = [], open = {}, polls = 400, onProgress }) {
   const uri = (f) => pathToFileURL(path.join(ws, f)).toString();
   const srv = spawn(process.execPath, [path.join(root, 'dist/server.js'), '--stdio', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
@@ -27,7 +28,7 @@ export async function runServer({ ws, files, initializationOptions = {}, args = 
   const logs = [];
   conn.onNotification('textDocument/publishDiagnostics', (p) => diags.set(p.uri, p.diagnostics));
   conn.onRequest('window/workDoneProgress/create', () => null);
-  conn.onNotification('$/progress', () => {});
+  conn.onNotification('$/progress', (p) => onProgress?.(conn, p));
   conn.onNotification('window/logMessage', (m) => logs.push(m.message));
   conn.listen();
   try {

@@ -35,8 +35,8 @@ for (const p of fixtures.slice(0, 50)) {
 }
 
 /** A server on the workspace with `indexThreads`, until its workspace check is published. */
-function run(indexThreads, storagePath) {
-  return runServer({ ws, files: FILES, polls: 1200, initializationOptions: { settings: { indexThreads }, ...(storagePath ? { storagePath } : {}) } });
+function run(indexThreads, storagePath, onProgress) {
+  return runServer({ ws, files: FILES, polls: 1200, onProgress, initializationOptions: { settings: { indexThreads }, ...(storagePath ? { storagePath } : {}) } });
 }
 
 test('lsp threads: the workspace index extracted on two threads equals the one-thread index; its cache serves a second run', async () => {
@@ -62,4 +62,23 @@ test('lsp threads: the workspace index extracted on two threads equals the one-t
   assert.doesNotMatch(warm.logs, /extracted on \d+ threads/);
   assert.deepEqual(warm.diags, one.diags);
   for (const f of FILES) assert.deepEqual(warm.facts[f], one.facts[f], `facts of ${f} from the cache`);
+});
+
+test('lsp threads: an index pass cancelled from the editor stops the threads\' extraction, and the server goes on', async () => {
+  let sent = false;
+  // cancel the indexing progress as soon as it begins (the client's cancel button)
+  const cancel = (conn, p) => {
+    if (sent || p.value?.kind !== 'begin' || !/indexing/.test(p.value.title)) return;
+    sent = true;
+    void conn.sendNotification('window/workDoneProgress/cancel', { token: p.token });
+  };
+  const r = await run(2, null, cancel);
+  assert.ok(sent, 'the indexing progress began');
+  const m = /index cancelled: (\d+) of (\d+) files extracted on worker threads/.exec(r.logs);
+  assert.ok(m, r.logs);
+  assert.equal(Number(m[2]), FILES.length);
+  assert.ok(Number(m[1]) < FILES.length, `${m[1]} of ${m[2]} extracted after the cancel`);
+  const n = Number(/indexed (\d+) files/.exec(r.logs)[1]);
+  assert.ok(n < FILES.length, `indexed ${n}`);
+  assert.match(r.stderr, /^$/, 'nothing on stderr');
 });

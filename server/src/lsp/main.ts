@@ -389,6 +389,7 @@ async function extractAhead(files: string[], useCache: IndexCache | null, progre
     }
     if (done % 25 === 0) progress.report(Math.round((100 * done) / files.length), `${done}/${files.length} files (${Math.min(jobs, want.length)} threads)`);
   }, true, () => progress.token.isCancellationRequested);
+  if (progress.token.isCancellationRequested) log(`index cancelled: ${ahead.size} of ${want.length} files extracted on worker threads`);
   return ahead;
 }
 
@@ -420,7 +421,7 @@ async function indexWorkspace(): Promise<void> {
     }
   }
   progress.done();
-  log(`indexed ${n} files in ${Date.now() - t0} ms${ahead.size ? ` (${ahead.size} extracted on ${Math.min(indexThreads(), ahead.size)} threads)` : ''}`);
+  log(`indexed ${n} files in ${Date.now() - t0} ms${ahead.size && !cancelled ? ` (${ahead.size} extracted on ${Math.min(indexThreads(), ahead.size)} threads)` : ''}`);
   if (cache && pass === indexPass) {
     const s = cache.stats;
     log(`index cache: ${s.hits} hits, ${s.misses} misses${s.corrupt ? ` (${s.corrupt} unusable)` : ''}; ${indexStats.extracted} files extracted`);
