@@ -312,7 +312,7 @@ function sameFacts(a: FileFacts, b: FileFacts): boolean {
  * A file of the workspace index extracted ahead on the pool's threads (extractAhead): its facts,
  * the key of the text they came from, and the file's stat taken before a worker read it.
  */
-interface Ahead { facts: ExtractResult | null; text?: TextKey; st: { size: number; mtimeMs: number } | null }
+interface Ahead { facts: ExtractResult; text?: TextKey; st: { size: number; mtimeMs: number } | null }
 
 /**
  * One file of the workspace index: from the cache when its key matches, else extracted (and
@@ -337,7 +337,6 @@ function indexFile(file: string, useCache: IndexCache | null, ahead?: Ahead): vo
   }
   if (ahead && !open) {
     indexStats.extracted++;
-    if (!ahead.facts) { useCache?.miss(rel); return; }
     index.update(ahead.facts);
     if (useCache && st && ahead.text) useCache.put(rel, file, { size: st.size, mtimeMs: st.mtimeMs, ...ahead.text }, ahead.facts);
     else useCache?.miss(rel);
@@ -382,11 +381,9 @@ async function extractAhead(files: string[], useCache: IndexCache | null, progre
   if (want.length < 8) return ahead;
   const options: PoolOptions = { ...DEFAULT_OPTIONS, maxFileBytes: settings.maxFileSize, level: 'facts', ...(models ? { config: models } : {}), keyTexts: true };
   await runPool(want, jobs, options, path.join(__dirname, 'extract-worker.js'), (r, done) => {
+    // (a file the pool skips, too large, binary or unreadable, is left to indexFile, which says
+    // why as it does with one thread)
     if (r.ok) ahead.set(r.file, { facts: r.facts, ...(r.text ? { text: r.text } : {}), st: stats[r.id] });
-    else {
-      log(`${r.file}: ${/^larger than/.test(r.reason) ? `larger than ${settings.maxFileSize} bytes (kernlife.maxFileSize), skipped` : r.reason}`);
-      ahead.set(r.file, { facts: null, st: stats[r.id] });
-    }
     if (done % 25 === 0) progress.report(Math.round((100 * done) / files.length), `${done}/${files.length} files (${Math.min(jobs, want.length)} threads)`);
   }, true, () => progress.token.isCancellationRequested);
   if (progress.token.isCancellationRequested) log(`index cancelled: ${ahead.size} of ${want.length} files extracted on worker threads`);
