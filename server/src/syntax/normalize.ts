@@ -193,8 +193,8 @@ function word(b: Buf, i: number, j: number): string {
  * The inside of a long initializer made of numbers only is not code: no fact reads it, and
  * tree-sitter would spend a few nodes on every number (fs/nls's code page tables are 3 MB of
  * fs/'s 42). From the `{` at `open`: number literals, commas, signs, nested braces, comments and
- * blanks, up to the matching `}`. Returns that `}`'s index when the inside is at least DATA_MIN
- * characters with a number in it, else -1 - (where the scan stopped), so that the caller does not
+ * blanks, up to the matching `}`. Returns that `}`'s index when the inside is longer than
+ * DATA_MIN characters with a number in it, else -1 - (where the scan stopped), so that the caller does not
  * scan the same stretch again from a nested `{`.
  */
 const DATA_MIN = 1024;
