@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 const api = createRequire(import.meta.url)('../../dist/api.js');
-const opts = { annotations: new Set(api.KERNEL_KNOWLEDGE.annotations), annotationsWithArgs: new Set(api.KERNEL_KNOWLEDGE.annotationsWithArgs) };
+const opts = api.compileKnowledge(api.KERNEL_KNOWLEDGE).normalizeOpts;
 const norm = (s) => api.normalize(s, opts);
 
 test('normalize keeps every offset and newline', () => {
@@ -75,4 +75,63 @@ test('normalize blanks the inside of long numeric data, and nothing that may be 
   // and what follows the data is still found
   const r = api.extract('d.c', src);
   assert.deepEqual(r.tables.map((x) => x.name), ['f_fops']);
+});
+
+/** The normalised text has the length and the newlines of the source. */
+function sameShape(src, out) {
+  assert.equal(out.length, src.length);
+  for (let i = 0; i < src.length; i++) assert.equal(out[i] === '\n', src[i] === '\n', `newline at ${i}`);
+}
+
+test('normalize turns a system call\'s header into the prototype it stands for', () => {
+  const src = [
+    'SYSCALL_DEFINE3(read, unsigned int, fd, char __user *, buf,',
+    '\t\tsize_t, count)',
+    '{',
+    '\treturn ksys_read(fd, buf, count);',
+    '}',
+    'SYSCALL_DEFINE0(sync)',
+    '{',
+    '}',
+    'COMPAT_SYSCALL_DEFINE4(pread64, unsigned int, fd, char __user *, ubuf, u32, count,',
+    '\t\t       compat_arg_u64_dual(pos))',
+    '{',
+    '}',
+    'BPF_CALL_2(bpf_probe, void *, ctx, u64, flags)',
+    '{',
+    '}',
+    '',
+  ].join('\n');
+  const t = norm(src).text;
+  sameShape(src, t);
+  const lines = t.split('\n').map((l) => l.replace(/\s+/g, ' ').trim());
+  assert.equal(lines[0], 'long sys_read( unsigned int fd, char * buf,');
+  assert.equal(lines[1], 'size_t count)');
+  assert.equal(lines[5], 'long sys_sync()');
+  // (a 64-bit argument passed as a macro is a parameter by itself: the comma after it stays)
+  assert.equal(lines[8], 'long compat_sys_pread64( unsigned int fd, char * ubuf, u32 count,');
+  assert.equal(lines[12], 'u64 bpf_probe( void * ctx, u64 flags)');
+  // the function's name starts where the macro's first argument did
+  assert.equal(t.indexOf('read('), src.indexOf('read,'));
+});
+
+test('normalize leaves a function-defining macro alone without a body, indented, or in a comment', () => {
+  for (const src of [
+    'SYSCALL_DEFINE1(close, unsigned int, fd);\n',
+    'long sys_ni(void);\nCOND_SYSCALL(close);\n',
+    '/*\nSYSCALL_DEFINE1(close, unsigned int, fd)\n{\n*/\n',
+    '#define X SYSCALL_DEFINE1(close, unsigned int, fd)\n{\n}\n',
+  ]) assert.equal(norm(src).text, src, JSON.stringify(src));
+  // (indented, it is a statement macro with a block, like list_for_each_entry)
+  assert.doesNotMatch(norm('void f(void)\n{\n\tSYSCALL_DEFINE1(x, int, a)\n\t{\n\t}\n}\n').text, /sys_x/);
+});
+
+test('normalize reads function-defining macros from knowledge: a config can add one', () => {
+  const { knowledge, problems } = api.applyConfig(api.KERNEL_KNOWLEDGE, { definers: [{ macro: 'MYDRV_OP2', returns: 'int', prefix: 'mydrv_' }, { macro: 'bad one', returns: 'int' }] }, 'cfg');
+  assert.deepEqual(problems, ['cfg: definers[1]: "macro" must be a C identifier']);
+  const src = 'MYDRV_OP2(open, struct inode *, inode, struct file *, file)\n{\n}\n';
+  const t = api.normalize(src, api.compileKnowledge(knowledge).normalizeOpts).text;
+  sameShape(src, t);
+  assert.equal(t.split('\n')[0].replace(/\s+/g, ' '), 'int mydrv_open( struct inode * inode, struct file * file)');
+  assert.equal(norm(src).text, src);
 });

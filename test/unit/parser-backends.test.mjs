@@ -192,7 +192,7 @@ test('parser: the flat parser is built at install and gives the node binding\'s 
   let nodes = 0;
   for (const f of files) {
     const text = fs.readFileSync(f, 'utf8');
-    for (const t of [text, api.normalize(text, { annotations: new Set(['__rcu', '__user']), annotationsWithArgs: new Set() }).text]) {
+    for (const t of [text, api.normalize(text, { annotations: new Set(['__rcu', '__user']), annotationsWithArgs: new Set(), definers: new Map() }).text]) {
       const a = api.parseTree(t), b = api.parseC(t);
       assert.ok(a.root && b.root && b.root.constructor !== a.root.constructor, `${f}: one flat tree and one binding tree`);
       assert.ok(api.sameTrees(a.root, b.root, fields), `${path.relative(root, f)}: the flat tree differs from the binding's`);

@@ -134,3 +134,23 @@ test('check\'s first pass parses a file that names only a driver struct for its 
   assert.deepEqual(plain.tables, []);
   assert.deepEqual(plain.functions.map((f) => [f.name, f.effects.length]), [['helper', 0]]);
 });
+
+test('system calls and BPF helpers, once normalised, are found with the names the kernel gives them', () => {
+  const opts = api.compileKnowledge(api.KERNEL_KNOWLEDGE).normalizeOpts;
+  const src = [
+    'SYSCALL_DEFINE3(sc_read, unsigned int, fd, char __user *, buf,', // 1
+    '\t\tsize_t, count)',
+    '{',
+    '}',
+    'SYSCALL_DEFINE0(sc_sync)',                                        // 5
+    '{',
+    '}',
+    'BPF_CALL_1(sc_probe, void *, ctx)',                               // 8
+    '{',
+    '}',
+  ].join('\n');
+  assert.deepEqual(names(api.normalize(src, opts).text), ['sys_sc_read:1', 'sys_sc_sync:5', 'sc_probe:8']);
+  // (the parser's path gives the same names and lines)
+  const parsed = api.extract('s.c', src, { ...api.DEFAULT_OPTIONS, level: 'facts' }).functions.map((f) => `${f.name}:${f.nameLoc.line}`);
+  assert.deepEqual(parsed, ['sys_sc_read:1', 'sys_sc_sync:5', 'sc_probe:8']);
+});

@@ -2,7 +2,7 @@
  * syntax -> facts for one file: ops tables, functions, and per-function lifecycle effects
  * with access paths. Never throws on bad C: what cannot be recovered becomes a Problem.
  */
-import { normalize, parseC, type Node, type Normalized, type ParseResult } from '../syntax';
+import { normalize, parseC, type Node, type Normalized, type NormalizeOptions, type ParseResult } from '../syntax';
 import type { ApiRow, Knowledge, OpsStructRow, TableMacroRow, ValueRow } from '../knowledge/types';
 import type { Effect, EffectGuard, EffectKind, ExtractLevel, FileFacts, FunctionFacts, Loc, OpsTable, Param, Problem, ReachLit, TableField, Term } from './types';
 import { addr, deref, field, render, root, rootOf, substitute, TermTable, up } from './terms';
@@ -42,7 +42,7 @@ export interface CompiledKnowledge {
   values: Map<string, ValueRow>;
   structs: Map<string, OpsStructRow>;
   macros: Map<string, TableMacroRow>;
-  normalizeOpts: { annotations: ReadonlySet<string>; annotationsWithArgs: ReadonlySet<string> };
+  normalizeOpts: NormalizeOptions;
   /** Cheap textual pre-filter: files without any of these cannot hold a table. */
   tableWords: string[];
   /** tableWords as one search (one pass over a file instead of one per word). */
@@ -71,7 +71,11 @@ export function compileKnowledge(k: Knowledge): CompiledKnowledge {
     values: new Map(k.values.map((v) => [v.name, v])),
     structs: new Map(k.structs.map((s) => [s.struct, s])),
     macros: new Map(k.macros.map((m) => [m.macro, m])),
-    normalizeOpts: { annotations: new Set(k.annotations), annotationsWithArgs: new Set(k.annotationsWithArgs) },
+    normalizeOpts: {
+      annotations: new Set(k.annotations),
+      annotationsWithArgs: new Set(k.annotationsWithArgs),
+      definers: new Map(k.definers.map((d) => [d.macro, d])),
+    },
     tableWords,
     tableWordsRe: anyWord(tableWords),
   };
@@ -546,8 +550,6 @@ function functionNodes(top: Node[]): Node[] {
   return out;
 }
 
-const SYSCALL_DEFINE = /^(COMPAT_)?SYSCALL_DEFINE\d$/;
-
 function findFunctions(top: Node[], st: SourceText, share: FileShare, file: string): FoundFunction[] {
   const out: FoundFunction[] = [];
   const text = (n: Node): string => st.text(n);
@@ -564,14 +566,11 @@ function findFunctions(top: Node[], st: SourceText, share: FileShare, file: stri
     const clean = !node.hasError;
     st.clean = clean;
     let name = st.ident(nameNode);
+    // (a name the normalisation wrote, `sys_open` for `SYSCALL_DEFINE3(open, ...`, is read where it wrote it)
+    if (st.norm.startsWith(name, nameNode.startIndex) === false) name = st.norm.slice(nameNode.startIndex, nameNode.endIndex);
     const paramsNode = fd.childForFieldName('parameters');
     const params: Param[] = [];
-    if (SYSCALL_DEFINE.test(name) && paramsNode) {
-      // SYSCALL_DEFINE3(open, const char __user *, filename, ...): name, then (type, name) pairs
-      const parts = paramsNode.namedChildren.map((p) => squash(text(p)));
-      if (parts.length) name = `sys_${parts[0]}`;
-      for (let i = 1; i + 1 < parts.length; i += 2) params.push(share.param(parts[i + 1], parts[i]));
-    } else if (paramsNode) {
+    if (paramsNode) {
       for (const p of paramsNode.namedChildren) {
         if (p.type !== 'parameter_declaration') continue;
         const info = declaratorInfo(p.childForFieldName('declarator'));

@@ -4,10 +4,11 @@
  *
  *   { "apis": [ { "name": "mydrv_free_ctx", "effect": "free", "arg": 0, "mode": "now",
  *                 "header": "drivers/mydrv/ctx.h" } ],
- *     "annotations": ["__mydrv_cold"] }
+ *     "annotations": ["__mydrv_cold"],
+ *     "definers": [ { "macro": "MYDRV_IOCTL2", "returns": "long", "prefix": "mydrv_ioctl_" } ] }
  */
 import type { EffectKind } from '../facts/types';
-import type { ApiRow, Knowledge } from './types';
+import type { ApiRow, DefinerRow, Knowledge } from './types';
 
 const EFFECTS: ReadonlySet<string> = new Set<EffectKind>([
   'alloc', 'free', 'rcuWait', 'rcuBarrier', 'initWq', 'pollWait', 'genericPoll', 'wake', 'wakePollfree', 'notify',
@@ -49,12 +50,26 @@ export function applyConfig(base: Knowledge, json: unknown, source: string): Con
     rows.push(row);
   });
   const annotations = Array.isArray(cfg.annotations) ? cfg.annotations.filter((a): a is string => typeof a === 'string') : [];
+  const definers: DefinerRow[] = [];
+  const defs = cfg.definers ?? [];
+  if (!Array.isArray(defs)) problems.push(`${source}: "definers" must be an array`);
+  else defs.forEach((r: unknown, i) => {
+    const at = `${source}: definers[${i}]`;
+    if (!r || typeof r !== 'object') { problems.push(`${at}: expected an object`); return; }
+    const o = r as Record<string, unknown>;
+    if (typeof o.macro !== 'string' || !/^[A-Za-z_]\w*$/.test(o.macro)) { problems.push(`${at}: "macro" must be a C identifier`); return; }
+    if (typeof o.returns !== 'string' || !/^[A-Za-z_][\w ]*\**$/.test(o.returns)) { problems.push(`${at}: "returns" must be a C type (words and stars)`); return; }
+    if (o.prefix !== undefined && (typeof o.prefix !== 'string' || !/^\w*$/.test(o.prefix))) { problems.push(`${at}: "prefix" must be identifier characters`); return; }
+    definers.push({ macro: o.macro, returns: o.returns, prefix: (o.prefix as string | undefined) ?? '', header: typeof o.header === 'string' ? o.header : source });
+  });
   const names = new Set(rows.map((r) => r.name));
+  const macros = new Set(definers.map((d) => d.macro));
   return {
     knowledge: {
       ...base,
       apis: [...rows, ...base.apis.filter((r) => !names.has(r.name))],
       annotations: [...base.annotations, ...annotations],
+      definers: [...definers, ...base.definers.filter((d) => !macros.has(d.macro))],
     },
     problems,
   };

@@ -2,7 +2,7 @@
  * Built-in knowledge of Linux 6.1 APIs, as data. Every row names the header (path in the
  * linux-source-6.1 tree) that declares it; the corpus test checks each name appears there.
  */
-import type { ApiRow, Knowledge, OpsStructRow, TableMacroRow, ValueRow } from './types';
+import type { ApiRow, DefinerRow, Knowledge, OpsStructRow, TableMacroRow, ValueRow } from './types';
 
 const SLAB = 'include/linux/slab.h';
 const WAIT = 'include/linux/wait.h';
@@ -305,6 +305,18 @@ const ANNOTATIONS =
 const ANNOTATIONS_WITH_ARGS =
   '__printf __scanf __releases __acquires __must_hold __section __aligned __alias __cond_lock __malloc __alloc_size __assume_aligned __diag_ignore __counted_by __guarded_by __pt_guarded_by __nonnull __realloc_size __designated_init __no_sanitize_or_inline';
 
+/** `NAME0` .. `NAME<max>`: the arities of a function-defining macro. */
+function definers(macro: string, max: number, returns: string, prefix: string, header: string): DefinerRow[] {
+  return Array.from({ length: max + 1 }, (_, n) => ({ macro: `${macro}${n}`, returns, prefix, header }));
+}
+
+/** System calls and BPF helpers: their bodies are functions, and tree-sitter reads the macro as a call. */
+const DEFINERS: DefinerRow[] = [
+  ...definers('SYSCALL_DEFINE', 6, 'long', 'sys_', 'include/linux/syscalls.h'),
+  ...definers('COMPAT_SYSCALL_DEFINE', 6, 'long', 'compat_sys_', 'include/linux/compat.h'),
+  ...definers('BPF_CALL_', 5, 'u64', '', 'include/linux/filter.h'),
+];
+
 export const KERNEL_KNOWLEDGE: Knowledge = {
   apis: API_ROWS,
   values: VALUE_ROWS,
@@ -312,6 +324,7 @@ export const KERNEL_KNOWLEDGE: Knowledge = {
   macros: TABLE_MACROS,
   annotations: [...new Set(ANNOTATIONS.split(' '))],
   annotationsWithArgs: [...new Set(ANNOTATIONS_WITH_ARGS.split(' '))],
+  definers: DEFINERS,
 };
 
 /**

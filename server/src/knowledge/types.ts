@@ -110,6 +110,20 @@ export interface TableMacroRow {
   header: string;
 }
 
+/**
+ * A macro that defines a function from its name and (type, name) pairs, written at column 0
+ * before a body: `SYSCALL_DEFINE2(close_range, unsigned int, fd, ...)` is `long sys_close_range(...)`.
+ * normalize.ts rewrites the header in place into that prototype (see definerHeader).
+ */
+export interface DefinerRow {
+  macro: string;
+  /** The defined function's return type. */
+  returns: string;
+  /** Put before the macro's first argument to make the function's name (`sys_`; `` for none). */
+  prefix: string;
+  header: string;
+}
+
 export interface Knowledge {
   apis: ApiRow[];
   values: ValueRow[];
@@ -118,4 +132,6 @@ export interface Knowledge {
   /** Annotation macros blanked before parsing (`__rcu`, `__init`, `__printf(1, 2)`). */
   annotations: string[];
   annotationsWithArgs: string[];
+  /** Function-defining macros (DefinerRow). */
+  definers: DefinerRow[];
 }

@@ -12,13 +12,21 @@
  *  - statement macros (`list_for_each_entry(p, h, m) {`, `scoped_guard(x) {`) become `while (...)`,
  *    which keeps their block as a loop body instead of an ERROR;
  *  - long numeric data (`= { 0x00, 0x01, ... }`: code page tables, firmware) keeps its braces and
- *    loses its inside (see dataEnd).
+ *    loses its inside (see dataEnd);
+ *  - a function-defining macro's header (`SYSCALL_DEFINE2(close_range, unsigned int, fd, ...)`
+ *    before its body) becomes the prototype it stands for, `long sys_close_range(unsigned int fd,
+ *    ...)` (see definerHeader): tree-sitter would read a call and a block, and lose the function.
  */
 
 export interface NormalizeOptions {
   annotations: ReadonlySet<string>;
   annotationsWithArgs: ReadonlySet<string>;
+  /** Function-defining macros by name (knowledge's DefinerRow): see definerHeader. */
+  definers: ReadonlyMap<string, Definer>;
 }
+
+/** `SYSCALL_DEFINE3` defines `long sys_<its first argument>(...)`. */
+export interface Definer { returns: string; prefix: string }
 
 export interface Normalized {
   text: string;
@@ -175,6 +183,13 @@ function bloom(words: Iterable<string>): Uint8Array {
   return f;
 }
 
+const DEFINERS = new WeakMap<NormalizeOptions, Uint8Array>();
+function definerFilter(opts: NormalizeOptions): Uint8Array {
+  let f = DEFINERS.get(opts);
+  if (!f) { f = bloom(opts.definers.keys()); DEFINERS.set(opts, f); }
+  return f;
+}
+
 /** Per options: the filter of annotation words, so that a word becomes a string only when it may be one. */
 const ANNOTATIONS = new WeakMap<NormalizeOptions, Uint8Array>();
 function annotationFilter(opts: NormalizeOptions): Uint8Array {
@@ -230,9 +245,67 @@ function afterAssign(b: Buf, i: number): boolean {
   return k >= 0 && b[k] === 61;
 }
 
+/**
+ * A function-defining macro `d` at column 0, `SYSCALL_DEFINE3(open, const char __user *, filename,
+ * int, flags, umode_t, mode)` from `i` (the macro's name ends at `j`), when a body follows:
+ * rewritten in place to the function it defines, `long    sys_open(const char __user *  filename,
+ * int  flags, umode_t  mode)`, as include/linux/syscalls.h expands it (the kernel calls it
+ * `sys_open`; its body is `__do_sys_open`). The macro's name becomes the return type and the
+ * prefix, which ends where the first argument starts, so the name keeps its place; of the commas
+ * after the name, the first opens the parameter list and those between a type and its name become
+ * blanks. Without arguments there is no comma to open the list: the header, on one line, is
+ * written again as `long sys_NAME()` and blanks. Returns where the header ends, or -1 (left as it
+ * is: no body, or no room for the return type).
+ */
+function definerHeader(b: Buf, i: number, j: number, d: Definer): number {
+  const prefix = d.prefix;
+  if (b[j] !== 40) return -1;
+  const e = matchParen(b, j, 4000);
+  if (e < 0 || b[nextNonSpace(b, e)] !== 123) return -1;
+  let ns = j + 1;
+  while (b[ns] === 32 || b[ns] === 9) ns++;
+  if (!(b[ns] < 128 && ID[b[ns]] === 1)) return -1;
+  let ne = ns + 1;
+  while (b[ne] < 128 && ID[b[ne]] !== 0) ne++;
+  const next = nextNonSpace(b, ne);
+  const put = (at: number, s: string): void => { for (let k = 0; k < s.length; k++) b[at + k] = s.charCodeAt(k); };
+  if (b[next] === 41) {
+    // SYSCALL_DEFINE0(name): on one line, `long sys_name()`
+    for (let k = i; k < e; k++) if (b[k] === 10 || b[k] === 13) return -1;
+    const head = `${d.returns} ${prefix}${word(b, ns, ne)}()`;
+    if (head.length > e - i) return -1;
+    blank(b, i, e);
+    put(i, head);
+    return e;
+  }
+  if (b[next] !== 44 || ns - i < d.returns.length + 1 + prefix.length) return -1;
+  blank(b, i, ns);
+  put(i, d.returns);
+  put(ns - prefix.length, prefix);
+  b[next] = 40;
+  // the top-level commas after the first: type, name, type, name, ... A macro in a type's place
+  // (`SC_ARG64(mask)`, `compat_arg_u64_dual(len)`: a 64-bit argument in two registers) is a
+  // parameter by itself.
+  let depth = 0;
+  let typeNext = true;
+  let last = 0; // the last character that is not blank
+  for (let k = next + 1; k < e - 1; k++) {
+    const c = b[k];
+    if (c === 47 && b[k + 1] === 42) { const ce = commentEnd(b, k + 2); if (ce < 0) break; k = ce + 1; continue; }
+    if (c === 40) depth++;
+    else if (c === 41) depth--;
+    else if (c === 44 && depth === 0) {
+      if (typeNext && last !== 41) { b[k] = 32; typeNext = false; } else typeNext = true;
+    }
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) last = c;
+  }
+  return e;
+}
+
 /** Pass 2: token-level rewrites outside comments, strings and directive lines. Works on the buffer in place. */
 function tokens(b: Buf, opts: NormalizeOptions): void {
   const annotations = annotationFilter(opts);
+  const definers = definerFilter(opts);
   const n = b.length;
   let i = 0;
   let lineStart = true; // only whitespace seen since the last newline
@@ -256,6 +329,12 @@ function tokens(b: Buf, opts: NormalizeOptions): void {
       let h = c;
       for (let d = b[j]; j < n && d < 128 && ID[d] !== 0; d = b[++j]) h = (Math.imul(h, 31) + d) | 0;
       const atLineStart = lineStart && indented;
+      if (lineStart && !indented && definers[h & BLOOM_BITS] === 1) {
+        // a function-defining macro at column 0 (only the header is rewritten: the scan goes on
+        // inside it, where `__user` still goes)
+        const d = opts.definers.get(word(b, i, j));
+        if (d) definerHeader(b, i, j, d);
+      }
       lineStart = false;
       // most words can be neither an annotation nor a statement macro: no string for them
       if (annotations[h & BLOOM_BITS] === 1) {
