@@ -135,3 +135,12 @@ test('normalize reads function-defining macros from knowledge: a config can add 
   assert.equal(t.split('\n')[0].replace(/\s+/g, ' '), 'int mydrv_open( struct inode * inode, struct file * file)');
   assert.equal(norm(src).text, src);
 });
+
+test('normalize leaves a function declarator on its own indented line alone (it is not a statement macro)', () => {
+  const src = 'static inline struct tp_call *\n\ttp_event_call(struct tp *tp)\n{\n\tfoo_each_thing(tp) {\n\t}\n\treturn &tp->call;\n}\n';
+  const t = norm(src).text;
+  assert.match(t, /\n\ttp_event_call\(struct tp \*tp\)\n\{/);
+  assert.match(t, /\twhile {9}\(tp\) \{/);
+  const f = api.extract('s.c', src, { ...api.DEFAULT_OPTIONS, level: 'facts' }).functions;
+  assert.deepEqual(f.map((x) => x.name), ['tp_event_call']);
+});

@@ -311,6 +311,7 @@ function tokens(b: Buf, opts: NormalizeOptions): void {
   let lineStart = true; // only whitespace seen since the last newline
   let indented = false;
   let dataFrom = 0; // a `{` before this was scanned as part of a longer stretch that is not data
+  let depth = 0; // braces open (a stray `}` does not take it below 0)
   while (i < n) {
     const c = b[i];
     if (c === 10) { lineStart = true; indented = false; i++; continue; }
@@ -346,7 +347,9 @@ function tokens(b: Buf, opts: NormalizeOptions): void {
           blank(b, i, j); i = j; continue;
         }
       }
-      if (atLineStart && j - i >= 5 && !(KEYWORD_FILTER[h & BLOOM_BITS] === 1 && KEYWORDS.has(word(b, i, j)))) {
+      // (inside braces: at the top level an indented `name(...)` before `{` is a function's
+      // declarator on its own line, `static inline struct x *\n\tx_of(struct y *y)\n{`)
+      if (atLineStart && depth > 0 && j - i >= 5 && !(KEYWORD_FILTER[h & BLOOM_BITS] === 1 && KEYWORDS.has(word(b, i, j)))) {
         const p = nextNonSpace(b, j);
         if (b[p] === 40) {
           const e = matchParen(b, p, 4000);
@@ -362,11 +365,14 @@ function tokens(b: Buf, opts: NormalizeOptions): void {
       i = j; continue;
     }
     lineStart = false;
-    if (c === 123 && i >= dataFrom && afterAssign(b, i)) {
-      const e = dataEnd(b, i);
-      if (e >= 0) { blank(b, i + 1, e); i = e + 1; continue; }
-      dataFrom = -1 - e;
-    }
+    if (c === 123) {
+      if (i >= dataFrom && afterAssign(b, i)) {
+        const e = dataEnd(b, i);
+        if (e >= 0) { blank(b, i + 1, e); i = e + 1; continue; }
+        dataFrom = -1 - e;
+      }
+      depth++;
+    } else if (c === 125 && depth > 0) depth--;
     i++;
   }
 }
