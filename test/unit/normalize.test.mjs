@@ -144,3 +144,27 @@ test('normalize leaves a function declarator on its own indented line alone (it 
   const f = api.extract('s.c', src, { ...api.DEFAULT_OPTIONS, level: 'facts' }).functions;
   assert.deepEqual(f.map((x) => x.name), ['tp_event_call']);
 });
+
+test('normalize blanks the comments of a #define that goes on over several lines, so its lines stay in it', () => {
+  const src = [
+    '#define FLAGS\t\t\t\t\\',
+    '\tpf(ONE)\t\t/* the first */\t\\',
+    "\tpf(TWO)\t\t/* don't */\t\\",
+    '',
+    '#define ONE_LINE 1 /* left */',
+    'static int g(int a)',
+    '{',
+    '\treturn a;',
+    '}',
+    // (tree-sitter-c itself takes this string's `/*` for a comment: only the text is checked)
+    '#define S "/* a string */"\t\\',
+    '\t"more"',
+    '',
+  ].join('\n');
+  const t = norm(src).text;
+  sameShape(src, t);
+  assert.match(t, /pf\(ONE\)\s+\\\n\tpf\(TWO\)\s+\\\n/);
+  assert.match(t, /ONE_LINE 1 \/\* left \*\//);
+  assert.match(t, /"\/\* a string \*\/"/);
+  assert.deepEqual(api.extract('s.c', src, { ...api.DEFAULT_OPTIONS, level: 'facts' }).functions.map((f) => f.name), ['g']);
+});
