@@ -85,29 +85,61 @@ export function suppressionsOf(text: string): { line: number; rules: string[]; r
   return out;
 }
 
-/** Body braces: a `{` alone at column 0 after a line ending in `)` — how kernel style opens a function. */
-export function countBodyBraces(text: string): number[] {
+/**
+ * Body braces: a `{` alone at column 0 after a line ending in `)`, how kernel style opens a
+ * function. `live`: their lines outside the `#if` branches the normalisation drops (all but the
+ * first branch of a group, the first unless it is `#if 0`: normalize.ts keeps one configuration,
+ * so a function defined twice, for CONFIG_X and its stub under `#else`, is analysed once);
+ * `dropped`: how many sit in those branches. The branches are told here from the directive lines
+ * alone, without the normaliser, so the count stays a check on the front end.
+ */
+export function countBodyBraces(text: string): { live: number[]; dropped: number } {
   // line by line without slicing the lines: a line is `{` (before an optional `\r`), and the
   // last non-blank line before it ends in `)` (as /\)\s*$/ and trim() read blanks)
   const lines: number[] = [];
+  let dropped = 0;
   let prevParen = false;
   let i = 0;
   let line = 0;
   const n = text.length;
+  // #if groups: per open group, whether a branch was taken and whether the group's parent is live
+  const taken: boolean[] = [];
+  const parentLive: boolean[] = [];
+  let live = true;
   while (i <= n) {
     let e = text.indexOf('\n', i);
     if (e < 0) e = n;
     let le = e;
     if (le > i && text.charCodeAt(le - 1) === 13) le--;
-    if (le - i === 1 && text.charCodeAt(i) === 123 && prevParen) lines.push(line + 1);
+    if (le - i === 1 && text.charCodeAt(i) === 123 && prevParen) {
+      if (live) lines.push(line + 1);
+      else dropped++;
+    }
     let k = le;
     while (k > i && isJsSpace(text.charCodeAt(k - 1))) k--;
     if (k > i) prevParen = text.charCodeAt(k - 1) === 41;
+    let f = i;
+    while (f < k && (text.charCodeAt(f) === 32 || text.charCodeAt(f) === 9)) f++;
+    if (text.charCodeAt(f) === 35) {
+      const d = DIRECTIVE.exec(text.slice(f, k));
+      const kw = d ? d[1] : '';
+      if (kw === 'if' || kw === 'ifdef' || kw === 'ifndef') {
+        const dead = kw === 'if' && /^0\b/.test(d![2]);
+        taken.push(!dead);
+        parentLive.push(live);
+        live = live && !dead;
+      } else if (kw && taken.length) {
+        const t = taken.length - 1;
+        if (kw === 'endif') { live = parentLive[t]; taken.pop(); parentLive.pop(); }
+        else { live = parentLive[t] && !taken[t]; taken[t] = true; }
+      }
+    }
     line++;
     i = e + 1;
   }
-  return lines;
+  return { live: lines, dropped };
 }
+const DIRECTIVE = /^#\s*(if|ifdef|ifndef|elif|else|endif)\b\s*(.*)$/;
 
 /** What `\s` and `String.prototype.trim` count as blank. */
 function isJsSpace(c: number): boolean {
@@ -145,8 +177,11 @@ export interface ExtractResult extends FileFacts {
   partial?: true;
   /** For partial files: the names whose address the file takes. */
   addrTaken?: string[];
-  /** Kernel-style function bodies seen textually, and how many of them were recovered as functions. */
-  braces: { expected: number; recovered: number };
+  /**
+   * Kernel-style function bodies seen textually (countBodyBraces) in the code analysed, how many
+   * of them were recovered as functions, and how many more sit in `#if` branches left out.
+   */
+  braces: { expected: number; recovered: number; dropped: number };
 }
 
 export function extract(file: string, text: string, options: AnalysisOptions = DEFAULT_OPTIONS): ExtractResult {
@@ -173,12 +208,12 @@ export function extract(file: string, text: string, options: AnalysisOptions = D
   if (ts.pinPolicy) facts.pinPolicy = ts.pinPolicy;
   if (ts.fopsAssigned.length) facts.fopsAssigned = ts.fopsAssigned;
   if (ts.suppressions.length) facts.suppressions = ts.suppressions;
-  const expected = ts.braces;
+  const expected = ts.braces.live;
   // A definition starts at its declarator; the body brace follows within a few lines (long parameter lists).
   const bodyLines = new Set<number>();
   for (const f of facts.functions) for (let l = f.loc.line; l <= Math.min(f.loc.endLine, f.loc.line + 40); l++) bodyLines.add(l);
   const recovered = expected.filter((l) => bodyLines.has(l)).length;
-  return { ...facts, braces: { expected: expected.length, recovered } };
+  return { ...facts, braces: { expected: expected.length, recovered, dropped: ts.braces.dropped } };
 }
 
 /** What extract() reads off a file's text alone, without a tree: a worker reads it for the main thread (cli/pool.ts). */
@@ -189,7 +224,7 @@ export interface TextScan {
   fopsAssigned: { name: string; line: number }[];
   suppressions: { line: number; rules: string[]; reason: string }[];
   /** countBodyBraces */
-  braces: number[];
+  braces: { live: number[]; dropped: number };
 }
 
 export function scanText(text: string): TextScan {

@@ -154,3 +154,39 @@ test('system calls and BPF helpers, once normalised, are found with the names th
   const parsed = api.extract('s.c', src, { ...api.DEFAULT_OPTIONS, level: 'facts' }).functions.map((f) => `${f.name}:${f.nameLoc.line}`);
   assert.deepEqual(parsed, ['sys_sc_read:1', 'sys_sc_sync:5', 'sc_probe:8']);
 });
+
+test('countBodyBraces counts bodies in the #if branches the normaliser keeps, and the others apart', () => {
+  const src = [
+    '#ifdef CONFIG_A',
+    'int f(void)',
+    '{',            // 3: first branch, kept
+    '}',
+    '#else',
+    'int f(void)',
+    '{',            // dropped: a stub for the other configuration
+    '}',
+    '#endif',
+    '#if 0',
+    'int g(void)',
+    '{',            // dropped: #if 0
+    '}',
+    '#elif defined(CONFIG_B)',
+    'int g(void)',
+    '{',            // 16: the first branch after #if 0
+    '}',
+    '#else',
+    '  #if 1',
+    'int h(void)',
+    '{',            // dropped: inside a dropped branch
+    '}',
+    '  #endif',
+    '#endif',
+    'int k(int a)',
+    '{',            // 26
+    '}',
+  ].join('\n');
+  assert.deepEqual(api.countBodyBraces(src), { live: [3, 16, 26], dropped: 3 });
+  // and the normaliser agrees: the live braces are the ones left in its text
+  const t = api.normalize(src, api.compileKnowledge(api.KERNEL_KNOWLEDGE).normalizeOpts).text.split('\n');
+  assert.deepEqual(t.flatMap((l, i) => (l === '{' ? [i + 1] : [])), [3, 16, 26]);
+});

@@ -253,6 +253,8 @@ async function run(argv: string[]): Promise<number> {
     functions: sum((f) => f.functions.length),
     functionsExpected: expected,
     recovered: expected ? Number((sum((f) => f.braces.recovered) / expected).toFixed(4)) : 1,
+    // (function bodies in the #if branches the normalisation leaves out: not counted above)
+    functionsInDroppedBranches: sum((f) => f.braces.dropped),
     tables: sum((f) => f.tables.length),
     macroTables: sum((f) => f.tables.filter((t) => t.macro).length),
     ms: 0,
